@@ -1,0 +1,3 @@
+import ArgumentParser
+struct Cmd: ParsableCommand { static let configuration = CommandConfiguration(commandName: "mtl-prep") }
+Cmd.main()

@@ -1,0 +1,3 @@
+import Testing
+@testable import Text
+@Test func icuVersion() { #expect(!TextInfo.icuVersion.isEmpty) }
