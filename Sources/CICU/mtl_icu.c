@@ -1,3 +1,827 @@
+/*
+ * ICU4C behind the small API of include/mtl_icu.h. Only this file includes ICU headers.
+ *
+ * Every normalization stage maps an aligned UTF-16 buffer to a new one. Stages work segment by
+ * segment, where a segment starts at a code point with a normalization boundary before it
+ * (unorm2_hasBoundaryBefore): Unicode normalization never interacts across such a boundary, so
+ * normalizing segment by segment gives the same text as normalizing the whole, and every output
+ * unit can be aligned to its own input segment (Lucene's ICUNormalizer2CharFilter does the same).
+ * Runs that are already normalized (unorm2_spanQuickCheckYes) and ASCII are copied unchanged,
+ * which is what keeps the common case at memcpy speed.
+ */
 #include "mtl_icu.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <unicode/ubrk.h>
+#include <unicode/uchar.h>
+#include <unicode/uenum.h>
+#include <unicode/uloc.h>
+#include <unicode/unorm2.h>
+#include <unicode/uregex.h>
+#include <unicode/uset.h>
+#include <unicode/ustring.h>
+#include <unicode/utf16.h>
+#include <unicode/utf8.h>
+#include <unicode/utrans.h>
 #include <unicode/uversion.h>
+
+/* ------------------------------------------------------------------ errors */
+
+static void set_error(MTLError *error, int32_t code, int32_t offset, const char *format, ...) {
+    if (!error) return;
+    error->code = code;
+    error->offset = offset;
+    va_list args;
+    va_start(args, format);
+    vsnprintf(error->message, sizeof error->message, format, args);
+    va_end(args);
+}
+
+static int32_t icu_error(MTLError *error, UErrorCode status, const char *what) {
+    set_error(error, MTL_ERR_ICU, -1, "%s: %s", what, u_errorName(status));
+    return MTL_ERR_ICU;
+}
+
+static int32_t no_memory(MTLError *error) {
+    set_error(error, MTL_ERR_NO_MEMORY, -1, "out of memory");
+    return MTL_ERR_NO_MEMORY;
+}
+
+/* ------------------------------------------------------------------ aligned buffers */
+
+void mtl_aligned_init(MTLAligned *b) { memset(b, 0, sizeof *b); }
+
+void mtl_aligned_free(MTLAligned *b) {
+    free(b->text);
+    free(b->start);
+    free(b->end);
+    memset(b, 0, sizeof *b);
+}
+
+int32_t mtl_aligned_reserve(MTLAligned *b, int32_t capacity) {
+    if (capacity <= b->capacity) return MTL_OK;
+    int32_t n = b->capacity > 0 ? b->capacity : 256;
+    while (n < capacity) n *= 2;
+    uint16_t *text = realloc(b->text, (size_t)n * sizeof *text);
+    if (!text) return MTL_ERR_NO_MEMORY;
+    b->text = text;
+    int32_t *start = realloc(b->start, (size_t)n * sizeof *start);
+    if (!start) return MTL_ERR_NO_MEMORY;
+    b->start = start;
+    int32_t *end = realloc(b->end, (size_t)n * sizeof *end);
+    if (!end) return MTL_ERR_NO_MEMORY;
+    b->end = end;
+    b->capacity = n;
+    return MTL_OK;
+}
+
+static inline int32_t ensure(MTLAligned *b, int32_t extra) {
+    return mtl_aligned_reserve(b, b->length + extra);
+}
+
+/* Appends units that all came from one input segment spanning original bytes [s, e). */
+static inline int32_t append_segment(MTLAligned *out, const UChar *units, int32_t n, int32_t s, int32_t e) {
+    if (ensure(out, n)) return MTL_ERR_NO_MEMORY;
+    int32_t at = out->length;
+    for (int32_t k = 0; k < n; k++) {
+        out->text[at + k] = units[k];
+        out->start[at + k] = s;
+        out->end[at + k] = e;
+    }
+    out->length += n;
+    return MTL_OK;
+}
+
+/* Copies input units [from, from + n) unchanged, alignment included. */
+static inline int32_t copy_units(MTLAligned *out, const MTLAligned *in, int32_t from, int32_t n) {
+    if (ensure(out, n)) return MTL_ERR_NO_MEMORY;
+    memcpy(out->text + out->length, in->text + from, (size_t)n * sizeof(uint16_t));
+    memcpy(out->start + out->length, in->start + from, (size_t)n * sizeof(int32_t));
+    memcpy(out->end + out->length, in->end + from, (size_t)n * sizeof(int32_t));
+    out->length += n;
+    return MTL_OK;
+}
+
+/* ------------------------------------------------------------------ UTF-8 */
+
+int32_t mtl_decode_utf8(const uint8_t *src, int32_t length, int32_t replace,
+                        MTLAligned *out, int32_t *all_ascii, MTLError *error) {
+    out->length = 0;
+    /* A UTF-8 sequence never yields more UTF-16 units than it has bytes. */
+    if (mtl_aligned_reserve(out, length + 1)) return no_memory(error);
+    uint16_t *t = out->text;
+    int32_t *s = out->start, *e = out->end;
+    int32_t i = 0, n = 0;
+    int ascii = 1;
+    while (i < length) {
+        uint8_t byte = src[i];
+        if (byte < 0x80) {
+            t[n] = byte; s[n] = i; e[n] = i + 1; n++; i++;
+            continue;
+        }
+        ascii = 0;
+        int32_t begin = i;
+        UChar32 c;
+        U8_NEXT(src, i, length, c);
+        if (c < 0) {
+            if (!replace) {
+                out->length = n;
+                set_error(error, MTL_ERR_INVALID_UTF8, begin, "invalid UTF-8 at byte %d", begin);
+                return MTL_ERR_INVALID_UTF8;
+            }
+            c = 0xFFFD;
+        }
+        if (c <= 0xFFFF) {
+            t[n] = (uint16_t)c; s[n] = begin; e[n] = i; n++;
+        } else {
+            t[n] = U16_LEAD(c); t[n + 1] = U16_TRAIL(c);
+            s[n] = s[n + 1] = begin;
+            e[n] = e[n + 1] = i;
+            n += 2;
+        }
+    }
+    out->length = n;
+    if (all_ascii) *all_ascii = ascii;
+    return MTL_OK;
+}
+
+int32_t mtl_encode_utf8(const uint16_t *text, int32_t length, uint8_t *out, int32_t capacity) {
+    UErrorCode status = U_ZERO_ERROR;
+    int32_t written = 0;
+    u_strToUTF8WithSub((char *)out, capacity, &written, (const UChar *)text, length, 0xFFFD, NULL, &status);
+    return written;
+}
+
+/* ------------------------------------------------------------------ stages */
+
+struct MTLStage {
+    int32_t kind;
+    const UNormalizer2 *normalizer;  /* NF* stages */
+    const UNormalizer2 *nfc;         /* segment boundaries for per-segment stages; composition */
+    const UNormalizer2 *nfd;
+    const UNormalizer2 *nfkd;
+    char locale[64];
+    uint32_t fold_options;
+    int32_t ascii_fast_path;         /* case mapping: ASCII maps without the locale's help */
+    UTransliterator *transliterator;
+    USet *set;                       /* transform source set, or the keep/remove set */
+    uint8_t ascii_in_set[128];
+    UChar *scratch;
+    int32_t scratch_capacity;
+    UChar *scratch2;
+    int32_t scratch2_capacity;
+};
+
+static int32_t grow(UChar **buffer, int32_t *capacity, int32_t needed) {
+    if (needed <= *capacity) return MTL_OK;
+    int32_t n = *capacity > 0 ? *capacity : 64;
+    while (n < needed) n *= 2;
+    UChar *p = realloc(*buffer, (size_t)n * sizeof(UChar));
+    if (!p) return MTL_ERR_NO_MEMORY;
+    *buffer = p;
+    *capacity = n;
+    return MTL_OK;
+}
+
+static int32_t to_uchars(const char *utf8, UChar **out, int32_t *length, MTLError *error) {
+    UErrorCode status = U_ZERO_ERROR;
+    int32_t needed = 0;
+    u_strFromUTF8(NULL, 0, &needed, utf8, -1, &status);
+    status = U_ZERO_ERROR;
+    *out = malloc((size_t)(needed + 1) * sizeof(UChar));
+    if (!*out) return no_memory(error);
+    u_strFromUTF8(*out, needed + 1, length, utf8, -1, &status);
+    if (U_FAILURE(status)) {
+        free(*out);
+        *out = NULL;
+        set_error(error, MTL_ERR_BAD_ARGUMENT, -1, "argument is not valid UTF-8");
+        return MTL_ERR_BAD_ARGUMENT;
+    }
+    return MTL_OK;
+}
+
+static int is_turkic_or_lithuanian(const char *locale) {
+    char language[16] = {0};
+    UErrorCode status = U_ZERO_ERROR;
+    uloc_getLanguage(locale, language, sizeof language, &status);
+    return strcmp(language, "tr") == 0 || strcmp(language, "az") == 0 || strcmp(language, "lt") == 0;
+}
+
+MTLStage *mtl_stage_open(int32_t kind, const char *argument, MTLError *error) {
+    MTLStage *st = calloc(1, sizeof *st);
+    if (!st) { no_memory(error); return NULL; }
+    st->kind = kind;
+    UErrorCode status = U_ZERO_ERROR;
+    st->nfc = unorm2_getNFCInstance(&status);
+    st->nfd = unorm2_getNFDInstance(&status);
+    st->nfkd = unorm2_getNFKDInstance(&status);
+    if (U_FAILURE(status)) { icu_error(error, status, "opening NFC data"); free(st); return NULL; }
+    if (argument) snprintf(st->locale, sizeof st->locale, "%s", argument);
+
+    switch (kind) {
+    case MTL_STAGE_NFC: st->normalizer = st->nfc; break;
+    case MTL_STAGE_NFD: st->normalizer = st->nfd; break;
+    case MTL_STAGE_NFKC: st->normalizer = unorm2_getNFKCInstance(&status); break;
+    case MTL_STAGE_NFKD: st->normalizer = unorm2_getNFKDInstance(&status); break;
+    case MTL_STAGE_NFKC_CASEFOLD: st->normalizer = unorm2_getNFKCCasefoldInstance(&status); break;
+    case MTL_STAGE_LOWERCASE:
+    case MTL_STAGE_UPPERCASE:
+    case MTL_STAGE_CASEFOLD: {
+        char language[16] = {0};
+        uloc_getLanguage(st->locale, language, sizeof language, &status);
+        status = U_ZERO_ERROR;
+        if (strcmp(language, "tr") == 0 || strcmp(language, "az") == 0)
+            st->fold_options = U_FOLD_CASE_EXCLUDE_SPECIAL_I;
+        else
+            st->fold_options = U_FOLD_CASE_DEFAULT;
+        st->ascii_fast_path = !is_turkic_or_lithuanian(st->locale);
+        break;
+    }
+    case MTL_STAGE_STRIP_ACCENTS:
+    case MTL_STAGE_WIDTH:
+    case MTL_STAGE_CLEAN:
+    case MTL_STAGE_COLLAPSE_WHITESPACE:
+        st->normalizer = unorm2_getNFKCInstance(&status); /* width folding uses NFKC's mapping */
+        break;
+    case MTL_STAGE_TRANSFORM: {
+        UChar *id = NULL;
+        int32_t id_length = 0;
+        if (!argument || to_uchars(argument, &id, &id_length, error)) { free(st); return NULL; }
+        UParseError parse;
+        st->transliterator = utrans_openU(id, id_length, UTRANS_FORWARD, NULL, 0, &parse, &status);
+        free(id);
+        if (U_FAILURE(status)) {
+            set_error(error, MTL_ERR_BAD_ARGUMENT, parse.offset, "unknown or invalid transform ID '%s' (%s)",
+                      argument, u_errorName(status));
+            free(st);
+            return NULL;
+        }
+        st->set = uset_openEmpty();
+        utrans_getSourceSet(st->transliterator, false, st->set, &status);
+        if (U_FAILURE(status)) {
+            /* Without a source set every segment goes through the transliterator: slower, same result. */
+            uset_close(st->set);
+            st->set = NULL;
+            status = U_ZERO_ERROR;
+        } else {
+            uset_freeze(st->set);
+        }
+        break;
+    }
+    case MTL_STAGE_KEEP_SET:
+    case MTL_STAGE_REMOVE_SET: {
+        UChar *pattern = NULL;
+        int32_t pattern_length = 0;
+        if (!argument || to_uchars(argument, &pattern, &pattern_length, error)) { free(st); return NULL; }
+        st->set = uset_openPattern(pattern, pattern_length, &status);
+        free(pattern);
+        if (U_FAILURE(status)) {
+            set_error(error, MTL_ERR_BAD_ARGUMENT, -1, "invalid Unicode set '%s' (%s)", argument, u_errorName(status));
+            free(st);
+            return NULL;
+        }
+        uset_freeze(st->set);
+        for (int c = 0; c < 128; c++) st->ascii_in_set[c] = (uint8_t)uset_contains(st->set, c);
+        break;
+    }
+    default:
+        set_error(error, MTL_ERR_BAD_ARGUMENT, -1, "unknown stage kind %d", kind);
+        free(st);
+        return NULL;
+    }
+    if (U_FAILURE(status)) {
+        icu_error(error, status, "opening normalizer");
+        mtl_stage_close(st);
+        return NULL;
+    }
+    return st;
+}
+
+void mtl_stage_close(MTLStage *st) {
+    if (!st) return;
+    if (st->transliterator) utrans_close(st->transliterator);
+    if (st->set) uset_close(st->set);
+    free(st->scratch);
+    free(st->scratch2);
+    free(st);
+}
+
+/* End of the segment starting at i: the next code point with a boundary before it under n. */
+static inline int32_t segment_end(const UNormalizer2 *n, const UChar *t, int32_t i, int32_t length) {
+    UChar32 c;
+    U16_NEXT(t, i, length, c);
+    while (i < length) {
+        int32_t j = i;
+        U16_NEXT(t, j, length, c);
+        if (unorm2_hasBoundaryBefore(n, c)) break;
+        i = j;
+    }
+    return i;
+}
+
+static int32_t apply_normalizer(MTLStage *st, const MTLAligned *in, MTLAligned *out, MTLError *error) {
+    const UNormalizer2 *n = st->normalizer;
+    const UChar *t = in->text;
+    int32_t length = in->length, i = 0;
+    while (i < length) {
+        UErrorCode status = U_ZERO_ERROR;
+        int32_t yes = unorm2_spanQuickCheckYes(n, t + i, length - i, &status);
+        if (U_FAILURE(status)) return icu_error(error, status, "normalizing");
+        if (yes > 0) {
+            if (copy_units(out, in, i, yes)) return no_memory(error);
+            i += yes;
+            if (i >= length) break;
+        }
+        int32_t j = segment_end(n, t, i, length);
+        int32_t produced;
+        for (;;) {
+            status = U_ZERO_ERROR;
+            produced = unorm2_normalize(n, t + i, j - i, st->scratch, st->scratch_capacity, &status);
+            if (status == U_BUFFER_OVERFLOW_ERROR) {
+                if (grow(&st->scratch, &st->scratch_capacity, produced + 1)) return no_memory(error);
+                continue;
+            }
+            break;
+        }
+        if (U_FAILURE(status)) return icu_error(error, status, "normalizing");
+        if (append_segment(out, st->scratch, produced, in->start[i], in->end[j - 1])) return no_memory(error);
+        i = j;
+    }
+    return MTL_OK;
+}
+
+static int32_t map_case(MTLStage *st, const UChar *src, int32_t n, int32_t *produced) {
+    for (;;) {
+        UErrorCode status = U_ZERO_ERROR;
+        if (st->kind == MTL_STAGE_LOWERCASE)
+            *produced = u_strToLower(st->scratch, st->scratch_capacity, src, n, st->locale, &status);
+        else if (st->kind == MTL_STAGE_UPPERCASE)
+            *produced = u_strToUpper(st->scratch, st->scratch_capacity, src, n, st->locale, &status);
+        else
+            *produced = u_strFoldCase(st->scratch, st->scratch_capacity, src, n, st->fold_options, &status);
+        if (status == U_BUFFER_OVERFLOW_ERROR) {
+            if (grow(&st->scratch, &st->scratch_capacity, *produced + 1)) return MTL_ERR_NO_MEMORY;
+            continue;
+        }
+        return U_FAILURE(status) ? MTL_ERR_ICU : MTL_OK;
+    }
+}
+
+static int32_t apply_case(MTLStage *st, const MTLAligned *in, MTLAligned *out, MTLError *error) {
+    const UChar *t = in->text;
+    int32_t length = in->length, i = 0;
+    if (ensure(out, length)) return no_memory(error);
+    while (i < length) {
+        UChar u = t[i];
+        /* ASCII followed by ASCII (or the end) is its own segment and maps the same in every
+         * locale but Turkic and Lithuanian ones. */
+        if (u < 0x80 && st->ascii_fast_path && (i + 1 >= length || t[i + 1] < 0x80)) {
+            if (ensure(out, 1)) return no_memory(error);
+            UChar mapped = u;
+            if (st->kind == MTL_STAGE_UPPERCASE) {
+                if (u >= 'a' && u <= 'z') mapped = u - 32;
+            } else if (u >= 'A' && u <= 'Z') {
+                mapped = u + 32;
+            }
+            out->text[out->length] = mapped;
+            out->start[out->length] = in->start[i];
+            out->end[out->length] = in->end[i];
+            out->length++;
+            i++;
+            continue;
+        }
+        int32_t j = segment_end(st->nfc, t, i, length);
+        int32_t produced = 0;
+        int32_t rc = map_case(st, t + i, j - i, &produced);
+        if (rc == MTL_ERR_NO_MEMORY) return no_memory(error);
+        if (rc) return icu_error(error, U_INTERNAL_PROGRAM_ERROR, "case mapping");
+        if (append_segment(out, st->scratch, produced, in->start[i], in->end[j - 1])) return no_memory(error);
+        i = j;
+    }
+    return MTL_OK;
+}
+
+/* Runs a normalizer over src into buffer, growing it. */
+static int32_t normalize_into(const UNormalizer2 *n, const UChar *src, int32_t length,
+                              UChar **buffer, int32_t *capacity, int32_t *produced) {
+    for (;;) {
+        UErrorCode status = U_ZERO_ERROR;
+        *produced = unorm2_normalize(n, src, length, *buffer, *capacity, &status);
+        if (status == U_BUFFER_OVERFLOW_ERROR) {
+            if (grow(buffer, capacity, *produced + 1)) return MTL_ERR_NO_MEMORY;
+            continue;
+        }
+        return U_FAILURE(status) ? MTL_ERR_ICU : MTL_OK;
+    }
+}
+
+static int32_t apply_strip_accents(MTLStage *st, const MTLAligned *in, MTLAligned *out, MTLError *error) {
+    const UChar *t = in->text;
+    int32_t length = in->length, i = 0;
+    while (i < length) {
+        if (t[i] < 0x80 && (i + 1 >= length || t[i + 1] < 0x80)) {
+            int32_t j = i + 1;
+            while (j < length && t[j] < 0x80 && (j + 1 >= length || t[j + 1] < 0x80)) j++;
+            if (copy_units(out, in, i, j - i)) return no_memory(error);
+            i = j;
+            continue;
+        }
+        int32_t j = segment_end(st->nfc, t, i, length);
+        int32_t decomposed = 0;
+        if (normalize_into(st->nfd, t + i, j - i, &st->scratch, &st->scratch_capacity, &decomposed))
+            return icu_error(error, U_INTERNAL_PROGRAM_ERROR, "decomposing");
+        int32_t kept = 0;
+        for (int32_t k = 0; k < decomposed;) {
+            int32_t from = k;
+            UChar32 c;
+            U16_NEXT(st->scratch, k, decomposed, c);
+            if (u_charType(c) == U_NON_SPACING_MARK) continue;
+            while (from < k) st->scratch[kept++] = st->scratch[from++];
+        }
+        int32_t composed = 0;
+        if (normalize_into(st->nfc, st->scratch, kept, &st->scratch2, &st->scratch2_capacity, &composed))
+            return icu_error(error, U_INTERNAL_PROGRAM_ERROR, "composing");
+        if (append_segment(out, st->scratch2, composed, in->start[i], in->end[j - 1])) return no_memory(error);
+        i = j;
+    }
+    return MTL_OK;
+}
+
+/* Code point by code point: the stages below never look at neighbours. */
+static int32_t apply_per_code_point(MTLStage *st, const MTLAligned *in, MTLAligned *out, MTLError *error) {
+    const UChar *t = in->text;
+    int32_t length = in->length, i = 0;
+    int32_t pending_space = 0, space_start = 0, space_end = 0;
+    if (ensure(out, length)) return no_memory(error);
+    while (i < length) {
+        int32_t from = i;
+        UChar32 c;
+        U16_NEXT(t, i, length, c);
+        int32_t s = in->start[from], e = in->end[i - 1];
+        switch (st->kind) {
+        case MTL_STAGE_WIDTH: {
+            if (c >= 0x80) {
+                int32_t type = u_getIntPropertyValue(c, UCHAR_DECOMPOSITION_TYPE);
+                if (type == U_DT_WIDE || type == U_DT_NARROW) {
+                    UChar mapped[8];
+                    UErrorCode status = U_ZERO_ERROR;
+                    int32_t n = unorm2_getRawDecomposition(st->normalizer, c, mapped, 8, &status);
+                    if (U_SUCCESS(status) && n > 0) {
+                        if (append_segment(out, mapped, n, s, e)) return no_memory(error);
+                        continue;
+                    }
+                }
+            }
+            break;
+        }
+        case MTL_STAGE_CLEAN: {
+            if (c == '\t' || c == '\n' || c == '\r' || c == 0x0B || c == 0x0C || c == 0x85 ||
+                c == 0x2028 || c == 0x2029) {
+                UChar space = ' ';
+                if (append_segment(out, &space, 1, s, e)) return no_memory(error);
+                continue;
+            }
+            int8_t type = u_charType(c);
+            if (type == U_CONTROL_CHAR) continue;
+            if (type == U_FORMAT_CHAR && c != 0x200C && c != 0x200D) continue; /* ZWJ/ZWNJ carry meaning */
+            if (c >= 0xFFFE && (c & 0xFFFE) == 0xFFFE) continue;                 /* noncharacters */
+            break;
+        }
+        case MTL_STAGE_COLLAPSE_WHITESPACE: {
+            /* White space that shares its source with other units (NFKC's U+00B4 -> space + U+0301)
+             * is part of a character, not a gap between words: it stays. */
+            int shared = (from > 0 && in->end[from - 1] > s) || (i < length && in->start[i] < e);
+            if (u_isUWhiteSpace(c) && !shared) {
+                if (!pending_space) { pending_space = 1; space_start = s; }
+                space_end = e;
+                continue;
+            }
+            if (pending_space) {
+                pending_space = 0;
+                if (out->length > 0) {
+                    UChar space = ' ';
+                    if (append_segment(out, &space, 1, space_start, space_end)) return no_memory(error);
+                }
+            }
+            break;
+        }
+        case MTL_STAGE_KEEP_SET:
+        case MTL_STAGE_REMOVE_SET: {
+            int inside = c < 128 ? st->ascii_in_set[c] : uset_contains(st->set, c);
+            if (inside != (st->kind == MTL_STAGE_KEEP_SET)) continue;
+            break;
+        }
+        }
+        if (copy_units(out, in, from, i - from)) return no_memory(error);
+    }
+    return MTL_OK;
+}
+
+static int32_t apply_transform(MTLStage *st, const MTLAligned *in, MTLAligned *out, MTLError *error) {
+    const UChar *t = in->text;
+    int32_t length = in->length, i = 0;
+    while (i < length) {
+        UChar32 c;
+        int32_t probe = i;
+        U16_NEXT(t, probe, length, c);
+        /* The source set lists what the rules match, not what a transform's own normalization
+         * steps touch (Latin-ASCII decomposes first), so only NFKD-inert code points skip it. */
+        if (st->set && !uset_contains(st->set, c) && unorm2_isInert(st->nfkd, c)) {
+            /* Untouched by the transform, and the next code point starts a new segment. */
+            int boundary = 1;
+            if (probe < length) {
+                UChar32 next;
+                int32_t q = probe;
+                U16_NEXT(t, q, length, next);
+                boundary = unorm2_hasBoundaryBefore(st->nfc, next);
+            }
+            if (boundary) {
+                if (copy_units(out, in, i, probe - i)) return no_memory(error);
+                i = probe;
+                continue;
+            }
+        }
+        int32_t j = segment_end(st->nfc, t, i, length);
+        int32_t n = j - i;
+        if (grow(&st->scratch, &st->scratch_capacity, n * 4 + 16)) return no_memory(error);
+        for (;;) {
+            memcpy(st->scratch, t + i, (size_t)n * sizeof(UChar));
+            int32_t text_length = n, limit = n;
+            UErrorCode status = U_ZERO_ERROR;
+            utrans_transUChars(st->transliterator, st->scratch, &text_length, st->scratch_capacity, 0, &limit, &status);
+            if (status == U_BUFFER_OVERFLOW_ERROR) {
+                if (grow(&st->scratch, &st->scratch_capacity, st->scratch_capacity * 2)) return no_memory(error);
+                continue;
+            }
+            if (U_FAILURE(status)) return icu_error(error, status, "transforming");
+            if (append_segment(out, st->scratch, text_length, in->start[i], in->end[j - 1])) return no_memory(error);
+            break;
+        }
+        i = j;
+    }
+    return MTL_OK;
+}
+
+int32_t mtl_stage_apply(MTLStage *st, const MTLAligned *in, MTLAligned *out, MTLError *error) {
+    out->length = 0;
+    if (mtl_aligned_reserve(out, in->length + in->length / 2 + 16)) return no_memory(error);
+    switch (st->kind) {
+    case MTL_STAGE_NFC:
+    case MTL_STAGE_NFD:
+    case MTL_STAGE_NFKC:
+    case MTL_STAGE_NFKD:
+    case MTL_STAGE_NFKC_CASEFOLD:
+        return apply_normalizer(st, in, out, error);
+    case MTL_STAGE_LOWERCASE:
+    case MTL_STAGE_UPPERCASE:
+    case MTL_STAGE_CASEFOLD:
+        return apply_case(st, in, out, error);
+    case MTL_STAGE_STRIP_ACCENTS:
+        return apply_strip_accents(st, in, out, error);
+    case MTL_STAGE_TRANSFORM:
+        return apply_transform(st, in, out, error);
+    default:
+        return apply_per_code_point(st, in, out, error);
+    }
+}
+
+/* ------------------------------------------------------------------ segmentation */
+
+struct MTLSegmenter {
+    int32_t kind;
+    UBreakIterator *iterator;
+    URegularExpression *regex;
+};
+
+void mtl_segments_init(MTLSegments *s) { memset(s, 0, sizeof *s); }
+
+void mtl_segments_free(MTLSegments *s) {
+    free(s->start);
+    free(s->end);
+    free(s->status);
+    free(s->segment_class);
+    memset(s, 0, sizeof *s);
+}
+
+static int32_t segments_reserve(MTLSegments *s, int32_t capacity) {
+    if (capacity <= s->capacity) return MTL_OK;
+    int32_t n = s->capacity > 0 ? s->capacity : 64;
+    while (n < capacity) n *= 2;
+    int32_t *start = realloc(s->start, (size_t)n * sizeof *start);
+    if (!start) return MTL_ERR_NO_MEMORY;
+    s->start = start;
+    int32_t *end = realloc(s->end, (size_t)n * sizeof *end);
+    if (!end) return MTL_ERR_NO_MEMORY;
+    s->end = end;
+    int32_t *status = realloc(s->status, (size_t)n * sizeof *status);
+    if (!status) return MTL_ERR_NO_MEMORY;
+    s->status = status;
+    uint8_t *cls = realloc(s->segment_class, (size_t)n);
+    if (!cls) return MTL_ERR_NO_MEMORY;
+    s->segment_class = cls;
+    s->capacity = n;
+    return MTL_OK;
+}
+
+static uint8_t class_of_code_point(UChar32 c) {
+    if (u_isUWhiteSpace(c)) return MTL_CLASS_WHITESPACE;
+    switch (u_charType(c)) {
+    case U_UPPERCASE_LETTER: case U_LOWERCASE_LETTER: case U_TITLECASE_LETTER:
+    case U_MODIFIER_LETTER: case U_OTHER_LETTER:
+        return MTL_CLASS_WORD;
+    case U_DECIMAL_DIGIT_NUMBER: case U_LETTER_NUMBER: case U_OTHER_NUMBER:
+        return MTL_CLASS_NUMBER;
+    case U_CONNECTOR_PUNCTUATION: case U_DASH_PUNCTUATION: case U_START_PUNCTUATION:
+    case U_END_PUNCTUATION: case U_INITIAL_PUNCTUATION: case U_FINAL_PUNCTUATION:
+    case U_OTHER_PUNCTUATION:
+        return MTL_CLASS_PUNCTUATION;
+    case U_MATH_SYMBOL: case U_CURRENCY_SYMBOL: case U_MODIFIER_SYMBOL: case U_OTHER_SYMBOL:
+        return MTL_CLASS_SYMBOL;
+    default:
+        return MTL_CLASS_OTHER;
+    }
+}
+
+/* Class of a segment from its first non-white-space code point (all white space: white space). */
+static uint8_t class_of_segment(const UChar *t, int32_t start, int32_t end) {
+    int32_t i = start;
+    while (i < end) {
+        UChar32 c;
+        U16_NEXT(t, i, end, c);
+        uint8_t cls = class_of_code_point(c);
+        if (cls != MTL_CLASS_WHITESPACE) return cls;
+    }
+    return MTL_CLASS_WHITESPACE;
+}
+
+static uint8_t class_of_word_status(int32_t status, const UChar *t, int32_t start, int32_t end) {
+    if (status >= UBRK_WORD_IDEO && status < UBRK_WORD_IDEO_LIMIT) return MTL_CLASS_IDEOGRAPHIC;
+    if (status >= UBRK_WORD_KANA && status < UBRK_WORD_KANA_LIMIT) return MTL_CLASS_KANA;
+    if (status >= UBRK_WORD_LETTER && status < UBRK_WORD_LETTER_LIMIT) return MTL_CLASS_WORD;
+    if (status >= UBRK_WORD_NUMBER && status < UBRK_WORD_NUMBER_LIMIT) return MTL_CLASS_NUMBER;
+    return class_of_segment(t, start, end);
+}
+
+static inline int32_t push_segment(MTLSegments *out, int32_t s, int32_t e, int32_t status, uint8_t cls) {
+    if (segments_reserve(out, out->count + 1)) return MTL_ERR_NO_MEMORY;
+    out->start[out->count] = s;
+    out->end[out->count] = e;
+    out->status[out->count] = status;
+    out->segment_class[out->count] = cls;
+    out->count++;
+    return MTL_OK;
+}
+
+MTLSegmenter *mtl_segmenter_open(int32_t kind, const char *argument, MTLError *error) {
+    MTLSegmenter *sg = calloc(1, sizeof *sg);
+    if (!sg) { no_memory(error); return NULL; }
+    sg->kind = kind;
+    UErrorCode status = U_ZERO_ERROR;
+    const char *locale = argument ? argument : "";
+    switch (kind) {
+    case MTL_SEGMENT_WORDS: sg->iterator = ubrk_open(UBRK_WORD, locale, NULL, 0, &status); break;
+    case MTL_SEGMENT_SENTENCES: sg->iterator = ubrk_open(UBRK_SENTENCE, locale, NULL, 0, &status); break;
+    case MTL_SEGMENT_GRAPHEMES: sg->iterator = ubrk_open(UBRK_CHARACTER, locale, NULL, 0, &status); break;
+    case MTL_SEGMENT_WHITESPACE: break;
+    case MTL_SEGMENT_REGEX: {
+        UChar *pattern = NULL;
+        int32_t pattern_length = 0;
+        if (!argument || to_uchars(argument, &pattern, &pattern_length, error)) { free(sg); return NULL; }
+        UParseError parse;
+        sg->regex = uregex_open(pattern, pattern_length, 0, &parse, &status);
+        free(pattern);
+        if (U_FAILURE(status)) {
+            set_error(error, MTL_ERR_BAD_ARGUMENT, parse.offset, "invalid regular expression '%s' at offset %d (%s)",
+                      argument, parse.offset, u_errorName(status));
+            free(sg);
+            return NULL;
+        }
+        break;
+    }
+    default:
+        set_error(error, MTL_ERR_BAD_ARGUMENT, -1, "unknown segmenter kind %d", kind);
+        free(sg);
+        return NULL;
+    }
+    if (U_FAILURE(status)) {
+        icu_error(error, status, "opening break iterator");
+        mtl_segmenter_close(sg);
+        return NULL;
+    }
+    return sg;
+}
+
+void mtl_segmenter_close(MTLSegmenter *sg) {
+    if (!sg) return;
+    if (sg->iterator) ubrk_close(sg->iterator);
+    if (sg->regex) uregex_close(sg->regex);
+    free(sg);
+}
+
+int32_t mtl_segment(MTLSegmenter *sg, const uint16_t *text, int32_t length, MTLSegments *out, MTLError *error) {
+    out->count = 0;
+    const UChar *t = (const UChar *)text;
+    UErrorCode status = U_ZERO_ERROR;
+    if (length == 0) return MTL_OK;
+    switch (sg->kind) {
+    case MTL_SEGMENT_WORDS:
+    case MTL_SEGMENT_SENTENCES:
+    case MTL_SEGMENT_GRAPHEMES: {
+        /* Words average ~5 units: reserving once avoids regrowth inside the loop. */
+        if (segments_reserve(out, length / 3 + 8)) return no_memory(error);
+        ubrk_setText(sg->iterator, t, length, &status);
+        if (U_FAILURE(status)) return icu_error(error, status, "segmenting");
+        int32_t start = ubrk_first(sg->iterator);
+        for (int32_t end = ubrk_next(sg->iterator); end != UBRK_DONE; start = end, end = ubrk_next(sg->iterator)) {
+            int32_t rule = sg->kind == MTL_SEGMENT_GRAPHEMES ? 0 : ubrk_getRuleStatus(sg->iterator);
+            int32_t s = start, e = end;
+            uint8_t cls;
+            if (sg->kind == MTL_SEGMENT_WORDS) {
+                cls = class_of_word_status(rule, t, s, e);
+            } else {
+                if (sg->kind == MTL_SEGMENT_SENTENCES) {
+                    /* A sentence owns the spaces after it; the token should not. */
+                    while (e > s && u_isUWhiteSpace(t[e - 1])) e--;
+                    while (s < e && u_isUWhiteSpace(t[s])) s++;
+                    if (s == e) { s = start; e = end; }
+                }
+                cls = class_of_segment(t, s, e);
+            }
+            if (push_segment(out, s, e, rule, cls)) return no_memory(error);
+        }
+        return MTL_OK;
+    }
+    case MTL_SEGMENT_WHITESPACE: {
+        int32_t i = 0;
+        while (i < length) {
+            UChar32 c;
+            int32_t s = i;
+            U16_NEXT(t, i, length, c);
+            if (u_isUWhiteSpace(c)) continue;
+            int32_t e = i;
+            while (e < length) {
+                int32_t j = e;
+                U16_NEXT(t, j, length, c);
+                if (u_isUWhiteSpace(c)) break;
+                e = j;
+            }
+            if (push_segment(out, s, e, 0, class_of_segment(t, s, e))) return no_memory(error);
+            i = e;
+        }
+        return MTL_OK;
+    }
+    case MTL_SEGMENT_REGEX: {
+        uregex_setText(sg->regex, t, length, &status);
+        while (U_SUCCESS(status) && uregex_findNext(sg->regex, &status)) {
+            int32_t s = uregex_start(sg->regex, 0, &status);
+            int32_t e = uregex_end(sg->regex, 0, &status);
+            if (U_FAILURE(status)) break;
+            if (e <= s) continue;
+            if (push_segment(out, s, e, 0, class_of_segment(t, s, e))) return no_memory(error);
+        }
+        /* The regex keeps a pointer to the text: drop it before the caller reuses the buffer. */
+        UErrorCode reset = U_ZERO_ERROR;
+        uregex_setText(sg->regex, (const UChar *)u"", 0, &reset);
+        if (U_FAILURE(status)) return icu_error(error, status, "matching");
+        return MTL_OK;
+    }
+    }
+    return MTL_OK;
+}
+
+/* ------------------------------------------------------------------ utilities */
+
+int32_t mtl_locale_is_known(const char *locale) {
+    if (!locale || !*locale || strcmp(locale, "root") == 0) return 1;
+    char language[16] = {0};
+    UErrorCode status = U_ZERO_ERROR;
+    uloc_getLanguage(locale, language, sizeof language, &status);
+    if (U_FAILURE(status) || !*language) return 0;
+    const char *iso3 = uloc_getISO3Language(locale);
+    return iso3 && *iso3;
+}
+
 const char *mtl_icu_version(void) { return U_ICU_VERSION; }
+
+int32_t mtl_transform_ids(char *out, int32_t capacity) {
+    UErrorCode status = U_ZERO_ERROR;
+    UEnumeration *ids = utrans_openIDs(&status);
+    if (U_FAILURE(status)) return 0;
+    int32_t written = 0;
+    const char *id;
+    int32_t length;
+    if (capacity > 0) out[0] = 0;
+    while ((id = uenum_next(ids, &length, &status)) != NULL && U_SUCCESS(status)) {
+        if (written + length + 2 >= capacity) break;
+        if (written > 0) out[written++] = ';';
+        memcpy(out + written, id, (size_t)length);
+        written += length;
+        out[written] = 0;
+    }
+    uenum_close(ids);
+    return written;
+}

@@ -1,0 +1,296 @@
+import CICU
+
+/// Runs a ``TextPipeline`` on one thread: owns its ICU objects and scratch buffers and reuses
+/// them for every text, so a line costs no allocation beyond its result.
+///
+/// Not thread-safe: give each thread its own (``TextPipeline/makeProcessor()``), as
+/// ``OrderedParallelMap`` does.
+public final class TextProcessor {
+    public let pipeline: TextPipeline
+    private var stages: [OpaquePointer] = []
+    private var segmenter: OpaquePointer?
+    private let front = UnsafeMutablePointer<MTLAligned>.allocate(capacity: 1)
+    private let back = UnsafeMutablePointer<MTLAligned>.allocate(capacity: 1)
+    private let segments = UnsafeMutablePointer<MTLSegments>.allocate(capacity: 1)
+    private let keep: [Bool]
+
+    init(pipeline: TextPipeline) throws {
+        self.pipeline = pipeline
+        keep = (0..<8).map { pipeline.tokenizer.keep.contains(TokenKind(rawValue: UInt8($0))!) }
+        mtl_aligned_init(front)
+        mtl_aligned_init(back)
+        mtl_segments_init(segments)
+        var error = MTLError()
+        for step in pipeline.normalizers {
+            let (kind, argument) = step.cStage(locale: pipeline.locale)
+            guard let stage = mtl_stage_open(kind, argument, &error) else {
+                throw TextError.badSpec(pipeline.normalizerSpec, step.spec, Self.message(error))
+            }
+            stages.append(stage)
+        }
+        if let (kind, argument) = pipeline.tokenizer.cSegmenter(locale: pipeline.locale) {
+            guard let opened = mtl_segmenter_open(kind, argument, &error) else {
+                throw TextError.badSpec(pipeline.tokenizerSpec, pipeline.tokenizerSpec, Self.message(error))
+            }
+            segmenter = opened
+        }
+    }
+
+    deinit {
+        stages.forEach { mtl_stage_close($0) }
+        mtl_segmenter_close(segmenter)
+        mtl_aligned_free(front)
+        mtl_aligned_free(back)
+        mtl_segments_free(segments)
+        front.deallocate()
+        back.deallocate()
+        segments.deallocate()
+    }
+
+    // MARK: - Public entry points
+
+    /// Normalizes and tokenizes a text.
+    public func tokenize(_ text: String) throws -> TokenizedText {
+        var text = text
+        let original = text
+        return try text.withUTF8 { try tokenize(bytes: $0, original: original) }
+    }
+
+    /// Normalizes and tokenizes UTF-8 bytes (checked, or repaired under `--invalid-utf8 replace`).
+    public func tokenize(utf8 bytes: UnsafeBufferPointer<UInt8>) throws -> TokenizedText {
+        try tokenize(bytes: bytes, original: nil)
+    }
+
+    /// Runs only the normalizer chain. For every token `t` of `tokenize(x)`,
+    /// `normalize(x[t.utf8Range]) == x.text(of: t)`: the guarantee the offsets give.
+    public func normalize(_ text: String) throws -> String {
+        var text = text
+        return try text.withUTF8 { bytes in
+            var error = MTLError()
+            try check(mtl_decode_utf8(bytes.baseAddress, Int32(bytes.count), 1, front, nil, &error), error)
+            let normalized = try normalizeFront()
+            return Self.utf8String(normalized.pointee.text, normalized.pointee.length)
+        }
+    }
+
+    /// Normalizes pre-tokenized input: one token per element, never merged or dropped (tags
+    /// given per token stay aligned). The original text is the elements joined by one space;
+    /// an element that normalizes to nothing gives an empty token.
+    public func tokenize(pretokenized words: [String]) throws -> TokenizedText {
+        var original = words.joined(separator: " ")
+        var pieces: [Range<Int>] = []
+        pieces.reserveCapacity(words.count)
+        var offset = 0
+        for word in words {
+            pieces.append(offset..<(offset + word.utf8.count))
+            offset += word.utf8.count + 1
+        }
+        let text = original
+        return try original.withUTF8 { try tokenizePieces(bytes: $0, original: text, pieces: pieces) }
+    }
+
+    // MARK: - The pipeline
+
+    private func tokenize(bytes: UnsafeBufferPointer<UInt8>, original: String?) throws -> TokenizedText {
+        var allASCII: Int32 = 0
+        var error = MTLError()
+        let rc = mtl_decode_utf8(bytes.baseAddress, Int32(bytes.count), 0, front, &allASCII, &error)
+        if rc == Int32(MTL_ERR_INVALID_UTF8) {
+            if pipeline.invalidUTF8 == .fail {
+                throw TextError(.invalidUTF8(byteOffset: Int(error.offset)), "invalid UTF-8 at byte \(error.offset)")
+            }
+            return try tokenize(String(decoding: bytes, as: UTF8.self))
+        }
+        try check(rc, error)
+        let original = original ?? String(decoding: bytes, as: UTF8.self)
+        if pipeline.tokenizer.kind == .pretokenized {
+            return try tokenizePieces(bytes: bytes, original: original, pieces: Self.spaceSeparated(bytes))
+        }
+        let normalized = try normalizeFront()
+        try check(mtl_segment(segmenter, normalized.pointee.text, normalized.pointee.length, segments, &error), error)
+
+        let aligned = normalized.pointee
+        let segs = segments.pointee
+        var tokens: [Token] = []
+        tokens.reserveCapacity(Int(segs.count))
+        for k in 0..<Int(segs.count) {
+            let segmentClass = Int(segs.segment_class[k])
+            guard keep[segmentClass] else { continue }
+            // Snap to whole normalization segments: units that share original text belong to one token.
+            var s = segs.start[k], e = segs.end[k]
+            if segmentClass != Int(TokenKind.whitespace.rawValue) {
+                // ICU attaches marks to the white space before them (WB4): "  ̄" from "* ￣". White
+                // space of its own source at a token's edge is a gap between words, not token text.
+                while e - s > 1 && Self.isWhitespace(aligned.text[Int(s)]) && aligned.end[Int(s)] <= aligned.start[Int(s) + 1] { s += 1 }
+                while e - s > 1 && Self.isWhitespace(aligned.text[Int(e) - 1]) && aligned.start[Int(e) - 1] >= aligned.end[Int(e) - 2] { e -= 1 }
+            }
+            var originalStart = aligned.start[Int(s)], originalEnd = aligned.end[Int(e) - 1]
+            while s > 0 && aligned.end[Int(s) - 1] > originalStart {
+                s -= 1
+                originalStart = min(originalStart, aligned.start[Int(s)])
+            }
+            while e < aligned.length && aligned.start[Int(e)] < originalEnd {
+                originalEnd = max(originalEnd, aligned.end[Int(e)])
+                e += 1
+            }
+            if let last = tokens.last, originalStart < last.utf8End || s < last.normalizedEnd {
+                tokens[tokens.count - 1].normalizedEnd = max(last.normalizedEnd, e)
+                tokens[tokens.count - 1].utf8End = max(last.utf8End, originalEnd)
+                continue
+            }
+            tokens.append(Token(scalarStart: 0, scalarEnd: 0, utf8Start: originalStart, utf8End: originalEnd,
+                                normalizedStart: s, normalizedEnd: e, kind: TokenKind(rawValue: UInt8(segmentClass))!))
+        }
+        let normalizedText = Self.utf8String(aligned.text, aligned.length)
+        Self.convertNormalizedOffsets(&tokens, units: aligned.text)
+        Self.fillScalarOffsets(&tokens, bytes: bytes, allASCII: allASCII != 0)
+        return TokenizedText(original: original, normalized: normalizedText, tokens: tokens)
+    }
+
+    /// Each piece (a byte range of `bytes`) becomes exactly one token, normalized on its own.
+    private func tokenizePieces(bytes: UnsafeBufferPointer<UInt8>, original: String, pieces: [Range<Int>]) throws -> TokenizedText {
+        var tokens: [Token] = []
+        tokens.reserveCapacity(pieces.count)
+        var normalizedBytes: [UInt8] = []
+        normalizedBytes.reserveCapacity(bytes.count + 8)
+        var error = MTLError()
+        for (index, piece) in pieces.enumerated() {
+            if index > 0 { normalizedBytes.append(0x20) }
+            let base = bytes.baseAddress!.advanced(by: piece.lowerBound)
+            try check(mtl_decode_utf8(base, Int32(piece.count), 1, front, nil, &error), error)
+            let normalized = try normalizeFront()
+            let begin = normalizedBytes.count
+            Self.appendUTF8(normalized.pointee.text, normalized.pointee.length, to: &normalizedBytes)
+            tokens.append(Token(scalarStart: 0, scalarEnd: 0,
+                                utf8Start: Int32(piece.lowerBound), utf8End: Int32(piece.upperBound),
+                                normalizedStart: Int32(begin), normalizedEnd: Int32(normalizedBytes.count),
+                                kind: Self.kind(of: normalized.pointee)))
+        }
+        Self.fillScalarOffsets(&tokens, bytes: bytes, allASCII: false)
+        return TokenizedText(original: original, normalized: String(decoding: normalizedBytes, as: UTF8.self), tokens: tokens)
+    }
+
+    /// Runs the normalizer stages over `front`; returns the buffer holding the result.
+    private func normalizeFront() throws -> UnsafeMutablePointer<MTLAligned> {
+        var input = front, output = back
+        var error = MTLError()
+        for stage in stages {
+            try check(mtl_stage_apply(stage, input, output, &error), error)
+            swap(&input, &output)
+        }
+        return input
+    }
+
+    // MARK: - Offsets
+
+    /// Turns normalized UTF-16 positions into UTF-8 byte offsets of the normalized string, in one pass.
+    private static func convertNormalizedOffsets(_ tokens: inout [Token], units: UnsafeMutablePointer<UInt16>) {
+        var unit: Int32 = 0, byte: Int32 = 0
+        @inline(__always) func advance(to target: Int32) -> Int32 {
+            while unit < target {
+                let u = units[Int(unit)]
+                byte += u < 0x80 ? 1 : (u < 0x800 ? 2 : ((u & 0xF800) == 0xD800 ? 2 : 3))
+                unit += 1
+            }
+            return byte
+        }
+        for i in tokens.indices {
+            tokens[i].normalizedStart = advance(to: tokens[i].normalizedStart)
+            tokens[i].normalizedEnd = advance(to: tokens[i].normalizedEnd)
+        }
+    }
+
+    /// Fills scalar offsets from UTF-8 offsets by counting lead bytes, in one pass.
+    private static func fillScalarOffsets(_ tokens: inout [Token], bytes: UnsafeBufferPointer<UInt8>, allASCII: Bool) {
+        if allASCII {
+            for i in tokens.indices {
+                tokens[i].scalarStart = tokens[i].utf8Start
+                tokens[i].scalarEnd = tokens[i].utf8End
+            }
+            return
+        }
+        var position: Int32 = 0, scalars: Int32 = 0
+        @inline(__always) func advance(to target: Int32) -> Int32 {
+            while position < target {
+                if bytes[Int(position)] & 0xC0 != 0x80 { scalars += 1 }
+                position += 1
+            }
+            return scalars
+        }
+        for i in tokens.indices {
+            tokens[i].scalarStart = advance(to: tokens[i].utf8Start)
+            tokens[i].scalarEnd = advance(to: tokens[i].utf8End)
+        }
+    }
+
+    // MARK: - Helpers
+
+    @inline(__always)
+    private static func isWhitespace(_ unit: UInt16) -> Bool {
+        if unit == 0x20 || (unit >= 0x09 && unit <= 0x0D) { return true }
+        if unit < 0x80 || (unit & 0xF800) == 0xD800 { return false }
+        return Unicode.Scalar(unit)?.properties.isWhitespace ?? false
+    }
+
+    private static func utf8String(_ units: UnsafeMutablePointer<UInt16>, _ count: Int32) -> String {
+        if count == 0 { return "" }
+        return String(unsafeUninitializedCapacity: Int(count) * 3) { buffer in
+            Int(mtl_encode_utf8(units, count, buffer.baseAddress, Int32(buffer.count)))
+        }
+    }
+
+    private static func appendUTF8(_ units: UnsafeMutablePointer<UInt16>, _ count: Int32, to bytes: inout [UInt8]) {
+        guard count > 0 else { return }
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: Int(count) * 3))
+        let written = bytes.withUnsafeMutableBufferPointer {
+            mtl_encode_utf8(units, count, $0.baseAddress! + start, Int32(count) * 3)
+        }
+        bytes.removeLast(Int(count) * 3 - Int(written))
+    }
+
+    /// The kind of a pre-tokenized piece: the class ICU's rules give its first code point.
+    private static func kind(of text: MTLAligned) -> TokenKind {
+        guard text.length > 0 else { return .other }
+        var scalar = UInt32(text.text[0])
+        if scalar & 0xFC00 == 0xD800, text.length > 1 {
+            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (UInt32(text.text[1]) - 0xDC00)
+        }
+        guard let value = Unicode.Scalar(scalar) else { return .other }
+        let p = value.properties
+        if p.isWhitespace { return .whitespace }
+        switch p.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
+            return p.isIdeographic ? .ideographic : .word
+        case .decimalNumber, .letterNumber, .otherNumber: return .number
+        case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
+             .initialPunctuation, .finalPunctuation, .otherPunctuation: return .punctuation
+        case .mathSymbol, .currencySymbol, .modifierSymbol, .otherSymbol: return .symbol
+        default: return .other
+        }
+    }
+
+    /// Byte ranges of the space-separated pieces of a pre-tokenized line (runs of ASCII space or tab).
+    private static func spaceSeparated(_ bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
+        var pieces: [Range<Int>] = []
+        var i = 0
+        while i < bytes.count {
+            while i < bytes.count && (bytes[i] == 0x20 || bytes[i] == 0x09) { i += 1 }
+            let start = i
+            while i < bytes.count && bytes[i] != 0x20 && bytes[i] != 0x09 { i += 1 }
+            if i > start { pieces.append(start..<i) }
+        }
+        return pieces
+    }
+
+    private func check(_ rc: Int32, _ error: MTLError) throws {
+        guard rc != 0 else { return }
+        throw TextError(.icu, Self.message(error))
+    }
+
+    static func message(_ error: MTLError) -> String {
+        withUnsafeBytes(of: error.message) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+    }
+}

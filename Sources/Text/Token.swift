@@ -1,0 +1,84 @@
+/// What kind of text a token is, from ICU's word rule status or, where ICU gives none, the
+/// general category of the token's first code point.
+public enum TokenKind: UInt8, Sendable, Hashable, CaseIterable, Codable, CustomStringConvertible {
+    case word = 0, number, kana, ideographic, punctuation, symbol, whitespace, other
+
+    public var description: String {
+        switch self {
+        case .word: "word"
+        case .number: "number"
+        case .kana: "kana"
+        case .ideographic: "ideographic"
+        case .punctuation: "punctuation"
+        case .symbol: "symbol"
+        case .whitespace: "whitespace"
+        case .other: "other"
+        }
+    }
+}
+
+/// One token: where it is in the original text (in Unicode scalars and in UTF-8 bytes), where
+/// its normalized form is in ``TokenizedText/normalized`` (UTF-8 bytes), and its kind.
+///
+/// Offsets are half-open and always point into the ORIGINAL text, whatever normalization did to
+/// lengths: normalizing `original[scalarStart..<scalarEnd]` with the same pipeline gives the token.
+/// Stored as `Int32`s so that a token is 28 bytes; ranges are computed on demand.
+public struct Token: Sendable, Hashable {
+    public var scalarStart: Int32
+    public var scalarEnd: Int32
+    public var utf8Start: Int32
+    public var utf8End: Int32
+    public var normalizedStart: Int32
+    public var normalizedEnd: Int32
+    public var kind: TokenKind
+
+    public init(scalarStart: Int32, scalarEnd: Int32, utf8Start: Int32, utf8End: Int32,
+                normalizedStart: Int32, normalizedEnd: Int32, kind: TokenKind) {
+        self.scalarStart = scalarStart
+        self.scalarEnd = scalarEnd
+        self.utf8Start = utf8Start
+        self.utf8End = utf8End
+        self.normalizedStart = normalizedStart
+        self.normalizedEnd = normalizedEnd
+        self.kind = kind
+    }
+
+    /// The token's range in the original text, in Unicode scalars.
+    public var scalarRange: Range<Int> { Int(scalarStart)..<Int(scalarEnd) }
+    /// The token's range in the original text, in UTF-8 bytes.
+    public var utf8Range: Range<Int> { Int(utf8Start)..<Int(utf8End) }
+}
+
+/// The original text, its normalized form, and its tokens.
+public struct TokenizedText: Sendable, Hashable {
+    /// The text as it came in (after `--invalid-utf8 replace`, if that repaired it).
+    public let original: String
+    /// The whole text after the normalizer chain; tokens are slices of it.
+    public let normalized: String
+    public let tokens: [Token]
+
+    public init(original: String, normalized: String, tokens: [Token]) {
+        self.original = original
+        self.normalized = normalized
+        self.tokens = tokens
+    }
+
+    /// The normalized form of a token.
+    public func text(of token: Token) -> Substring {
+        let utf8 = normalized.utf8
+        let start = utf8.index(utf8.startIndex, offsetBy: Int(token.normalizedStart))
+        let end = utf8.index(start, offsetBy: Int(token.normalizedEnd - token.normalizedStart))
+        return normalized[start..<end]
+    }
+
+    /// The original text a token came from.
+    public func originalText(of token: Token) -> Substring {
+        let utf8 = original.utf8
+        let start = utf8.index(utf8.startIndex, offsetBy: Int(token.utf8Start))
+        let end = utf8.index(start, offsetBy: Int(token.utf8End - token.utf8Start))
+        return original[start..<end]
+    }
+
+    /// Every token's normalized form, in order.
+    public var tokenTexts: [Substring] { tokens.map { text(of: $0) } }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+@testable import Text
+
+@Suite("Bad input: clear errors, never a crash")
+struct BadInputTests {
+    @Test func invalidUTF8ReportsByteOffset() throws {
+        let processor = try TextPipeline().makeProcessor()
+        let bytes: [UInt8] = Array("ok é".utf8) + [0xC3, 0x28] + Array(" end".utf8)
+        let error = #expect(throws: TextError.self) {
+            _ = try bytes.withUnsafeBufferPointer { try processor.tokenize(utf8: $0) }
+        }
+        #expect(error?.kind == .invalidUTF8(byteOffset: 5))
+        #expect(error?.message == "invalid UTF-8 at byte 5")
+    }
+
+    @Test func invalidUTF8CanBeReplaced() throws {
+        let processor = try TextPipeline(invalidUTF8: .replace).makeProcessor()
+        let bytes: [UInt8] = Array("ab ".utf8) + [0xFF] + Array(" cd".utf8)
+        let text = try bytes.withUnsafeBufferPointer { try processor.tokenize(utf8: $0) }
+        #expect(text.original == "ab \u{FFFD} cd")
+        #expect(text.tokenTexts.first == "ab")
+        #expect(text.tokenTexts.last == "cd")
+        try expectOffsetsHold(text, processor)
+    }
+
+    @Test(arguments: [
+        ("nfkc,bogus", "words", "", "unknown normalizer 'bogus'"),
+        ("transform(Foo-Bar)", "words", "", "unknown or invalid transform ID 'Foo-Bar'"),
+        ("keep([a-)", "words", "", "unclosed '(' or '['"),
+        ("keep([:NoSuchProperty:])", "words", "", "invalid Unicode set '[:NoSuchProperty:]'"),
+        ("nfkc(x)", "words", "", "normalizer 'nfkc' takes no argument"),
+        ("transform()", "words", "", "needs an argument"),
+        ("nfkc", "wordz", "", "unknown tokenizer 'wordz'"),
+        ("nfkc", "regex(\\p{L}+()", "", "unclosed"),
+        ("nfkc", "regex([a-z)", "", "unclosed"),
+        ("nfkc", "regex(a{2,1})", "", "invalid regular expression"),
+        ("nfkc", "words(punct=maybe)", "", "takes keep or drop"),
+        ("nfkc", "words(colour=red)", "", "unknown option 'colour'"),
+        ("nfkc", "words", "xx", "unknown locale 'xx'"),
+        ("lowercase(qq)", "words", "", "unknown locale 'qq'"),
+        ("nfkc,,nfc", "words", "", "empty item"),
+    ])
+    func badSpecsNameTheirPart(normalize: String, tokenize: String, locale: String, expected: String) {
+        let error = #expect(throws: TextError.self) {
+            _ = try TextPipeline(normalize: normalize, tokenize: tokenize, locale: locale)
+        }
+        #expect(error?.message.contains(expected) == true, "\(error?.message ?? "no error")")
+    }
+
+    @Test func pipelineRoundTripsThroughJSON() throws {
+        let pipeline = try TextPipeline(normalize: "clean,nfkc,casefold(tr),transform(Traditional-Simplified)",
+                                        tokenize: "words(locale=zh,punct=drop)", locale: "tr", invalidUTF8: .replace)
+        let data = try JSONEncoder().encode(pipeline)
+        let decoded = try JSONDecoder().decode(TextPipeline.self, from: data)
+        #expect(decoded == pipeline)
+        let future = Data(#"{"version": 9, "normalize": "nfc"}"#.utf8)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(TextPipeline.self, from: future) }
+    }
+}

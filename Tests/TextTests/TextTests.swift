@@ -1,3 +1,0 @@
-import Testing
-@testable import Text
-@Test func icuVersion() { #expect(!TextInfo.icuVersion.isEmpty) }
