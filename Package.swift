@@ -34,9 +34,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "mtl-bench",
-            dependencies: ["Text", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Text", "CICU", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "TextTests", dependencies: ["Text"]),
+        .testTarget(name: "CLITests", dependencies: ["mtl-prep", "mtl-train", "mtl-bench"]),
     ],
     swiftLanguageModes: [.v6]
 )

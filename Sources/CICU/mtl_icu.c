@@ -793,6 +793,68 @@ int32_t mtl_segment(MTLSegmenter *sg, const uint16_t *text, int32_t length, MTLS
     return MTL_OK;
 }
 
+/* ------------------------------------------------------------------ tokens */
+
+static inline int is_space_unit(UChar u) {
+    if (u == 0x20 || (u >= 0x09 && u <= 0x0D)) return 1;
+    if (u < 0x80 || U16_IS_SURROGATE(u)) return 0;
+    return u_isUWhiteSpace(u);
+}
+
+static inline int32_t utf8_length_of_unit(UChar u) {
+    return u < 0x80 ? 1 : (u < 0x800 ? 2 : (U16_IS_SURROGATE(u) ? 2 : 3));
+}
+
+int32_t mtl_build_tokens(const MTLAligned *a, const MTLSegments *segs, const uint8_t *keep,
+                         const uint8_t *original, int32_t all_ascii, MTLToken *out) {
+    const UChar *t = a->text;
+    const int32_t *as = a->start, *ae = a->end;
+    int32_t n = 0;
+    for (int32_t k = 0; k < segs->count; k++) {
+        uint8_t cls = segs->segment_class[k];
+        if (!keep[cls]) continue;
+        int32_t s = segs->start[k], e = segs->end[k];
+        if (cls != MTL_CLASS_WHITESPACE) {
+            /* ICU attaches marks to the white space before them (WB4): "  \u0304" from "* \uFFE3".
+             * White space of its own source at a token's edge is a gap between words, not token text. */
+            while (e - s > 1 && is_space_unit(t[s]) && ae[s] <= as[s + 1]) s++;
+            while (e - s > 1 && is_space_unit(t[e - 1]) && as[e - 1] >= ae[e - 2]) e--;
+        }
+        int32_t os = as[s], oe = ae[e - 1];
+        /* Snap to whole normalization segments. */
+        while (s > 0 && ae[s - 1] > os) { s--; if (as[s] < os) os = as[s]; }
+        while (e < a->length && as[e] < oe) { if (ae[e] > oe) oe = ae[e]; e++; }
+        if (n > 0 && (os < out[n - 1].utf8_end || s < out[n - 1].normalized_end)) {
+            if (e > out[n - 1].normalized_end) out[n - 1].normalized_end = e;
+            if (oe > out[n - 1].utf8_end) out[n - 1].utf8_end = oe;
+            continue;
+        }
+        MTLToken *tok = &out[n++];
+        tok->utf8_start = os; tok->utf8_end = oe;
+        tok->normalized_start = s; tok->normalized_end = e;
+        tok->kind = cls;
+    }
+    /* Normalized UTF-16 positions -> UTF-8 bytes, and original bytes -> scalars: both monotone. */
+    int32_t unit = 0, byte = 0, position = 0, scalars = 0;
+    for (int32_t i = 0; i < n; i++) {
+        MTLToken *tok = &out[i];
+        while (unit < tok->normalized_start) byte += utf8_length_of_unit(t[unit++]);
+        tok->normalized_start = byte;
+        while (unit < tok->normalized_end) byte += utf8_length_of_unit(t[unit++]);
+        tok->normalized_end = byte;
+        if (all_ascii) {
+            tok->scalar_start = tok->utf8_start;
+            tok->scalar_end = tok->utf8_end;
+        } else {
+            while (position < tok->utf8_start) scalars += (original[position++] & 0xC0) != 0x80;
+            tok->scalar_start = scalars;
+            while (position < tok->utf8_end) scalars += (original[position++] & 0xC0) != 0x80;
+            tok->scalar_end = scalars;
+        }
+    }
+    return n;
+}
+
 /* ------------------------------------------------------------------ utilities */
 
 int32_t mtl_locale_is_known(const char *locale) {
@@ -806,6 +868,19 @@ int32_t mtl_locale_is_known(const char *locale) {
 }
 
 const char *mtl_icu_version(void) { return U_ICU_VERSION; }
+
+int64_t mtl_reference_word_count(const uint16_t *text, int32_t length, const char *locale) {
+    UErrorCode status = U_ZERO_ERROR;
+    UBreakIterator *iterator = ubrk_open(UBRK_WORD, locale, (const UChar *)text, length, &status);
+    if (U_FAILURE(status)) return -1;
+    int64_t count = 0;
+    ubrk_first(iterator);
+    while (ubrk_next(iterator) != UBRK_DONE) {
+        if (ubrk_getRuleStatus(iterator) != UBRK_WORD_NONE) count++;
+    }
+    ubrk_close(iterator);
+    return count;
+}
 
 int32_t mtl_transform_ids(char *out, int32_t capacity) {
     UErrorCode status = U_ZERO_ERROR;

@@ -1,4 +1,5 @@
 import CICU
+import Foundation
 
 /// Runs a ``TextPipeline`` on one thread: owns its ICU objects and scratch buffers and reuses
 /// them for every text, so a line costs no allocation beyond its result.
@@ -11,12 +12,16 @@ public final class TextProcessor {
     private var segmenter: OpaquePointer?
     private let front = UnsafeMutablePointer<MTLAligned>.allocate(capacity: 1)
     private let back = UnsafeMutablePointer<MTLAligned>.allocate(capacity: 1)
+    private let decoded = UnsafeMutablePointer<MTLAligned>.allocate(capacity: 1)
     private let segments = UnsafeMutablePointer<MTLSegments>.allocate(capacity: 1)
-    private let keep: [Bool]
+    private let keep = UnsafeMutablePointer<UInt8>.allocate(capacity: 8)
+    private var tokenScratch = UnsafeMutablePointer<MTLToken>.allocate(capacity: 256)
+    private var tokenCapacity = 256
 
     init(pipeline: TextPipeline) throws {
         self.pipeline = pipeline
-        keep = (0..<8).map { pipeline.tokenizer.keep.contains(TokenKind(rawValue: UInt8($0))!) }
+        for kind in TokenKind.allCases { keep[Int(kind.rawValue)] = pipeline.tokenizer.keep.contains(kind) ? 1 : 0 }
+        mtl_aligned_init(decoded)
         mtl_aligned_init(front)
         mtl_aligned_init(back)
         mtl_segments_init(segments)
@@ -39,9 +44,13 @@ public final class TextProcessor {
     deinit {
         stages.forEach { mtl_stage_close($0) }
         mtl_segmenter_close(segmenter)
+        mtl_aligned_free(decoded)
         mtl_aligned_free(front)
         mtl_aligned_free(back)
         mtl_segments_free(segments)
+        decoded.deallocate()
+        keep.deallocate()
+        tokenScratch.deallocate()
         front.deallocate()
         back.deallocate()
         segments.deallocate()
@@ -67,8 +76,8 @@ public final class TextProcessor {
         var text = text
         return try text.withUTF8 { bytes in
             var error = MTLError()
-            try check(mtl_decode_utf8(bytes.baseAddress, Int32(bytes.count), 1, front, nil, &error), error)
-            let normalized = try normalizeFront()
+            try check(mtl_decode_utf8(bytes.baseAddress, Int32(bytes.count), 1, decoded, nil, &error), error)
+            let normalized = try normalizeDecoded()
             return Self.utf8String(normalized.pointee.text, normalized.pointee.length)
         }
     }
@@ -94,7 +103,7 @@ public final class TextProcessor {
     private func tokenize(bytes: UnsafeBufferPointer<UInt8>, original: String?) throws -> TokenizedText {
         var allASCII: Int32 = 0
         var error = MTLError()
-        let rc = mtl_decode_utf8(bytes.baseAddress, Int32(bytes.count), 0, front, &allASCII, &error)
+        let rc = mtl_decode_utf8(bytes.baseAddress, Int32(bytes.count), 0, decoded, &allASCII, &error)
         if rc == Int32(MTL_ERR_INVALID_UTF8) {
             if pipeline.invalidUTF8 == .fail {
                 throw TextError(.invalidUTF8(byteOffset: Int(error.offset)), "invalid UTF-8 at byte \(error.offset)")
@@ -106,44 +115,22 @@ public final class TextProcessor {
         if pipeline.tokenizer.kind == .pretokenized {
             return try tokenizePieces(bytes: bytes, original: original, pieces: Self.spaceSeparated(bytes))
         }
-        let normalized = try normalizeFront()
+        let normalized = try normalizeDecoded()
         try check(mtl_segment(segmenter, normalized.pointee.text, normalized.pointee.length, segments, &error), error)
-
-        let aligned = normalized.pointee
-        let segs = segments.pointee
-        var tokens: [Token] = []
-        tokens.reserveCapacity(Int(segs.count))
-        for k in 0..<Int(segs.count) {
-            let segmentClass = Int(segs.segment_class[k])
-            guard keep[segmentClass] else { continue }
-            // Snap to whole normalization segments: units that share original text belong to one token.
-            var s = segs.start[k], e = segs.end[k]
-            if segmentClass != Int(TokenKind.whitespace.rawValue) {
-                // ICU attaches marks to the white space before them (WB4): "  ̄" from "* ￣". White
-                // space of its own source at a token's edge is a gap between words, not token text.
-                while e - s > 1 && Self.isWhitespace(aligned.text[Int(s)]) && aligned.end[Int(s)] <= aligned.start[Int(s) + 1] { s += 1 }
-                while e - s > 1 && Self.isWhitespace(aligned.text[Int(e) - 1]) && aligned.start[Int(e) - 1] >= aligned.end[Int(e) - 2] { e -= 1 }
-            }
-            var originalStart = aligned.start[Int(s)], originalEnd = aligned.end[Int(e) - 1]
-            while s > 0 && aligned.end[Int(s) - 1] > originalStart {
-                s -= 1
-                originalStart = min(originalStart, aligned.start[Int(s)])
-            }
-            while e < aligned.length && aligned.start[Int(e)] < originalEnd {
-                originalEnd = max(originalEnd, aligned.end[Int(e)])
-                e += 1
-            }
-            if let last = tokens.last, originalStart < last.utf8End || s < last.normalizedEnd {
-                tokens[tokens.count - 1].normalizedEnd = max(last.normalizedEnd, e)
-                tokens[tokens.count - 1].utf8End = max(last.utf8End, originalEnd)
-                continue
-            }
-            tokens.append(Token(scalarStart: 0, scalarEnd: 0, utf8Start: originalStart, utf8End: originalEnd,
-                                normalizedStart: s, normalizedEnd: e, kind: TokenKind(rawValue: UInt8(segmentClass))!))
+        if tokenCapacity < Int(segments.pointee.count) {
+            tokenScratch.deallocate()
+            tokenCapacity = max(Int(segments.pointee.count), tokenCapacity * 2)
+            tokenScratch = .allocate(capacity: tokenCapacity)
         }
-        let normalizedText = Self.utf8String(aligned.text, aligned.length)
-        Self.convertNormalizedOffsets(&tokens, units: aligned.text)
-        Self.fillScalarOffsets(&tokens, bytes: bytes, allASCII: allASCII != 0)
+        let count = Int(mtl_build_tokens(normalized, segments, keep, bytes.baseAddress, allASCII, tokenScratch))
+        let scratch = tokenScratch
+        let tokens = [Token](unsafeUninitializedCapacity: count) { buffer, initialized in
+            for i in 0..<count { buffer[i] = Token(scratch[i]) }
+            initialized = count
+        }
+        // Most text comes out of normalization unchanged: share the original's storage then.
+        let normalizedText = Self.isUnchanged(decoded.pointee, normalized.pointee)
+            ? original : Self.utf8String(normalized.pointee.text, normalized.pointee.length)
         return TokenizedText(original: original, normalized: normalizedText, tokens: tokens)
     }
 
@@ -157,8 +144,8 @@ public final class TextProcessor {
         for (index, piece) in pieces.enumerated() {
             if index > 0 { normalizedBytes.append(0x20) }
             let base = bytes.baseAddress!.advanced(by: piece.lowerBound)
-            try check(mtl_decode_utf8(base, Int32(piece.count), 1, front, nil, &error), error)
-            let normalized = try normalizeFront()
+            try check(mtl_decode_utf8(base, Int32(piece.count), 1, decoded, nil, &error), error)
+            let normalized = try normalizeDecoded()
             let begin = normalizedBytes.count
             Self.appendUTF8(normalized.pointee.text, normalized.pointee.length, to: &normalizedBytes)
             tokens.append(Token(scalarStart: 0, scalarEnd: 0,
@@ -166,70 +153,37 @@ public final class TextProcessor {
                                 normalizedStart: Int32(begin), normalizedEnd: Int32(normalizedBytes.count),
                                 kind: Self.kind(of: normalized.pointee)))
         }
-        Self.fillScalarOffsets(&tokens, bytes: bytes, allASCII: false)
+        Self.fillScalarOffsets(&tokens, bytes: bytes)
         return TokenizedText(original: original, normalized: String(decoding: normalizedBytes, as: UTF8.self), tokens: tokens)
     }
 
-    /// Runs the normalizer stages over `front`; returns the buffer holding the result.
-    private func normalizeFront() throws -> UnsafeMutablePointer<MTLAligned> {
-        var input = front, output = back
+    /// Runs the normalizer stages over `decoded`; returns the buffer holding the result.
+    private func normalizeDecoded() throws -> UnsafeMutablePointer<MTLAligned> {
+        var input = decoded, output = front
         var error = MTLError()
         for stage in stages {
             try check(mtl_stage_apply(stage, input, output, &error), error)
-            swap(&input, &output)
+            input = output
+            output = output == front ? back : front
         }
         return input
     }
 
-    // MARK: - Offsets
-
-    /// Turns normalized UTF-16 positions into UTF-8 byte offsets of the normalized string, in one pass.
-    private static func convertNormalizedOffsets(_ tokens: inout [Token], units: UnsafeMutablePointer<UInt16>) {
-        var unit: Int32 = 0, byte: Int32 = 0
-        @inline(__always) func advance(to target: Int32) -> Int32 {
-            while unit < target {
-                let u = units[Int(unit)]
-                byte += u < 0x80 ? 1 : (u < 0x800 ? 2 : ((u & 0xF800) == 0xD800 ? 2 : 3))
-                unit += 1
-            }
-            return byte
-        }
-        for i in tokens.indices {
-            tokens[i].normalizedStart = advance(to: tokens[i].normalizedStart)
-            tokens[i].normalizedEnd = advance(to: tokens[i].normalizedEnd)
-        }
-    }
-
-    /// Fills scalar offsets from UTF-8 offsets by counting lead bytes, in one pass.
-    private static func fillScalarOffsets(_ tokens: inout [Token], bytes: UnsafeBufferPointer<UInt8>, allASCII: Bool) {
-        if allASCII {
-            for i in tokens.indices {
-                tokens[i].scalarStart = tokens[i].utf8Start
-                tokens[i].scalarEnd = tokens[i].utf8End
-            }
-            return
-        }
-        var position: Int32 = 0, scalars: Int32 = 0
-        @inline(__always) func advance(to target: Int32) -> Int32 {
-            while position < target {
-                if bytes[Int(position)] & 0xC0 != 0x80 { scalars += 1 }
-                position += 1
-            }
-            return scalars
-        }
-        for i in tokens.indices {
-            tokens[i].scalarStart = advance(to: tokens[i].utf8Start)
-            tokens[i].scalarEnd = advance(to: tokens[i].utf8End)
-        }
+    private static func isUnchanged(_ a: MTLAligned, _ b: MTLAligned) -> Bool {
+        a.length == b.length && (a.text == b.text || memcmp(a.text, b.text, Int(a.length) * 2) == 0)
     }
 
     // MARK: - Helpers
 
-    @inline(__always)
-    private static func isWhitespace(_ unit: UInt16) -> Bool {
-        if unit == 0x20 || (unit >= 0x09 && unit <= 0x0D) { return true }
-        if unit < 0x80 || (unit & 0xF800) == 0xD800 { return false }
-        return Unicode.Scalar(unit)?.properties.isWhitespace ?? false
+    /// Fills scalar offsets from UTF-8 offsets by counting lead bytes, in one pass (tokens are in order).
+    private static func fillScalarOffsets(_ tokens: inout [Token], bytes: UnsafeBufferPointer<UInt8>) {
+        var position: Int32 = 0, scalars: Int32 = 0
+        for i in tokens.indices {
+            while position < tokens[i].utf8Start { scalars += bytes[Int(position)] & 0xC0 != 0x80 ? 1 : 0; position += 1 }
+            tokens[i].scalarStart = scalars
+            while position < tokens[i].utf8End { scalars += bytes[Int(position)] & 0xC0 != 0x80 ? 1 : 0; position += 1 }
+            tokens[i].scalarEnd = scalars
+        }
     }
 
     private static func utf8String(_ units: UnsafeMutablePointer<UInt16>, _ count: Int32) -> String {

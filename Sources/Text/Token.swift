@@ -1,3 +1,5 @@
+import CICU
+
 /// What kind of text a token is, from ICU's word rule status or, where ICU gives none, the
 /// general category of the token's first code point.
 public enum TokenKind: UInt8, Sendable, Hashable, CaseIterable, Codable, CustomStringConvertible {
@@ -41,6 +43,12 @@ public struct Token: Sendable, Hashable {
         self.normalizedStart = normalizedStart
         self.normalizedEnd = normalizedEnd
         self.kind = kind
+    }
+
+    init(_ c: MTLToken) {
+        self.init(scalarStart: c.scalar_start, scalarEnd: c.scalar_end, utf8Start: c.utf8_start, utf8End: c.utf8_end,
+                  normalizedStart: c.normalized_start, normalizedEnd: c.normalized_end,
+                  kind: TokenKind(rawValue: UInt8(truncatingIfNeeded: c.kind)) ?? .other)
     }
 
     /// The token's range in the original text, in Unicode scalars.

@@ -125,7 +125,28 @@ void mtl_segmenter_close(MTLSegmenter *segmenter);
 int32_t mtl_segment(MTLSegmenter *segmenter, const uint16_t *text, int32_t length,
                     MTLSegments *out, MTLError *error);
 
+/* ---- Tokens ---- */
+typedef struct MTLToken {
+    int32_t scalar_start, scalar_end;          /* in the original text, Unicode scalars */
+    int32_t utf8_start, utf8_end;              /* in the original text, UTF-8 bytes */
+    int32_t normalized_start, normalized_end;  /* in the normalized text, UTF-8 bytes */
+    int32_t kind;                              /* MTLSegmentClass */
+} MTLToken;
+
+/* Turns segments of the normalized buffer into tokens with original offsets.
+ * keep[class] != 0 keeps segments of that class. A token is widened to whole normalization
+ * segments (units that share original text belong to one token) and tokens whose original
+ * ranges overlap are merged, so normalizing a token's original text always gives the token.
+ * original/original_length: the original UTF-8, to count scalars (skipped when all_ascii).
+ * Writes at most segments->count tokens into out; returns how many. */
+int32_t mtl_build_tokens(const MTLAligned *normalized, const MTLSegments *segments, const uint8_t *keep,
+                         const uint8_t *original, int32_t all_ascii, MTLToken *out);
+
 /* ---- Utilities ---- */
+/* The benchmarks' reference: ICU's word break iterator over one whole buffer, counting the
+ * segments with a non-zero rule status (what PyICU users count), nothing materialized. */
+int64_t mtl_reference_word_count(const uint16_t *text, int32_t length, const char *locale);
+
 /* 1 when ICU knows the locale's language (or the locale is "" / "root"), else 0. */
 int32_t mtl_locale_is_known(const char *locale);
 const char *mtl_icu_version(void);

@@ -1,0 +1,166 @@
+import ArgumentParser
+import CICU
+import Foundation
+import Text
+
+/// `mtl-bench tokenize`: NFKC_Casefold + ICU words + offsets over the SST-2 sentences and the
+/// Chinese reviews, one and two threads, tokens materialized as the pipeline hands them on;
+/// beside ICU's own break iterator over one buffer, `mtl-prep tokenize` end to end, and the
+/// peers (HF tokenizers, PyICU) from ../shared/bench/tok_peers.py.
+struct TokenizeBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tokenize", abstract: "Tokenizer throughput against ICU and the Python peers.")
+
+    @OptionGroup var options: BenchOptions
+
+    @Option(help: "Also time `mtl-prep tokenize` end to end (path to the binary; default: beside mtl-bench).")
+    var mtlPrep: String?
+
+    @Flag(help: "Skip the Python peers.")
+    var noPeers = false
+
+    func run() throws {
+        let workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("mtl-bench-tokenize-\(getpid())")
+        try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: workDirectory) }
+        let corpora = URL(fileURLWithPath: options.corpora)
+        let inputs = [
+            ("sst2", try LineFiles.sst2Sentences(corpora, into: workDirectory)),
+            ("chinese", try LineFiles.chineseReviews(corpora, into: workDirectory)),
+        ]
+        let prep = mtlPrep ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mtl-prep").path
+        for (name, file) in inputs {
+            try bench(corpus: name, file: file, mtlPrep: prep)
+        }
+    }
+
+    private func bench(corpus: String, file: URL, mtlPrep: String) throws {
+        let content = try Data(contentsOf: file)
+        let lines = content.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast().map { Array($0) }
+        let megabytes = Double(content.count) / 1e6
+        let pipeline = try TextPipeline(normalize: "nfkc_cf", tokenize: "words")
+        func report(_ impl: String, threads: Int, seconds: Double, tokens: Int) {
+            emit(["bench": "tokenize", "corpus": corpus, "impl": impl, "threads": threads, "mb_per_s": megabytes / seconds,
+                  "tokens_per_s": Double(tokens) / seconds, "tokens": tokens, "seconds_median": seconds, "mb": megabytes])
+        }
+
+        // Reference: ICU's own break iterator over the whole file as one UTF-16 buffer, nothing kept.
+        let units = Array(String(decoding: content, as: UTF8.self).utf16)
+        var referenceCount: Int64 = 0
+        let reference = medianSeconds(repeats: options.repeats) {
+            referenceCount = units.withUnsafeBufferPointer { mtl_reference_word_count($0.baseAddress, Int32($0.count), "") }
+        }
+        report("icu-breakiterator-one-buffer", threads: 1, seconds: reference, tokens: Int(referenceCount))
+
+        // Ours, one thread: every line through the pipeline, every token materialized with offsets.
+        let processor = try pipeline.makeProcessor()
+        var tokenCount = 0
+        let one = try medianSeconds(repeats: options.repeats) {
+            tokenCount = 0
+            for line in lines {
+                let text = try line.withUnsafeBufferPointer { try processor.tokenize(utf8: $0) }
+                tokenCount += text.tokens.count
+            }
+        }
+        report("mtl", threads: 1, seconds: one, tokens: tokenCount)
+
+        // Ours, two threads: chunks of lines handed out by OrderedParallelMap.
+        let chunks = stride(from: 0, to: lines.count, by: 1024).map { Array(lines[$0..<min($0 + 1024, lines.count)]) }
+        var twoCount = 0
+        let two = try medianSeconds(repeats: options.repeats) {
+            twoCount = 0
+            var iterator = chunks.makeIterator()
+            try OrderedParallelMap.run(threads: 2, makeWorker: { try pipeline.makeProcessor() }, next: { iterator.next() },
+                transform: { processor, chunk in
+                    try chunk.map { line in try line.withUnsafeBufferPointer { try processor.tokenize(utf8: $0) } }
+                }, consume: { texts in twoCount += texts.reduce(0) { $0 + $1.tokens.count } })
+        }
+        report("mtl", threads: 2, seconds: two, tokens: twoCount)
+
+        var figures: [String: Any] = ["bench": "tokenize", "corpus": corpus, "figure": "ratios",
+                                      "one_thread_vs_icu_breakiterator": reference / one,
+                                      "two_threads_vs_one": one / two]
+
+        // End to end: the CLI reading the file and writing tokens (to /dev/null).
+        if FileManager.default.isExecutableFile(atPath: mtlPrep) {
+            for threads in [1, 2] {
+                let seconds = try medianSeconds(repeats: max(1, options.repeats / 2)) {
+                    _ = try runProgram(mtlPrep, ["tokenize", "--threads", "\(threads)", file.path], stdoutTo: "/dev/null")
+                }
+                report("mtl-prep-tokenize-cli", threads: threads, seconds: seconds, tokens: tokenCount)
+                figures["cli_\(threads)_thread_mb_per_s"] = megabytes / seconds
+            }
+        }
+
+        // Peers, same file, same run.
+        let script = URL(fileURLWithPath: options.peerScriptDirectory).appendingPathComponent("tok_peers.py").path
+        if !noPeers && FileManager.default.isExecutableFile(atPath: options.python) && FileManager.default.fileExists(atPath: script) {
+            let output = try runProgram(options.python, [script, file.path, "hf", "icu"], environment: ["RAYON_NUM_THREADS": "1"])
+            for line in output.split(separator: "\n") {
+                let fields = line.split(separator: "\t")
+                guard let name = fields.first, let rate = fields.first(where: { $0.hasPrefix("MB/s=") }).flatMap({ Double($0.dropFirst(5)) }) else { continue }
+                emit(["bench": "tokenize", "corpus": corpus, "impl": String(name), "threads": 1, "mb_per_s": rate])
+                let key = name.hasPrefix("pyicu") ? "one_thread_vs_pyicu" : "one_thread_vs_hf_tokenizers"
+                figures[key] = (megabytes / one) / rate
+            }
+        }
+        emit(figures)
+    }
+}
+
+/// The benchmark inputs as files of one text per line, the form the peer scripts read.
+enum LineFiles {
+    static func sst2Sentences(_ corpora: URL, into directory: URL) throws -> URL {
+        let source = try String(contentsOf: corpora.appendingPathComponent("sst2/train.tsv"), encoding: .utf8)
+        let sentences = source.split(separator: "\n").dropFirst().map { $0.split(separator: "\t", omittingEmptySubsequences: false)[0] }
+        let file = directory.appendingPathComponent("sst2-sentences.txt")
+        try (sentences.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    /// The `review` column of the Chinese shopping reviews, newlines inside a review turned into spaces.
+    static func chineseReviews(_ corpora: URL, into directory: URL) throws -> URL {
+        let source = try String(contentsOf: corpora.appendingPathComponent("chinese/online_shopping_10_cats.csv"), encoding: .utf8)
+        var reviews: [String] = []
+        for record in QuotedCSV.records(source).dropFirst() where record.count >= 3 {
+            reviews.append(record[2].replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " "))
+        }
+        let file = directory.appendingPathComponent("chinese-reviews.txt")
+        try (reviews.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+        return file
+    }
+}
+
+/// Just enough CSV to extract a benchmark column (quoted fields, doubled quotes, newlines inside quotes).
+/// The importer's streaming RFC 4180 reader is the real one; the benchmark must not depend on the
+/// code it is measuring against, so it keeps this one.
+enum QuotedCSV {
+    static func records(_ text: String) -> [[String]] {
+        var records: [[String]] = []
+        var record: [String] = []
+        var field = ""
+        var quoted = false
+        var iterator = text.unicodeScalars.makeIterator()
+        var pending: Unicode.Scalar? = nil
+        while let c = pending ?? iterator.next() {
+            pending = nil
+            if quoted {
+                if c == "\"" {
+                    if let next = iterator.next() {
+                        if next == "\"" { field.unicodeScalars.append("\"") } else { quoted = false; pending = next }
+                    } else { quoted = false }
+                } else { field.unicodeScalars.append(c) }
+            } else if c == "\"" && field.isEmpty {
+                quoted = true
+            } else if c == "," {
+                record.append(field); field = ""
+            } else if c == "\n" {
+                record.append(field); field = ""
+                records.append(record); record = []
+            } else if c != "\r" {
+                field.unicodeScalars.append(c)
+            }
+        }
+        if !field.isEmpty || !record.isEmpty { record.append(field); records.append(record) }
+        return records
+    }
+}
