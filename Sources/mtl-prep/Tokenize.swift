@@ -84,21 +84,24 @@ struct Tokenize: ParsableCommand {
                     if case .invalidUTF8 = error.kind { message += " of the line (--invalid-utf8 replace substitutes U+FFFD)" }
                     throw CLIError(message)
                 }
-                switch format {
-                case .text:
-                    for (k, token) in result.tokens.enumerated() {
-                        if k > 0 { out.append(0x20) }
-                        out.append(contentsOf: result.text(of: token).utf8)
+                var normalized = result.normalized
+                normalized.withUTF8 { text in
+                    switch format {
+                    case .text:
+                        for (k, token) in result.tokens.enumerated() {
+                            if k > 0 { out.append(0x20) }
+                            out.append(contentsOf: UnsafeBufferPointer(rebasing: text[Int(token.normalizedStart)..<Int(token.normalizedEnd)]))
+                        }
+                    case .jsonl:
+                        out.append(contentsOf: #"{"line":\#(chunk.firstLine + i),"tokens":["#.utf8)
+                        for (k, token) in result.tokens.enumerated() {
+                            if k > 0 { out.append(0x2C) }
+                            out.append(contentsOf: #"{"text":"#.utf8)
+                            JSONText.appendString(UnsafeBufferPointer(rebasing: text[Int(token.normalizedStart)..<Int(token.normalizedEnd)]), to: &out)
+                            out.append(contentsOf: #","start":\#(token.scalarStart),"end":\#(token.scalarEnd),"byte_start":\#(token.utf8Start),"byte_end":\#(token.utf8End),"kind":"\#(token.kind)"}"#.utf8)
+                        }
+                        out.append(contentsOf: "]}".utf8)
                     }
-                case .jsonl:
-                    out.append(contentsOf: #"{"line":\#(chunk.firstLine + i),"tokens":["#.utf8)
-                    for (k, token) in result.tokens.enumerated() {
-                        if k > 0 { out.append(0x2C) }
-                        out.append(contentsOf: #"{"text":"#.utf8)
-                        JSONText.appendString(result.text(of: token), to: &out)
-                        out.append(contentsOf: #","start":\#(token.scalarStart),"end":\#(token.scalarEnd),"byte_start":\#(token.utf8Start),"byte_end":\#(token.utf8End),"kind":"\#(token.kind)"}"#.utf8)
-                    }
-                    out.append(contentsOf: "]}".utf8)
                 }
                 out.append(0x0A)
             }
@@ -109,9 +112,9 @@ struct Tokenize: ParsableCommand {
 
 /// JSON string escaping without Foundation's encoder (which would cost more than tokenizing).
 enum JSONText {
-    static func appendString(_ text: Substring, to out: inout [UInt8]) {
+    static func appendString(_ text: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(0x22)
-        for byte in text.utf8 {
+        for byte in text {
             switch byte {
             case 0x22: out.append(contentsOf: [0x5C, 0x22])
             case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
