@@ -11,6 +11,7 @@
  */
 #include "mtl_icu.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -591,10 +592,17 @@ int32_t mtl_stage_apply(MTLStage *st, const MTLAligned *in, MTLAligned *out, MTL
 
 /* ------------------------------------------------------------------ segmentation */
 
+/* Word-break classes of ASCII, read from ICU's own Word_Break property at open. */
+enum { WB_OTHER = 0, WB_LETTER, WB_NUMERIC, WB_MID_LETTER, WB_MID_NUM, WB_MID_NUM_LET, WB_SINGLE_QUOTE,
+       WB_SPACE, WB_UNSUPPORTED };
+
 struct MTLSegmenter {
     int32_t kind;
     UBreakIterator *iterator;
     URegularExpression *regex;
+    int32_t ascii_fast_path;
+    uint8_t ascii_word_break[128];
+    uint8_t ascii_class[128];
 };
 
 void mtl_segments_init(MTLSegments *s) { memset(s, 0, sizeof *s); }
@@ -648,6 +656,7 @@ static uint8_t class_of_code_point(UChar32 c) {
 
 /* Class of a segment from its first non-white-space code point (all white space: white space). */
 static uint8_t class_of_segment(const UChar *t, int32_t start, int32_t end) {
+    if (end - start == 1 && t[start] == ' ') return MTL_CLASS_WHITESPACE;
     int32_t i = start;
     while (i < end) {
         UChar32 c;
@@ -676,12 +685,115 @@ static inline int32_t push_segment(MTLSegments *out, int32_t s, int32_t e, int32
     return MTL_OK;
 }
 
+static int ascii_words(const MTLSegmenter *sg, const UChar *t, int32_t n, MTLSegments *out);
+
+static void fill_ascii_tables(MTLSegmenter *sg) {
+    for (int c = 0; c < 128; c++) {
+        sg->ascii_class[c] = class_of_code_point(c);
+        switch (u_getIntPropertyValue(c, UCHAR_WORD_BREAK)) {
+        case U_WB_ALETTER: sg->ascii_word_break[c] = WB_LETTER; break;
+        case U_WB_NUMERIC: sg->ascii_word_break[c] = WB_NUMERIC; break;
+        case U_WB_MIDNUM: sg->ascii_word_break[c] = WB_MID_NUM; break;
+        case U_WB_MIDNUMLET: sg->ascii_word_break[c] = WB_MID_NUM_LET; break;
+        case U_WB_SINGLE_QUOTE: sg->ascii_word_break[c] = WB_SINGLE_QUOTE; break;
+        case U_WB_WSEGSPACE: sg->ascii_word_break[c] = WB_SPACE; break;
+        case U_WB_OTHER:
+        case U_WB_DOUBLE_QUOTE: /* joins only Hebrew letters (WB7b/c): plain Other in ASCII */
+            sg->ascii_word_break[c] = WB_OTHER;
+            break;
+        /* Line breaks, ExtendNumLet (_), MidLetter (:), quotes with rules of their own: ICU decides. */
+        default: sg->ascii_word_break[c] = WB_UNSUPPORTED; break;
+        }
+    }
+}
+
+
+/* 1 when the ASCII model and ICU cut `probe` identically, with the same statuses. */
+static int model_agrees(MTLSegmenter *sg, const UChar *probe, int32_t n, MTLSegments *model) {
+    if (!ascii_words(sg, probe, n, model)) return 1; /* the model declines: ICU decides anyway */
+    UErrorCode status = U_ZERO_ERROR;
+    ubrk_setText(sg->iterator, probe, n, &status);
+    if (U_FAILURE(status)) return 0;
+    int32_t k = 0, start = ubrk_first(sg->iterator);
+    for (int32_t end = ubrk_next(sg->iterator); end != UBRK_DONE; start = end, end = ubrk_next(sg->iterator), k++) {
+        if (k >= model->count || model->start[k] != start || model->end[k] != end) return 0;
+        int32_t rule = ubrk_getRuleStatus(sg->iterator);
+        if (rule != model->status[k]) return 0;
+    }
+    return k == model->count;
+}
+
+static int agrees_with_neighbours(MTLSegmenter *sg, int c, const char *neighbours, MTLSegments *model) {
+    static const char core[] = "a1 ";
+    UChar probe[4];
+    probe[0] = (UChar)c;
+    if (!model_agrees(sg, probe, 1, model)) return 0;
+    for (const char *p = core; *p; p++)
+        for (const char *q = core; *q; q++) {
+            probe[0] = (UChar)*p; probe[1] = (UChar)c; probe[2] = (UChar)*q;
+            if (!model_agrees(sg, probe, 3, model)) return 0;
+            probe[0] = (UChar)*p; probe[1] = (UChar)c; probe[2] = (UChar)c; probe[3] = (UChar)*q;
+            if (!model_agrees(sg, probe, 4, model)) return 0;
+        }
+    for (const char *p = neighbours; *p; p++) {
+        const UChar x = (UChar)*p, y = (UChar)c;
+        const UChar probes[][4] = { {x, y}, {y, x}, {x, y, x}, {y, x, y}, {'a', y, x, 'a'}, {'1', y, x, '1'}, {'a', x, y, 'a'}, {'1', x, y, '1'} };
+        const int32_t lengths[] = { 2, 2, 3, 3, 4, 4, 4, 4 };
+        for (int k = 0; k < 8; k++)
+            if (!model_agrees(sg, probes[k], lengths[k], model)) return 0;
+    }
+    return 1;
+}
+
+/* The ASCII model is UAX #29 over Word_Break property values, but ICU's rule data adds its own
+ * touches (it treats '@' as a letter, for one). Rather than copy ICU's rule file, ask ICU: each
+ * ASCII character is tried against letters, digits and space, then against the punctuation that
+ * passed that first round; a character the model does not reproduce exactly is left to ICU.
+ * (A probe holding a character already left to ICU passes: the model declines it.) The result
+ * depends only on ICU's data, so it is computed once per process. */
+static uint8_t calibrated_word_break[128];
+static pthread_once_t calibration_once = PTHREAD_ONCE_INIT;
+
+static void calibrate_ascii_model(void) {
+    MTLSegmenter sg;
+    memset(&sg, 0, sizeof sg);
+    fill_ascii_tables(&sg);
+    UErrorCode status = U_ZERO_ERROR;
+    sg.iterator = ubrk_open(UBRK_WORD, "", NULL, 0, &status);
+    if (U_FAILURE(status)) {
+        memset(calibrated_word_break, WB_UNSUPPORTED, sizeof calibrated_word_break);
+        return;
+    }
+    MTLSegments model;
+    mtl_segments_init(&model);
+    const char *rounds[] = { "aZ19 ", "aZ19 .',;-@:_\"()!?/#$%&*+<=>[]{}|~^`" };
+    for (int round = 0; round < 2; round++) {
+        uint8_t failed[128] = {0};
+        for (int c = 0; c < 128; c++) {
+            if (sg.ascii_word_break[c] != WB_UNSUPPORTED && !agrees_with_neighbours(&sg, c, rounds[round], &model))
+                failed[c] = 1;
+        }
+        for (int c = 0; c < 128; c++)
+            if (failed[c]) sg.ascii_word_break[c] = WB_UNSUPPORTED;
+    }
+    mtl_segments_free(&model);
+    ubrk_close(sg.iterator);
+    memcpy(calibrated_word_break, sg.ascii_word_break, sizeof calibrated_word_break);
+}
+
 MTLSegmenter *mtl_segmenter_open(int32_t kind, const char *argument, MTLError *error) {
     MTLSegmenter *sg = calloc(1, sizeof *sg);
     if (!sg) { no_memory(error); return NULL; }
     sg->kind = kind;
     UErrorCode status = U_ZERO_ERROR;
     const char *locale = argument ? argument : "";
+    fill_ascii_tables(sg);
+    {
+        char language[16] = {0};
+        UErrorCode ignored = U_ZERO_ERROR;
+        uloc_getLanguage(locale, language, sizeof language, &ignored);
+        sg->ascii_fast_path = kind == MTL_SEGMENT_WORDS && (language[0] == 0 || strcmp(language, "en") == 0);
+    }
     switch (kind) {
     case MTL_SEGMENT_WORDS: sg->iterator = ubrk_open(UBRK_WORD, locale, NULL, 0, &status); break;
     case MTL_SEGMENT_SENTENCES: sg->iterator = ubrk_open(UBRK_SENTENCE, locale, NULL, 0, &status); break;
@@ -712,14 +824,78 @@ MTLSegmenter *mtl_segmenter_open(int32_t kind, const char *argument, MTLError *e
         mtl_segmenter_close(sg);
         return NULL;
     }
+    if (sg->ascii_fast_path) {
+        pthread_once(&calibration_once, calibrate_ascii_model);
+        memcpy(sg->ascii_word_break, calibrated_word_break, sizeof calibrated_word_break);
+    }
     return sg;
 }
+
+void mtl_segmenter_disable_fast_paths(MTLSegmenter *sg) { sg->ascii_fast_path = 0; }
 
 void mtl_segmenter_close(MTLSegmenter *sg) {
     if (!sg) return;
     if (sg->iterator) ubrk_close(sg->iterator);
     if (sg->regex) uregex_close(sg->regex);
     free(sg);
+}
+
+/* UAX #29 word segmentation for ASCII text, as ICU's rules give it (WB3d, 5-12, 999), with
+ * ICU's rule statuses: 200 for runs holding a letter, 100 for numbers, 0 otherwise. Returns 0
+ * (and leaves `out` to be refilled) when the text holds anything it does not handle. The test
+ * suite checks it against ICU on every ASCII line of the corpora. */
+static int ascii_words(const MTLSegmenter *sg, const UChar *t, int32_t n, MTLSegments *out) {
+    for (int32_t i = 0; i < n; i++)
+        if (t[i] >= 0x80 || sg->ascii_word_break[t[i]] == WB_UNSUPPORTED) return 0;
+    if (segments_reserve(out, n + 1)) return 0;
+    const uint8_t *wb = sg->ascii_word_break;
+    int32_t count = 0, i = 0;
+    while (i < n) {
+        uint8_t c = wb[t[i]];
+        int32_t j = i + 1, status = 0;
+        uint8_t cls;
+        if (c == WB_LETTER || c == WB_NUMERIC) {
+            int letter = c == WB_LETTER;
+            for (;;) {
+                if (j < n && (wb[t[j]] == WB_LETTER || wb[t[j]] == WB_NUMERIC)) {
+                    letter |= wb[t[j]] == WB_LETTER;
+                    j++;
+                    continue;
+                }
+                if (j + 1 < n) {
+                    uint8_t before = wb[t[j - 1]], mid = wb[t[j]], after = wb[t[j + 1]];
+                    if (before == WB_LETTER && after == WB_LETTER && (mid == WB_MID_NUM_LET || mid == WB_SINGLE_QUOTE)) {
+                        j += 2;
+                        continue;
+                    }
+                    if (before == WB_NUMERIC && after == WB_NUMERIC &&
+                        (mid == WB_MID_NUM || mid == WB_MID_NUM_LET || mid == WB_SINGLE_QUOTE)) {
+                        j += 2;
+                        continue;
+                    }
+                }
+                break;
+            }
+            /* ICU's status is the last rule's: "DV4" is a number, "4x4s" a word. */
+            (void)letter;
+            letter = wb[t[j - 1]] == WB_LETTER;
+            status = letter ? UBRK_WORD_LETTER : UBRK_WORD_NUMBER;
+            cls = letter ? MTL_CLASS_WORD : MTL_CLASS_NUMBER;
+        } else if (c == WB_SPACE) {
+            while (j < n && wb[t[j]] == WB_SPACE) j++;
+            cls = MTL_CLASS_WHITESPACE;
+        } else {
+            cls = sg->ascii_class[t[i]];
+        }
+        out->start[count] = i;
+        out->end[count] = j;
+        out->status[count] = status;
+        out->segment_class[count] = cls;
+        count++;
+        i = j;
+    }
+    out->count = count;
+    return 1;
 }
 
 int32_t mtl_segment(MTLSegmenter *sg, const uint16_t *text, int32_t length, MTLSegments *out, MTLError *error) {
@@ -729,6 +905,9 @@ int32_t mtl_segment(MTLSegmenter *sg, const uint16_t *text, int32_t length, MTLS
     if (length == 0) return MTL_OK;
     switch (sg->kind) {
     case MTL_SEGMENT_WORDS:
+        if (sg->ascii_fast_path && ascii_words(sg, t, length, out)) return MTL_OK;
+        out->count = 0;
+        /* fall through */
     case MTL_SEGMENT_SENTENCES:
     case MTL_SEGMENT_GRAPHEMES: {
         /* Words average ~5 units: reserving once avoids regrowth inside the loop. */

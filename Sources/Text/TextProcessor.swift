@@ -18,7 +18,8 @@ public final class TextProcessor {
     private var tokenScratch = UnsafeMutablePointer<MTLToken>.allocate(capacity: 256)
     private var tokenCapacity = 256
 
-    init(pipeline: TextPipeline) throws {
+    /// `fastPaths: false` makes every segmentation go through ICU (tests compare the two).
+    init(pipeline: TextPipeline, fastPaths: Bool = true) throws {
         self.pipeline = pipeline
         for kind in TokenKind.allCases { keep[Int(kind.rawValue)] = pipeline.tokenizer.keep.contains(kind) ? 1 : 0 }
         mtl_aligned_init(decoded)
@@ -38,6 +39,7 @@ public final class TextProcessor {
                 throw TextError.badSpec(pipeline.tokenizerSpec, pipeline.tokenizerSpec, Self.message(error))
             }
             segmenter = opened
+            if !fastPaths { mtl_segmenter_disable_fast_paths(opened) }
         }
     }
 

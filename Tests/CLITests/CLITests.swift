@@ -12,8 +12,8 @@ func run(_ tool: String, _ arguments: [String], stdin: Data = Data()) throws -> 
     defer { try? FileManager.default.removeItem(at: directory) }
     let (inURL, outURL, errURL) = (directory.appendingPathComponent("in"), directory.appendingPathComponent("out"), directory.appendingPathComponent("err"))
     try stdin.write(to: inURL)
-    FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
     process.standardInput = try FileHandle(forReadingFrom: inURL)
     process.standardOutput = try FileHandle(forWritingTo: outURL)
     process.standardError = try FileHandle(forWritingTo: errURL)

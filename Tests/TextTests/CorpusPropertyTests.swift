@@ -31,6 +31,37 @@ struct CorpusPropertyTests {
     }
 }
 
+/// The ASCII word segmenter must cut exactly where ICU does, with the same kinds.
+@Suite("ASCII fast path equals ICU", .enabled(if: Corpora.available, Comment(rawValue: Corpora.skipMessage)))
+struct FastPathTests {
+    @Test(arguments: (try? Corpora.files()) ?? [])
+    func sameSegmentsAsICU(file: URL) throws {
+        let pipeline = try TextPipeline(normalize: "none", tokenize: "words(whitespace=keep)")
+        let fast = try TextProcessor(pipeline: pipeline), icu = try TextProcessor(pipeline: pipeline, fastPaths: false)
+        let content = try String(contentsOf: file, encoding: .utf8)
+        var asciiLines = 0
+        for line in content.split(separator: "\n") {
+            let text = String(line)
+            if text.utf8.allSatisfy({ $0 < 0x80 }) { asciiLines += 1 }
+            let a = try fast.tokenize(text), b = try icu.tokenize(text)
+            if a.tokens != b.tokens {
+                Issue.record("fast path \(a.tokenTexts) (\(a.tokens.map(\.kind))) but ICU \(b.tokenTexts) (\(b.tokens.map(\.kind))) for \(text.debugDescription)")
+                return
+            }
+        }
+        #expect(asciiLines > 0 || file.path.contains("chinese"))
+    }
+
+    @Test func tricky() throws {
+        let pipeline = try TextPipeline(normalize: "none", tokenize: "words(whitespace=keep)")
+        let fast = try TextProcessor(pipeline: pipeline), icu = try TextProcessor(pipeline: pipeline, fastPaths: false)
+        for text in ["don't", "U.S.A. 3.14.15 1,000,000 a.b 1.a a'1 '' x'' 'x", "a\"b\"", "  \t\t  x  ", "a1b2 3c 4'5 6,7;8",
+                     "e.g.,", "...", "$5.00", "50%", "#tag @user http://x.y/z?q=1&r=2", "a-b--c", "x__y _ a_1", "10:30 a:b", ""] {
+            #expect(try fast.tokenize(text).tokens == icu.tokenize(text).tokens, "\(text)")
+        }
+    }
+}
+
 @Suite("Threads")
 struct ParallelTests {
     @Test func outputOrderAndContentDoNotDependOnThreadCount() throws {

@@ -121,6 +121,8 @@ void mtl_segments_free(MTLSegments *segments);
 typedef struct MTLSegmenter MTLSegmenter;
 MTLSegmenter *mtl_segmenter_open(int32_t kind, const char *argument, MTLError *error);
 void mtl_segmenter_close(MTLSegmenter *segmenter);
+/* Makes the segmenter use ICU's iterator for everything (tests compare the two). */
+void mtl_segmenter_disable_fast_paths(MTLSegmenter *segmenter);
 /* Segments text[0..<length]. Segments cover the text in order; the caller filters by class. */
 int32_t mtl_segment(MTLSegmenter *segmenter, const uint16_t *text, int32_t length,
                     MTLSegments *out, MTLError *error);
