@@ -8,6 +8,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "Text", targets: ["Text"]),
+        .library(name: "Store", targets: ["Store"]),
+        .library(name: "CorpusImport", targets: ["CorpusImport"]),
         .executable(name: "mtl-prep", targets: ["mtl-prep"]),
         .executable(name: "mtl-train", targets: ["mtl-train"]),
         .executable(name: "mtl-bench", targets: ["mtl-bench"]),
@@ -37,6 +39,14 @@ let package = Package(
             dependencies: ["Text", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "TextTests", dependencies: ["Text"]),
+        // SQLite and libxml2 come in as system libraries; only Store imports CSQLite,
+        // only CorpusImport imports CLibXML2.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "Store", dependencies: ["CSQLite"]),
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .target(name: "CorpusImport", dependencies: ["Store", "CLibXML2"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "CorpusImportTests", dependencies: ["CorpusImport", "Store"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,219 @@
+/// One import in progress: stages a source's examples, annotations and rejects and makes
+/// them visible all at once at `commit`.
+///
+/// **Atomicity.** The session is one SQLite write transaction (`BEGIN IMMEDIATE` …
+/// `COMMIT`). In WAL mode that is the staging area for free: rows go to the WAL (SQLite
+/// spills its bounded page cache there, so memory does not grow with the import), readers
+/// keep seeing the previous snapshot, and a failure, `rollback()` or `kill -9` leaves the
+/// store exactly as before (uncommitted WAL frames are ignored on the next open). A
+/// `status` column or staging tables would make every reader filter or copy every row
+/// twice; one transaction also serializes imports (one writer) and is the fastest bulk
+/// path (no per-chunk commit). The cost: the WAL grows to the size of the import until
+/// the commit's checkpoint, and a second import waits for the first.
+///
+/// Label ids are dense per task (0, 1, … in first-seen order); pre-register labels with
+/// `labelID` to fix their order (e.g. `O` first). Counts are added at `commit`.
+///
+/// Not thread-safe: use from one thread at a time (it may be handed to a writer thread).
+public final class ImportSession: @unchecked Sendable {
+    /// The new source's row (id assigned; `records` is set at commit).
+    public private(set) var source: SourceRecord
+    let store: ExampleStore
+    let replaced: [Int64]
+    private var db: Connection { store.connection }
+    private var open = true
+
+    private struct TaskState {
+        var record: TaskRecord
+        var ids: [String: Int32]
+        var names: [String]
+        var added: [Int64]     // per label id, counts added by this session
+    }
+    private var tasks: [Int64: TaskState] = [:]
+    private var examples: Int64 = 0
+    private var rejects: Int64 = 0
+
+    private let insertExample: Statement
+    private let insertAnnotation: Statement
+    private let insertReject: Statement
+
+    init(store: ExampleStore, info: SourceInfo, replaced: [Int64]) throws {
+        self.store = store
+        self.replaced = replaced
+        let db = store.connection
+        try db.execute("PRAGMA cache_size = -32768") // 32 MB page cache for the bulk path
+        try db.run("""
+            INSERT INTO sources(path, format, content_sha256, mapping_json, pipeline_json, part, imported_at, records)
+            VALUES (?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ','now'), 0)
+            """, [.text(info.path), .text(info.format), .text(info.contentSHA256), .text(info.mappingJSON),
+                  .text(info.pipelineJSON), info.part.map { .text($0) } ?? .null])
+        let id = db.lastInsertRowID
+        source = try store.source(id: id)!
+        insertExample = try db.prepare("""
+            INSERT INTO examples(source_id, locator, text, tokens, norm_hash, group_key, part) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
+        insertAnnotation = try db.prepare("INSERT INTO annotations(example_id, task_id, value) VALUES (?, ?, ?)")
+        insertReject = try db.prepare("INSERT INTO rejects(source_id, locator, reason) VALUES (?, ?, ?)")
+    }
+
+    deinit {
+        if open { rollback() }
+    }
+
+    private func checkOpen() throws(StoreError) {
+        if !open { throw StoreError(kind: .misuse, message: "import session is already committed or rolled back") }
+    }
+
+    // MARK: - Tasks and labels
+
+    /// Gets or creates a task. Fails with `.misuse` when the store already has a task of
+    /// that name with another kind or tag scheme.
+    public func task(_ name: String, kind: TaskKind, tagScheme: TagScheme? = nil) throws -> TaskRecord {
+        try checkOpen()
+        if let existing = try store.task(named: name) {
+            guard existing.kind == kind, existing.tagScheme == tagScheme else {
+                throw StoreError(kind: .misuse, message: "task '\(name)' is \(existing.kind.rawValue)\(existing.tagScheme.map { " (\($0.rawValue))" } ?? "") in the store, not \(kind.rawValue)\(tagScheme.map { " (\($0.rawValue))" } ?? "")")
+            }
+            try load(existing)
+            return existing
+        }
+        try db.run("INSERT INTO tasks(name, kind, tag_scheme) VALUES (?, ?, ?)",
+                   [.text(name), .text(kind.rawValue), tagScheme.map { .text($0.rawValue) } ?? .null])
+        let record = TaskRecord(id: db.lastInsertRowID, name: name, kind: kind, tagScheme: tagScheme)
+        tasks[record.id] = TaskState(record: record, ids: [:], names: [], added: [])
+        return record
+    }
+
+    private func load(_ task: TaskRecord) throws {
+        guard tasks[task.id] == nil else { return }
+        var state = TaskState(record: task, ids: [:], names: [], added: [])
+        for label in try store.labels(taskID: task.id) {
+            precondition(Int(label.id) == state.names.count, "label ids are dense")
+            state.ids[label.name] = label.id
+            state.names.append(label.name)
+            state.added.append(0)
+        }
+        tasks[task.id] = state
+    }
+
+    /// The id of `name` in the task's label set, adding it when new.
+    public func labelID(_ name: String, task taskID: Int64) throws -> Int32 {
+        guard var state = tasks[taskID] else {
+            throw StoreError(kind: .misuse, message: "task id \(taskID) was not registered with task(_:kind:) in this session")
+        }
+        if let id = state.ids[name] { return id }
+        let id = Int32(state.names.count)
+        try db.run("INSERT INTO labels(task_id, id, name, count) VALUES (?, ?, ?, 0)",
+                   [.integer(taskID), .integer(Int64(id)), .text(name)])
+        state.ids[name] = id
+        state.names.append(name)
+        state.added.append(0)
+        tasks[taskID] = state
+        return id
+    }
+
+    /// The label names of a registered task, by id.
+    public func labelNames(task taskID: Int64) -> [String] { tasks[taskID]?.names ?? [] }
+
+    // MARK: - Rows
+
+    /// Stores one example and its annotations; returns its id. Ids are consecutive in call order.
+    @discardableResult
+    public func add(_ example: NewExample) throws -> Int64 {
+        try checkOpen()
+        // Validate before writing, so a bad annotation never leaves a half-written example.
+        let tokenCount = TokenBlob.tokenCount(example.tokens)
+        for (taskID, value) in example.annotations {
+            guard let state = tasks[taskID] else {
+                throw StoreError(kind: .misuse, message: "\(example.locator): task id \(taskID) was not registered in this session")
+            }
+            switch (state.record.kind, value) {
+            case (.classification, .label), (.multilabel, .labels), (.tagging, .tags), (.spans, .tags): break
+            default: throw StoreError(kind: .misuse, message: "\(example.locator): \(value) does not fit \(state.record.kind.rawValue) task '\(state.record.name)'")
+            }
+            if case .tags(let tags) = value, tags.count != tokenCount {
+                throw StoreError(kind: .misuse, message: "\(example.locator): task '\(state.record.name)' has \(tags.count) tags for \(tokenCount ?? -1) tokens")
+            }
+            for id in value.ids where id < 0 || Int(id) >= state.names.count {
+                throw StoreError(kind: .misuse, message: "\(example.locator): label id \(id) unknown in task '\(state.record.name)'")
+            }
+        }
+        let st = insertExample
+        try st.bind(source.id, at: 1)
+        try st.bind(example.locator, at: 2)
+        try st.bind(example.text, at: 3)
+        try st.bind(blob: example.tokens, at: 4)
+        try st.bind(example.normHash, at: 5)
+        try st.bind(example.groupKey, at: 6)
+        try st.bind(example.part ?? source.info.part, at: 7)
+        try st.run()
+        let id = db.lastInsertRowID
+        for (taskID, value) in example.annotations {
+            try insertAnnotation.bind(id, at: 1)
+            try insertAnnotation.bind(taskID, at: 2)
+            try insertAnnotation.bind(blob: value.encoded(), at: 3)
+            try insertAnnotation.run()
+            if case .labels(let set) = value {
+                for l in Set(set) { tasks[taskID]!.added[Int(l)] += 1 }
+            } else {
+                for l in value.ids { tasks[taskID]!.added[Int(l)] += 1 }
+            }
+        }
+        examples += 1
+        return id
+    }
+
+    /// Records a skipped record (`--on-error skip`).
+    public func addReject(locator: String, reason: String) throws {
+        try checkOpen()
+        try insertReject.bind(source.id, at: 1)
+        try insertReject.bind(locator, at: 2)
+        try insertReject.bind(reason, at: 3)
+        try insertReject.run()
+        rejects += 1
+    }
+
+    /// Examples and rejects added so far.
+    public var counts: (examples: Int64, rejects: Int64) { (examples, rejects) }
+
+    // MARK: - End
+
+    /// Adds the label counts, records how many records were read, and commits: the whole
+    /// import becomes visible at once.
+    /// - Parameter records: records read from the file (default: examples + rejects).
+    public func commit(records: Int64? = nil) throws -> ImportResult {
+        try checkOpen()
+        do {
+            let up = try db.prepare("UPDATE labels SET count = count + ? WHERE task_id = ? AND id = ?")
+            var added: [String: [String: Int64]] = [:]
+            for (taskID, state) in tasks {
+                var perLabel: [String: Int64] = [:]
+                for (i, n) in state.added.enumerated() where n > 0 {
+                    try up.bind([.integer(n), .integer(taskID), .integer(Int64(i))])
+                    try up.run()
+                    perLabel[state.names[i]] = n
+                }
+                added[state.record.name] = perLabel
+            }
+            let total = records ?? (examples + rejects)
+            try db.run("UPDATE sources SET records = ? WHERE id = ?", [.integer(total), .integer(source.id)])
+            try db.execute("COMMIT")
+            open = false
+            store.sessionOpen = false
+            source.records = total
+            return ImportResult(source: source, examples: examples, rejects: rejects,
+                                replacedSourceIDs: replaced, labelCounts: added)
+        } catch {
+            rollback()
+            throw error
+        }
+    }
+
+    /// Discards everything this session wrote (and any `.replace` deletions).
+    public func rollback() {
+        guard open else { return }
+        try? db.execute("ROLLBACK")
+        open = false
+        store.sessionOpen = false
+    }
+}
