@@ -101,8 +101,9 @@ public final class CoNLLReader: RecordReader {
                 break
             }
             if firstLine == nil { firstLine = lines.lineNumber }
-            let text = try lines.decode(line)
+            if UTF8Check.firstInvalid(line) != line.count { _ = try lines.decode(line) } // throws with the exact position
             if conllu, line[0] == UInt8(ascii: "#") {
+                let text = try lines.decode(line)
                 guard wordCount == 0 else {
                     throw ImportError(.invalidCoNLL, lines.locator(column: 1), "comment line inside a sentence")
                 }
@@ -116,7 +117,7 @@ public final class CoNLLReader: RecordReader {
                 }
                 continue
             }
-            if !conllu, text.hasPrefix("-DOCSTART-") { firstLine = nil; continue }
+            if !conllu, line.starts(with: "-DOCSTART-".utf8) { firstLine = nil; continue }
             let cols = split(line)
             if conllu, cols.count != 10 {
                 throw ImportError(.invalidCoNLL, lines.locator(column: 1), "expected 10 tab-separated columns, found \(cols.count)")
@@ -124,7 +125,10 @@ public final class CoNLLReader: RecordReader {
             if cols.count <= maxColumn {
                 throw ImportError(.invalidCoNLL, lines.locator(column: 1), "line has \(cols.count) column\(cols.count == 1 ? "" : "s"), column \(maxColumn) requested")
             }
-            func col(_ i: Int) -> String { String(text.utf8[text.utf8.index(text.utf8.startIndex, offsetBy: cols[i].lowerBound)..<text.utf8.index(text.utf8.startIndex, offsetBy: cols[i].upperBound)])! }
+            // The whole line is valid UTF-8 and columns split at ASCII bytes, so every column is too.
+            func col(_ i: Int) -> String {
+                String(decoding: UnsafeRawBufferPointer(rebasing: line[cols[i]]).bindMemory(to: UInt8.self), as: UTF8.self)
+            }
             if conllu {
                 let id = col(0)
                 if let dash = id.firstIndex(of: "-") {

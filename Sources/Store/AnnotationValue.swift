@@ -49,6 +49,24 @@ public enum AnnotationValue: Sendable, Hashable {
         }
     }
 
+    /// Calls `body` with the blob's bytes without building an array when the ids are
+    /// already in blob order (little-endian hosts).
+    func withEncodedBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        #if _endian(little)
+        switch self {
+        case .label(var id):
+            return try withUnsafeBytes(of: &id) { try body($0) }
+        case .tags(let ids):
+            return try ids.withUnsafeBytes { try body($0) }
+        case .labels(let ids):
+            var sortedUnique = true
+            for i in ids.indices.dropFirst() where ids[i - 1] >= ids[i] { sortedUnique = false; break }
+            if sortedUnique { return try ids.withUnsafeBytes { try body($0) } }
+        }
+        #endif
+        return try encoded().withUnsafeBytes { try body($0) }
+    }
+
     /// Decodes a blob for a task of `kind`.
     public static func decode(_ blob: [UInt8], kind: TaskKind) throws(StoreError) -> AnnotationValue {
         guard blob.count % 4 == 0 else {

@@ -19,6 +19,8 @@ public final class ExampleStore: @unchecked Sendable {
     /// The underlying connection, for later stages that need their own SQL.
     public let connection: Connection
     var sessionOpen = false
+    /// SQLite page cache of an import session, in KiB (pages beyond it spill to the WAL).
+    public var importCacheKiB = 32 * 1024
 
     /// Opens or creates the store and applies pending migrations.
     /// With `readOnly`, nothing is written: the store must exist at this program's version.

@@ -29,7 +29,12 @@ public final class ImportSession: @unchecked Sendable {
         var names: [String]
         var added: [Int64]     // per label id, counts added by this session
     }
-    private var tasks: [Int64: TaskState] = [:]
+    // Few tasks: a linear search beats hashing on the hot path.
+    private var tasks: [TaskState] = []
+    private func slot(_ taskID: Int64) -> Int? {
+        for i in tasks.indices where tasks[i].record.id == taskID { return i }
+        return nil
+    }
     private var examples: Int64 = 0
     private var rejects: Int64 = 0
 
@@ -41,7 +46,7 @@ public final class ImportSession: @unchecked Sendable {
         self.store = store
         self.replaced = replaced
         let db = store.connection
-        try db.execute("PRAGMA cache_size = -32768") // 32 MB page cache for the bulk path
+        try db.execute("PRAGMA cache_size = -\(store.importCacheKiB)")
         try db.run("""
             INSERT INTO sources(path, format, content_sha256, mapping_json, pipeline_json, part, imported_at, records)
             VALUES (?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ','now'), 0)
@@ -80,12 +85,12 @@ public final class ImportSession: @unchecked Sendable {
         try db.run("INSERT INTO tasks(name, kind, tag_scheme) VALUES (?, ?, ?)",
                    [.text(name), .text(kind.rawValue), tagScheme.map { .text($0.rawValue) } ?? .null])
         let record = TaskRecord(id: db.lastInsertRowID, name: name, kind: kind, tagScheme: tagScheme)
-        tasks[record.id] = TaskState(record: record, ids: [:], names: [], added: [])
+        tasks.append(TaskState(record: record, ids: [:], names: [], added: []))
         return record
     }
 
     private func load(_ task: TaskRecord) throws {
-        guard tasks[task.id] == nil else { return }
+        guard slot(task.id) == nil else { return }
         var state = TaskState(record: task, ids: [:], names: [], added: [])
         for label in try store.labels(taskID: task.id) {
             precondition(Int(label.id) == state.names.count, "label ids are dense")
@@ -93,27 +98,26 @@ public final class ImportSession: @unchecked Sendable {
             state.names.append(label.name)
             state.added.append(0)
         }
-        tasks[task.id] = state
+        tasks.append(state)
     }
 
     /// The id of `name` in the task's label set, adding it when new.
     public func labelID(_ name: String, task taskID: Int64) throws -> Int32 {
-        guard var state = tasks[taskID] else {
+        guard let k = slot(taskID) else {
             throw StoreError(kind: .misuse, message: "task id \(taskID) was not registered with task(_:kind:) in this session")
         }
-        if let id = state.ids[name] { return id }
-        let id = Int32(state.names.count)
+        if let id = tasks[k].ids[name] { return id }
+        let id = Int32(tasks[k].names.count)
         try db.run("INSERT INTO labels(task_id, id, name, count) VALUES (?, ?, ?, 0)",
                    [.integer(taskID), .integer(Int64(id)), .text(name)])
-        state.ids[name] = id
-        state.names.append(name)
-        state.added.append(0)
-        tasks[taskID] = state
+        tasks[k].ids[name] = id
+        tasks[k].names.append(name)
+        tasks[k].added.append(0)
         return id
     }
 
     /// The label names of a registered task, by id.
-    public func labelNames(task taskID: Int64) -> [String] { tasks[taskID]?.names ?? [] }
+    public func labelNames(task taskID: Int64) -> [String] { slot(taskID).map { tasks[$0].names } ?? [] }
 
     // MARK: - Rows
 
@@ -123,19 +127,23 @@ public final class ImportSession: @unchecked Sendable {
         try checkOpen()
         // Validate before writing, so a bad annotation never leaves a half-written example.
         let tokenCount = TokenBlob.tokenCount(example.tokens)
+        var slots: [Int] = []
+        slots.reserveCapacity(example.annotations.count)
         for (taskID, value) in example.annotations {
-            guard let state = tasks[taskID] else {
+            guard let k = slot(taskID) else {
                 throw StoreError(kind: .misuse, message: "\(example.locator): task id \(taskID) was not registered in this session")
             }
-            switch (state.record.kind, value) {
+            slots.append(k)
+            let kind = tasks[k].record.kind, labelCount = tasks[k].names.count
+            switch (kind, value) {
             case (.classification, .label), (.multilabel, .labels), (.tagging, .tags), (.spans, .tags): break
-            default: throw StoreError(kind: .misuse, message: "\(example.locator): \(value) does not fit \(state.record.kind.rawValue) task '\(state.record.name)'")
+            default: throw StoreError(kind: .misuse, message: "\(example.locator): \(value) does not fit \(kind.rawValue) task '\(tasks[k].record.name)'")
             }
             if case .tags(let tags) = value, tags.count != tokenCount {
-                throw StoreError(kind: .misuse, message: "\(example.locator): task '\(state.record.name)' has \(tags.count) tags for \(tokenCount ?? -1) tokens")
+                throw StoreError(kind: .misuse, message: "\(example.locator): task '\(tasks[k].record.name)' has \(tags.count) tags for \(tokenCount ?? -1) tokens")
             }
-            for id in value.ids where id < 0 || Int(id) >= state.names.count {
-                throw StoreError(kind: .misuse, message: "\(example.locator): label id \(id) unknown in task '\(state.record.name)'")
+            for id in value.ids where id < 0 || Int(id) >= labelCount {
+                throw StoreError(kind: .misuse, message: "\(example.locator): label id \(id) unknown in task '\(tasks[k].record.name)'")
             }
         }
         let st = insertExample
@@ -148,15 +156,19 @@ public final class ImportSession: @unchecked Sendable {
         try st.bind(example.part ?? source.info.part, at: 7)
         try st.run()
         let id = db.lastInsertRowID
-        for (taskID, value) in example.annotations {
-            try insertAnnotation.bind(id, at: 1)
-            try insertAnnotation.bind(taskID, at: 2)
-            try insertAnnotation.bind(blob: value.encoded(), at: 3)
-            try insertAnnotation.run()
-            if case .labels(let set) = value {
-                for l in Set(set) { tasks[taskID]!.added[Int(l)] += 1 }
-            } else {
-                for l in value.ids { tasks[taskID]!.added[Int(l)] += 1 }
+        let an = insertAnnotation
+        for (j, (taskID, value)) in example.annotations.enumerated() {
+            try an.bind(id, at: 1)
+            try an.bind(taskID, at: 2)
+            try value.withEncodedBytes { try an.bind(rawBlob: $0, at: 3) }
+            try an.run()
+            let k = slots[j]
+            tasks[k].added.withUnsafeMutableBufferPointer { added in
+                switch value {
+                case .label(let l): added[Int(l)] += 1
+                case .labels(let set): for l in Set(set) { added[Int(l)] += 1 }
+                case .tags(let tags): for l in tags { added[Int(l)] += 1 }
+                }
             }
         }
         examples += 1
@@ -186,7 +198,8 @@ public final class ImportSession: @unchecked Sendable {
         do {
             let up = try db.prepare("UPDATE labels SET count = count + ? WHERE task_id = ? AND id = ?")
             var added: [String: [String: Int64]] = [:]
-            for (taskID, state) in tasks {
+            for state in tasks {
+                let taskID = state.record.id
                 var perLabel: [String: Int64] = [:]
                 for (i, n) in state.added.enumerated() where n > 0 {
                     try up.bind([.integer(n), .integer(taskID), .integer(Int64(i))])

@@ -72,6 +72,12 @@ public final class Statement {
         try check(rc)
     }
 
+    /// Binds bytes as a blob (copied by SQLite); empty binds a zero-length blob, not NULL.
+    public func bind(rawBlob value: UnsafeRawBufferPointer, at index: Int32) throws(StoreError) {
+        if value.isEmpty { return try check(sqlite3_bind_zeroblob(handle, index, 0)) }
+        try check(sqlite3_bind_blob(handle, index, value.baseAddress, Int32(value.count), mtl_sqlite_transient()))
+    }
+
     public func bind(_ value: SQLValue, at index: Int32) throws(StoreError) {
         switch value {
         case .null: try bindNull(at: index)
