@@ -56,6 +56,8 @@ public final class ExampleStore: @unchecked Sendable {
 
     /// Starts an import. The whole import is ONE write transaction (`BEGIN IMMEDIATE`),
     /// made visible by `ImportSession.commit()`; see `ImportSession` for why.
+    /// When the content hash is computed while reading, pass a placeholder in
+    /// `info.contentSHA256` and call `ImportSession.setContentSHA256` before `commit`.
     /// Waits (busy timeout, 30 s) while another import holds the write lock.
     public func beginImport(_ info: SourceInfo, mode: ImportMode = .skipExisting) throws -> ImportStart {
         guard !sessionOpen else { throw StoreError(kind: .misuse, message: "an import session is already open on this store") }
@@ -75,7 +77,7 @@ public final class ExampleStore: @unchecked Sendable {
                 replaced = Array(Set(same + samePath)).sorted()
                 try deleteSources(replaced)
             }
-            let session = try ImportSession(store: self, info: info, replaced: replaced)
+            let session = try ImportSession(store: self, info: info, mode: mode, replaced: replaced)
             sessionOpen = true
             return .started(session)
         } catch {

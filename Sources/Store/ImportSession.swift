@@ -19,7 +19,8 @@ public final class ImportSession: @unchecked Sendable {
     /// The new source's row (id assigned; `records` is set at commit).
     public private(set) var source: SourceRecord
     let store: ExampleStore
-    let replaced: [Int64]
+    private(set) var replaced: [Int64]
+    let mode: ExampleStore.ImportMode
     private var db: Connection { store.connection }
     private var open = true
 
@@ -42,8 +43,9 @@ public final class ImportSession: @unchecked Sendable {
     private let insertAnnotation: Statement
     private let insertReject: Statement
 
-    init(store: ExampleStore, info: SourceInfo, replaced: [Int64]) throws {
+    init(store: ExampleStore, info: SourceInfo, mode: ExampleStore.ImportMode, replaced: [Int64]) throws {
         self.store = store
+        self.mode = mode
         self.replaced = replaced
         let db = store.connection
         try db.execute("PRAGMA cache_size = -\(store.importCacheKiB)")
@@ -187,6 +189,30 @@ public final class ImportSession: @unchecked Sendable {
 
     /// Examples and rejects added so far.
     public var counts: (examples: Int64, rejects: Int64) { (examples, rejects) }
+
+    // MARK: - Content hash known only at the end
+
+    /// Sets the source's content hash when it was computed while reading (the readers'
+    /// `contentSHA256`), i.e. `beginImport` got a placeholder. Then applies the dedupe rule
+    /// that `beginImport` could not: with `.skipExisting`, returns the existing source with
+    /// the same content, mapping and pipeline (the caller should `rollback()` and report
+    /// "already imported"); with `.replace`, deletes such sources inside this transaction.
+    public func setContentSHA256(_ sha256: String) throws -> SourceRecord? {
+        try checkOpen()
+        try db.run("UPDATE sources SET content_sha256 = ? WHERE id = ?", [.text(sha256), .integer(source.id)])
+        source.info.contentSHA256 = sha256
+        let st = try db.cached("""
+            SELECT id FROM sources WHERE content_sha256 = ? AND mapping_json = ? AND pipeline_json = ? AND id <> ? ORDER BY id
+            """)
+        try st.bind([.text(sha256), .text(source.info.mappingJSON), .text(source.info.pipelineJSON), .integer(source.id)])
+        var same: [Int64] = []
+        try st.forEachRow { same.append($0.int64(0)) }
+        guard !same.isEmpty else { return nil }
+        if mode == .skipExisting { return try store.source(id: same[0]) }
+        try store.deleteSources(same)
+        replaced = Array(Set(replaced + same)).sorted()
+        return nil
+    }
 
     // MARK: - End
 

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Streaming SHA-256 (FIPS 180-4), for `sources.content_sha256`.
 ///
 /// ```swift
@@ -56,6 +62,24 @@ public struct SHA256: Sendable {
         length = savedLength
         let words = [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7]
         return words.flatMap { w in [UInt8(w >> 24), UInt8(truncatingIfNeeded: w >> 16), UInt8(truncatingIfNeeded: w >> 8), UInt8(truncatingIfNeeded: w)] }
+    }
+
+    /// SHA-256 of a whole file, read in 1 MiB blocks, as 64 lowercase hex digits.
+    public static func hexDigest(ofFile path: String) throws -> String {
+        guard let file = fopen(path, "rb") else {
+            throw StoreError(kind: .misuse, message: "cannot open \(path) for hashing")
+        }
+        defer { fclose(file) }
+        var h = SHA256()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 8)
+        defer { buffer.deallocate() }
+        while true {
+            let n = fread(buffer.baseAddress, 1, buffer.count, file)
+            if n == 0 { break }
+            h.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+        if ferror(file) != 0 { throw StoreError(kind: .misuse, message: "read error while hashing \(path)") }
+        return h.finalizeHex()
     }
 
     /// The digest as 64 lowercase hex digits.

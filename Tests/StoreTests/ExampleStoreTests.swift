@@ -151,3 +151,28 @@ import Foundation
         }
     }
 }
+
+@Suite struct ContentHashAtEndTests {
+    @Test func hashKnownOnlyAtTheEndStillDedupesAndReplaces() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let store = try ExampleStore(path: dir.path("mtl.sqlite"))
+        let first = try importReviews(store, info("a.csv"))
+        // Same content under another path, hash computed while reading.
+        let s = try session(store, info("copy.csv", sha: "pending"))
+        #expect(try s.setContentSHA256(first.source.info.contentSHA256)?.id == first.source.id)
+        s.rollback()
+        #expect(try store.stats().sources.count == 1)
+        guard case .started(let r) = try store.beginImport(info("copy.csv", sha: "pending"), mode: .replace) else { Issue.record("not started"); return }
+        #expect(try r.setContentSHA256(first.source.info.contentSHA256) == nil)
+        let result = try r.commit()
+        #expect(result.replacedSourceIDs == [first.source.id])
+        #expect(try store.sources().map(\.info.path) == ["copy.csv"])
+    }
+
+    @Test func hexDigestOfFile() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let p = dir.path("f.txt")
+        FileManager.default.createFile(atPath: p, contents: Data("abc".utf8))
+        #expect(try SHA256.hexDigest(ofFile: p) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+}
