@@ -60,7 +60,7 @@ public final class XMLRecordReader: RecordReader {
             compiled.append(c)
         }
         let opts = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue
-                         | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_NOCDATA.rawValue)
+                         | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_NOCDATA.rawValue | XML_PARSE_COMPACT.rawValue)
         let me = Unmanaged.passUnretained(self).toOpaque()
         reader = xmlReaderForIO({ ctx, buffer, len in
             let me = Unmanaged<XMLRecordReader>.fromOpaque(ctx!).takeUnretainedValue()
@@ -94,11 +94,7 @@ public final class XMLRecordReader: RecordReader {
     deinit {
         if let context { xmlXPathFreeContext(context) }
         compiled.forEach { xmlXPathFreeCompExpr($0) }
-        if let reader {
-            let doc = xmlTextReaderCurrentDoc(reader)
-            xmlFreeTextReader(reader)
-            if let doc { xmlFreeDoc(doc) }
-        }
+        if let reader { xmlFreeTextReader(reader) } // also frees the document
     }
 
     public var bytesRead: Int64 { source.bytesRead }
@@ -118,7 +114,9 @@ public final class XMLRecordReader: RecordReader {
             if rc == 0 { return nil }
             let type = xmlTextReaderNodeType(reader)
             if type == Int32(XML_READER_TYPE_DOCUMENT_TYPE.rawValue) {
-                if mtl_xml_doc_declares_entities(xmlTextReaderCurrentDoc(reader)) != 0 {
+                // Not xmlTextReaderCurrentDoc: it sets the reader's "preserve" flag, after
+                // which the reader would keep every parsed node (memory growing with the file).
+                if mtl_xml_doc_declares_entities(xmlTextReaderCurrentNode(reader)?.pointee.doc) != 0 {
                     throw ImportError(.unsafeXML, RecordLocator(file: source.displayName, line: Int(xmlTextReaderGetParserLineNumber(reader))),
                                       "the document's DTD declares entities; refused (entity expansion is disabled for untrusted XML)")
                 }
