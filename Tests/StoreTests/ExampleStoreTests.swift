@@ -128,6 +128,11 @@ import Foundation
         // A reader opened during the import sees the state before it.
         let reader = try ExampleStore(path: path, readOnly: true)
         #expect(try reader.stats().examples == 3)
+        // A read-write open (e.g. `mtl-prep stats` without --read-only) does not wait for the import's lock.
+        let started = Date()
+        let other = try ExampleStore(path: path)
+        #expect(try other.stats().examples == 3)
+        #expect(Date().timeIntervalSince(started) < 5)
         // The files as they are now are what kill -9 would leave: copy and open them.
         let walSize = (try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
         #expect(walSize > 1_000_000)
