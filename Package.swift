@@ -8,6 +8,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "Text", targets: ["Text"]),
+        .library(name: "Store", targets: ["Store"]),
+        .library(name: "CorpusImport", targets: ["CorpusImport"]),
         .executable(name: "mtl-prep", targets: ["mtl-prep"]),
         .executable(name: "mtl-train", targets: ["mtl-train"]),
         .executable(name: "mtl-bench", targets: ["mtl-bench"]),
@@ -20,7 +22,6 @@ let package = Package(
         // (see README "Design notes"), so every ICU call lives in this plain C target.
         .target(
             name: "CICU",
-            cSettings: [.unsafeFlags(["-O3"])],
             linkerSettings: [.linkedLibrary("icui18n"), .linkedLibrary("icuuc"), .linkedLibrary("icudata")]
         ),
         .target(name: "Text", dependencies: ["CICU"]),
@@ -37,6 +38,14 @@ let package = Package(
             dependencies: ["Text", "CICU", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "TextTests", dependencies: ["Text"]),
+        // SQLite and libxml2 come in as system libraries; only Store imports CSQLite,
+        // only CorpusImport imports CLibXML2.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "Store", dependencies: ["CSQLite"]),
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .target(name: "CorpusImport", dependencies: ["Store", "CLibXML2"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "CorpusImportTests", dependencies: ["CorpusImport", "Store"]),
         .testTarget(name: "CLITests", dependencies: ["mtl-prep", "mtl-train", "mtl-bench"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,32 @@
+#ifndef MTL_CLIBXML2_SHIM_H
+#define MTL_CLIBXML2_SHIM_H
+// Debian's libxml2 headers include ICU when LIBXML_ICU_ENABLED is set; ICU headers clash
+// with Foundation's private ICU inside one Swift module, so switch that include off.
+#include <libxml/xmlversion.h>
+#undef LIBXML_ICU_ENABLED
+#include <libxml/xmlreader.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+#include <libxml/tree.h>
+#include <libxml/hash.h>
+#include <libxml/xmlerror.h>
+#include <libxml/entities.h>
+
+/// `xmlFree` is a global function pointer, which Swift 6 rejects as not concurrency-safe.
+static inline void mtl_xml_free(void *p) { xmlFree(p); }
+
+/// True when the document's internal or external DTD subset declares general entities.
+/// Such documents are refused before any entity is expanded ("billion laughs").
+static inline int mtl_xml_doc_declares_entities(xmlDocPtr doc) {
+    if (doc == NULL) return 0;
+    if (doc->intSubset != NULL && doc->intSubset->entities != NULL &&
+        xmlHashSize((xmlHashTablePtr)doc->intSubset->entities) > 0) return 1;
+    if (doc->extSubset != NULL && doc->extSubset->entities != NULL &&
+        xmlHashSize((xmlHashTablePtr)doc->extSubset->entities) > 0) return 1;
+    return 0;
+}
+
+/// Sets the XPath context node (a struct field write, kept in C for clarity).
+static inline void mtl_xpath_set_node(xmlXPathContextPtr ctx, xmlNodePtr node) { ctx->node = node; }
+
+#endif

@@ -1,0 +1,117 @@
+/// Where a record (or an error) comes from: file and line (and column) for line-based
+/// formats, file, record index and element path (plus the start tag's line) for XML.
+///
+/// `description` is what users see and what `examples.locator` stores:
+/// `reviews.csv:42`, `reviews.csv:42:7`, `rest.xml:17 (record 3, /sentences/sentence)`.
+/// Lines, columns and record indexes are 1-based; columns count UTF-8 bytes from the
+/// start of the line (as compilers and editors using byte columns do).
+public struct RecordLocator: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The file as shown to users (by default the path's last component).
+    public var file: String
+    public var line: Int?
+    public var column: Int?
+    /// XML: 1-based index of the record element among all matched records.
+    public var recordIndex: Int?
+    /// XML: the record element's path of local names from the root, e.g. `/mediawiki/page`.
+    public var elementPath: String?
+
+    public init(file: String, line: Int? = nil, column: Int? = nil, recordIndex: Int? = nil, elementPath: String? = nil) {
+        self.file = file; self.line = line; self.column = column
+        self.recordIndex = recordIndex; self.elementPath = elementPath
+    }
+
+    public var description: String {
+        var s = file
+        if let line { s += ":\(line)"; if let column { s += ":\(column)" } }
+        if let recordIndex {
+            s += " (record \(recordIndex)"
+            if let elementPath { s += ", \(elementPath)" }
+            s += ")"
+        }
+        return s
+    }
+}
+
+/// The one error type of `CorpusImport`: what went wrong and where, printed as
+/// `corpus.csv:42:7: unterminated quoted field at end of file`.
+public struct ImportError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Hashable, Codable {
+        case io
+        case invalidUTF8
+        case unterminatedQuote
+        case strayQuote
+        case raggedRow
+        case recordTooLong
+        case unknownColumn
+        case invalidJSON
+        case invalidCoNLL
+        case notWellFormedXML
+        /// Refused for safety: DTD entity declarations (entity-expansion bombs), limits.
+        case unsafeXML
+        case invalidXPath
+        /// Mapping-level problems found by the import driver.
+        case missingField
+        case emptyText
+        case unknownTask
+        case invalidMapping
+    }
+    public var kind: Kind
+    public var locator: RecordLocator
+    public var message: String
+
+    public init(_ kind: Kind, _ locator: RecordLocator, _ message: String) {
+        self.kind = kind; self.locator = locator; self.message = message
+    }
+
+    public var description: String { "\(locator): \(message)" }
+}
+
+/// One value a reader extracted for one requested field.
+public enum FieldValue: Sendable, Hashable {
+    /// The field is absent (JSON key missing or null, XPath matched nothing is `.list([])`).
+    case missing
+    /// One string (a CSV cell, a JSON string or number, an XPath string/number/boolean).
+    case string(String)
+    /// Several strings (a CoNLL column over a sentence's words, an XPath node-set, a JSON array).
+    case list([String])
+
+    /// The value as one string: `.string`, or a one-element `.list`; nil otherwise.
+    public var single: String? {
+        switch self {
+        case .string(let s): return s
+        case .list(let l) where l.count == 1: return l[0]
+        default: return nil
+        }
+    }
+
+    /// The value as a list: `[]` for missing, `[s]` for a string.
+    public var strings: [String] {
+        switch self {
+        case .missing: return []
+        case .string(let s): return [s]
+        case .list(let l): return l
+        }
+    }
+}
+
+/// One record as the reader saw it: its locator and one value per field the reader was
+/// asked for, in the order asked (readers decode only the fields asked for).
+public struct RawRecord: Sendable, Hashable {
+    public var locator: RecordLocator
+    public var fields: [FieldValue]
+    public init(locator: RecordLocator, fields: [FieldValue]) { self.locator = locator; self.fields = fields }
+}
+
+/// A streaming reader of records; memory does not grow with the file.
+///
+/// Readers own file handles: use one from one thread (the import's reader thread).
+public protocol RecordReader: AnyObject {
+    /// The next record, or nil at the end of the file.
+    func next() throws(ImportError) -> RawRecord?
+    /// Bytes of the file consumed so far (for progress).
+    var bytesRead: Int64 { get }
+    /// The file's size, when known.
+    var totalBytes: Int64? { get }
+    /// SHA-256 of the whole file, once the reader has reached its end with hashing on.
+    var contentSHA256: String? { get }
+}

@@ -1,0 +1,217 @@
+import CLibXML2
+
+/// Options of the XML reader.
+public struct XMLOptions: Sendable, Hashable {
+    /// Local name of the record element (`sentence`, `page`, `TEI`).
+    public var recordElement: String
+    /// Namespace URI the record element must have; nil matches any namespace.
+    public var namespaceURI: String?
+    /// Extra prefix → URI bindings usable in the XPath expressions (the document's own
+    /// prefixed namespaces in scope on the record are registered automatically).
+    public var namespaces: [String: String]
+
+    public init(recordElement: String, namespaceURI: String? = nil, namespaces: [String: String] = [:]) {
+        self.recordElement = recordElement; self.namespaceURI = namespaceURI; self.namespaces = namespaces
+    }
+}
+
+/// Streaming XML reader over libxml2's `xmlTextReader`.
+///
+/// Each element whose local name is `recordElement` is one record: it is expanded alone
+/// (`xmlTextReaderExpand`), the XPath expressions are evaluated with it as the context node,
+/// and the reader skips to its next sibling, so memory is bounded by one record.
+///
+/// XPath results: a node-set gives `.list` of the nodes' string values (element text,
+/// attribute values), in document order; strings, numbers and booleans give `.string`.
+/// Elements in a DEFAULT namespace (TEI, MediaWiki) are matched by unprefixed names:
+/// `revision/text` works in a MediaWiki export (the record's subtree is taken out of its
+/// default namespace before evaluation). Prefixed namespaces use the document's prefixes.
+///
+/// Security (XML from strangers is hostile): no `XML_PARSE_NOENT`, `DTDLOAD` or `HUGE`;
+/// `NONET`. A document whose DTD declares general entities is refused (`unsafeXML`) before
+/// any entity is expanded, which makes entity-expansion bombs fail fast in bounded memory;
+/// predefined entities (`&lt;`, `&quot;`) and character references decode normally.
+/// Not-well-formed XML fails with `notWellFormedXML` at libxml2's line and column.
+public final class XMLRecordReader: RecordReader {
+    public let options: XMLOptions
+    private let source: ByteSource
+    private var reader: xmlTextReaderPtr?
+    private var compiled: [xmlXPathCompExprPtr] = []
+    private var context: xmlXPathContextPtr?
+    private var skipCurrent = false
+    private var ioError: ImportError?
+    fileprivate var parseError: ImportError?
+    /// Records returned so far.
+    public private(set) var records = 0
+
+    /// - Parameters:
+    ///   - fields: XPath expressions relative to the record element, in the order
+    ///     `RawRecord.fields` will hold them; invalid ones fail with `invalidXPath`.
+    public init(path: String, fields: [String], options: XMLOptions,
+                displayName: String? = nil, hashing: Bool = false) throws(ImportError) {
+        self.options = options
+        source = try ByteSource(path: path, displayName: displayName, hashing: hashing)
+        xmlInitParser()
+        for f in fields {
+            guard let c = xmlXPathCompile(f) else {
+                compiled.forEach { xmlXPathFreeCompExpr($0) }
+                throw ImportError(.invalidXPath, RecordLocator(file: source.displayName), "invalid XPath expression '\(f)'")
+            }
+            compiled.append(c)
+        }
+        let opts = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue
+                         | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_NOCDATA.rawValue | XML_PARSE_COMPACT.rawValue)
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        reader = xmlReaderForIO({ ctx, buffer, len in
+            let me = Unmanaged<XMLRecordReader>.fromOpaque(ctx!).takeUnretainedValue()
+            do { return Int32(try me.source.read(into: buffer!, count: Int(len))) }
+            catch { me.ioError = error as? ImportError; return -1 }
+        }, nil, me, source.displayName, nil, opts)
+        guard let reader else {
+            throw ImportError(.io, RecordLocator(file: source.displayName), "libxml2 could not create a reader")
+        }
+        xmlTextReaderSetStructuredErrorHandler(reader, { ctx, err in
+            guard let ctx, let err, err.pointee.level.rawValue >= XML_ERR_ERROR.rawValue else { return }
+            let me = Unmanaged<XMLRecordReader>.fromOpaque(ctx).takeUnretainedValue()
+            guard me.parseError == nil else { return }
+            var msg = err.pointee.message.map { String(cString: $0) } ?? "XML error \(err.pointee.code)"
+            while msg.last == "\n" || msg.last == " " { msg.removeLast() }
+            var line = Int(err.pointee.line), col = Int(err.pointee.int2)
+            let code = err.pointee.code
+            if code == Int32(XML_ERR_ENTITY_LOOP.rawValue) || code == Int32(XML_ERR_ENTITY_BOUNDARY.rawValue) {
+                // Raised inside an entity's replacement text: report the document line instead.
+                line = me.reader.map { Int(xmlTextReaderGetParserLineNumber($0)) } ?? 0; col = 0
+                me.parseError = ImportError(.unsafeXML, RecordLocator(file: me.source.displayName, line: line > 0 ? line : nil),
+                    "entity expansion refused: \(msg) (an entity-expansion bomb?)")
+                return
+            }
+            me.parseError = ImportError(.notWellFormedXML,
+                RecordLocator(file: me.source.displayName, line: line > 0 ? line : nil, column: line > 0 && col > 0 ? col : nil),
+                "not well-formed XML: \(msg)")
+        }, me)
+    }
+
+    deinit {
+        if let context { xmlXPathFreeContext(context) }
+        compiled.forEach { xmlXPathFreeCompExpr($0) }
+        if let reader { xmlFreeTextReader(reader) } // also frees the document
+    }
+
+    public var bytesRead: Int64 { source.bytesRead }
+    public var totalBytes: Int64? { source.totalBytes }
+    public var contentSHA256: String? { source.digest }
+
+    private func failure(_ fallback: String) -> ImportError {
+        ioError ?? parseError ?? ImportError(.notWellFormedXML, RecordLocator(file: source.displayName), fallback)
+    }
+
+    public func next() throws(ImportError) -> RawRecord? {
+        guard let reader else { return nil }
+        while true {
+            let rc = skipCurrent ? xmlTextReaderNext(reader) : xmlTextReaderRead(reader)
+            skipCurrent = false
+            if rc < 0 || parseError != nil || ioError != nil { throw failure("XML parse error") }
+            if rc == 0 { return nil }
+            let type = xmlTextReaderNodeType(reader)
+            if type == Int32(XML_READER_TYPE_DOCUMENT_TYPE.rawValue) {
+                // Not xmlTextReaderCurrentDoc: it sets the reader's "preserve" flag, after
+                // which the reader would keep every parsed node (memory growing with the file).
+                if mtl_xml_doc_declares_entities(xmlTextReaderCurrentNode(reader)?.pointee.doc) != 0 {
+                    throw ImportError(.unsafeXML, RecordLocator(file: source.displayName, line: Int(xmlTextReaderGetParserLineNumber(reader))),
+                                      "the document's DTD declares entities; refused (entity expansion is disabled for untrusted XML)")
+                }
+                continue
+            }
+            guard type == Int32(XML_READER_TYPE_ELEMENT.rawValue),
+                  let name = xmlTextReaderConstLocalName(reader), String(cString: name) == options.recordElement else { continue }
+            if let uri = options.namespaceURI {
+                let ns = xmlTextReaderConstNamespaceUri(reader).map { String(cString: $0) } ?? ""
+                if ns != uri { continue }
+            }
+            guard let node = xmlTextReaderExpand(reader) else { throw failure("cannot expand record element") }
+            if mtl_xml_doc_declares_entities(node.pointee.doc) != 0 {
+                throw ImportError(.unsafeXML, RecordLocator(file: source.displayName, line: Int(xmlGetLineNo(node))),
+                                  "the document's DTD declares entities; refused (entity expansion is disabled for untrusted XML)")
+            }
+            records += 1
+            skipCurrent = true
+            let locator = RecordLocator(file: source.displayName, line: Int(xmlGetLineNo(node)),
+                                        recordIndex: records, elementPath: Self.path(of: node))
+            return RawRecord(locator: locator, fields: try evaluate(on: node, locator: locator))
+        }
+    }
+
+    /// `/a/b/record` from local names.
+    static func path(of node: xmlNodePtr) -> String {
+        var names: [String] = []
+        var n: xmlNodePtr? = node
+        while let cur = n, cur.pointee.type == XML_ELEMENT_NODE {
+            names.append(cur.pointee.name.map { String(cString: $0) } ?? "?")
+            n = cur.pointee.parent
+        }
+        return "/" + names.reversed().joined(separator: "/")
+    }
+
+    /// Takes the record's elements out of a default (unprefixed) namespace.
+    private static func stripDefaultNamespace(_ node: xmlNodePtr) {
+        var stack: [xmlNodePtr] = [node]
+        while let n = stack.popLast() {
+            if let ns = n.pointee.ns, ns.pointee.prefix == nil { n.pointee.ns = nil }
+            var c = n.pointee.children
+            while let child = c {
+                if child.pointee.type == XML_ELEMENT_NODE { stack.append(child) }
+                c = child.pointee.next
+            }
+        }
+    }
+
+    private func evaluate(on node: xmlNodePtr, locator: RecordLocator) throws(ImportError) -> [FieldValue] {
+        if context == nil {
+            context = xmlXPathNewContext(node.pointee.doc)
+            for (prefix, uri) in options.namespaces { xmlXPathRegisterNs(context, prefix, uri) }
+        }
+        guard let context else { throw ImportError(.io, locator, "cannot create an XPath context") }
+        if let list = xmlGetNsList(node.pointee.doc, node) {
+            var i = 0
+            while let ns = list[i] {
+                if let prefix = ns.pointee.prefix, options.namespaces[String(cString: prefix)] == nil {
+                    xmlXPathRegisterNs(context, prefix, ns.pointee.href)
+                }
+                i += 1
+            }
+            mtl_xml_free(list)
+        }
+        Self.stripDefaultNamespace(node)
+        mtl_xpath_set_node(context, node)
+        var out: [FieldValue] = []
+        out.reserveCapacity(compiled.count)
+        for comp in compiled {
+            guard let obj = xmlXPathCompiledEval(comp, context) else {
+                throw ImportError(.invalidXPath, locator, "XPath expression #\(out.count + 1) failed on this record")
+            }
+            defer { xmlXPathFreeObject(obj) }
+            switch obj.pointee.type {
+            case XPATH_NODESET:
+                var values: [String] = []
+                if let set = obj.pointee.nodesetval, set.pointee.nodeNr > 0 {
+                    for k in 0..<Int(set.pointee.nodeNr) {
+                        guard let n = set.pointee.nodeTab[k], let content = xmlNodeGetContent(n) else { values.append(""); continue }
+                        values.append(String(cString: content))
+                        mtl_xml_free(content)
+                    }
+                }
+                out.append(.list(values))
+            case XPATH_STRING:
+                out.append(.string(obj.pointee.stringval.map { String(cString: $0) } ?? ""))
+            case XPATH_NUMBER:
+                let v = obj.pointee.floatval
+                out.append(.string(v.rounded() == v && abs(v) < 1e15 ? String(Int64(v)) : String(v)))
+            case XPATH_BOOLEAN:
+                out.append(.string(obj.pointee.boolval != 0 ? "true" : "false"))
+            default:
+                out.append(.missing)
+            }
+        }
+        return out
+    }
+}

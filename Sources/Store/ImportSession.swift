@@ -1,0 +1,258 @@
+/// One import in progress: stages a source's examples, annotations and rejects and makes
+/// them visible all at once at `commit`.
+///
+/// **Atomicity.** The session is one SQLite write transaction (`BEGIN IMMEDIATE` …
+/// `COMMIT`). In WAL mode that is the staging area for free: rows go to the WAL (SQLite
+/// spills its bounded page cache there, so memory does not grow with the import), readers
+/// keep seeing the previous snapshot, and a failure, `rollback()` or `kill -9` leaves the
+/// store exactly as before (uncommitted WAL frames are ignored on the next open). A
+/// `status` column or staging tables would make every reader filter or copy every row
+/// twice; one transaction also serializes imports (one writer) and is the fastest bulk
+/// path (no per-chunk commit). The cost: the WAL grows to the size of the import until
+/// the commit's checkpoint, and a second import waits for the first.
+///
+/// Label ids are dense per task (0, 1, … in first-seen order); pre-register labels with
+/// `labelID` to fix their order (e.g. `O` first). Counts are added at `commit`.
+///
+/// Not thread-safe: use from one thread at a time (it may be handed to a writer thread).
+public final class ImportSession: @unchecked Sendable {
+    /// The new source's row (id assigned; `records` is set at commit).
+    public private(set) var source: SourceRecord
+    let store: ExampleStore
+    private(set) var replaced: [Int64]
+    let mode: ExampleStore.ImportMode
+    private var db: Connection { store.connection }
+    private var open = true
+
+    private struct TaskState {
+        var record: TaskRecord
+        var ids: [String: Int32]
+        var names: [String]
+        var added: [Int64]     // per label id, counts added by this session
+    }
+    // Few tasks: a linear search beats hashing on the hot path.
+    private var tasks: [TaskState] = []
+    private func slot(_ taskID: Int64) -> Int? {
+        for i in tasks.indices where tasks[i].record.id == taskID { return i }
+        return nil
+    }
+    private var examples: Int64 = 0
+    private var rejects: Int64 = 0
+
+    private let insertExample: Statement
+    private let insertAnnotation: Statement
+    private let insertReject: Statement
+
+    init(store: ExampleStore, info: SourceInfo, mode: ExampleStore.ImportMode, replaced: [Int64]) throws {
+        self.store = store
+        self.mode = mode
+        self.replaced = replaced
+        let db = store.connection
+        try db.execute("PRAGMA cache_size = -\(store.importCacheKiB)")
+        try db.run("""
+            INSERT INTO sources(path, format, content_sha256, mapping_json, pipeline_json, part, imported_at, records)
+            VALUES (?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ','now'), 0)
+            """, [.text(info.path), .text(info.format), .text(info.contentSHA256), .text(info.mappingJSON),
+                  .text(info.pipelineJSON), info.part.map { .text($0) } ?? .null])
+        let id = db.lastInsertRowID
+        source = try store.source(id: id)!
+        insertExample = try db.prepare("""
+            INSERT INTO examples(source_id, locator, text, tokens, norm_hash, group_key, part) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
+        insertAnnotation = try db.prepare("INSERT INTO annotations(example_id, task_id, value) VALUES (?, ?, ?)")
+        insertReject = try db.prepare("INSERT INTO rejects(source_id, locator, reason) VALUES (?, ?, ?)")
+    }
+
+    deinit {
+        if open { rollback() }
+    }
+
+    private func checkOpen() throws(StoreError) {
+        if !open { throw StoreError(kind: .misuse, message: "import session is already committed or rolled back") }
+    }
+
+    // MARK: - Tasks and labels
+
+    /// Gets or creates a task. Fails with `.misuse` when the store already has a task of
+    /// that name with another kind or tag scheme.
+    public func task(_ name: String, kind: TaskKind, tagScheme: TagScheme? = nil) throws -> TaskRecord {
+        try checkOpen()
+        if let existing = try store.task(named: name) {
+            guard existing.kind == kind, existing.tagScheme == tagScheme else {
+                throw StoreError(kind: .misuse, message: "task '\(name)' is \(existing.kind.rawValue)\(existing.tagScheme.map { " (\($0.rawValue))" } ?? "") in the store, not \(kind.rawValue)\(tagScheme.map { " (\($0.rawValue))" } ?? "")")
+            }
+            try load(existing)
+            return existing
+        }
+        try db.run("INSERT INTO tasks(name, kind, tag_scheme) VALUES (?, ?, ?)",
+                   [.text(name), .text(kind.rawValue), tagScheme.map { .text($0.rawValue) } ?? .null])
+        let record = TaskRecord(id: db.lastInsertRowID, name: name, kind: kind, tagScheme: tagScheme)
+        tasks.append(TaskState(record: record, ids: [:], names: [], added: []))
+        return record
+    }
+
+    private func load(_ task: TaskRecord) throws {
+        guard slot(task.id) == nil else { return }
+        var state = TaskState(record: task, ids: [:], names: [], added: [])
+        for label in try store.labels(taskID: task.id) {
+            precondition(Int(label.id) == state.names.count, "label ids are dense")
+            state.ids[label.name] = label.id
+            state.names.append(label.name)
+            state.added.append(0)
+        }
+        tasks.append(state)
+    }
+
+    /// The id of `name` in the task's label set, adding it when new.
+    public func labelID(_ name: String, task taskID: Int64) throws -> Int32 {
+        guard let k = slot(taskID) else {
+            throw StoreError(kind: .misuse, message: "task id \(taskID) was not registered with task(_:kind:) in this session")
+        }
+        if let id = tasks[k].ids[name] { return id }
+        let id = Int32(tasks[k].names.count)
+        try db.run("INSERT INTO labels(task_id, id, name, count) VALUES (?, ?, ?, 0)",
+                   [.integer(taskID), .integer(Int64(id)), .text(name)])
+        tasks[k].ids[name] = id
+        tasks[k].names.append(name)
+        tasks[k].added.append(0)
+        return id
+    }
+
+    /// The label names of a registered task, by id.
+    public func labelNames(task taskID: Int64) -> [String] { slot(taskID).map { tasks[$0].names } ?? [] }
+
+    // MARK: - Rows
+
+    /// Stores one example and its annotations; returns its id. Ids are consecutive in call order.
+    @discardableResult
+    public func add(_ example: NewExample) throws -> Int64 {
+        try checkOpen()
+        // Validate before writing, so a bad annotation never leaves a half-written example.
+        let tokenCount = TokenBlob.tokenCount(example.tokens)
+        var slots: [Int] = []
+        slots.reserveCapacity(example.annotations.count)
+        for (taskID, value) in example.annotations {
+            guard let k = slot(taskID) else {
+                throw StoreError(kind: .misuse, message: "\(example.locator): task id \(taskID) was not registered in this session")
+            }
+            slots.append(k)
+            let kind = tasks[k].record.kind, labelCount = tasks[k].names.count
+            switch (kind, value) {
+            case (.classification, .label), (.multilabel, .labels), (.tagging, .tags), (.spans, .tags): break
+            default: throw StoreError(kind: .misuse, message: "\(example.locator): \(value) does not fit \(kind.rawValue) task '\(tasks[k].record.name)'")
+            }
+            if case .tags(let tags) = value, tags.count != tokenCount {
+                throw StoreError(kind: .misuse, message: "\(example.locator): task '\(tasks[k].record.name)' has \(tags.count) tags for \(tokenCount ?? -1) tokens")
+            }
+            for id in value.ids where id < 0 || Int(id) >= labelCount {
+                throw StoreError(kind: .misuse, message: "\(example.locator): label id \(id) unknown in task '\(tasks[k].record.name)'")
+            }
+        }
+        let st = insertExample
+        try st.bind(source.id, at: 1)
+        try st.bind(example.locator, at: 2)
+        try st.bind(example.text, at: 3)
+        try st.bind(blob: example.tokens, at: 4)
+        try st.bind(example.normHash, at: 5)
+        try st.bind(example.groupKey, at: 6)
+        try st.bind(example.part ?? source.info.part, at: 7)
+        try st.run()
+        let id = db.lastInsertRowID
+        let an = insertAnnotation
+        for (j, (taskID, value)) in example.annotations.enumerated() {
+            try an.bind(id, at: 1)
+            try an.bind(taskID, at: 2)
+            try value.withEncodedBytes { try an.bind(rawBlob: $0, at: 3) }
+            try an.run()
+            let k = slots[j]
+            tasks[k].added.withUnsafeMutableBufferPointer { added in
+                switch value {
+                case .label(let l): added[Int(l)] += 1
+                case .labels(let set): for l in Set(set) { added[Int(l)] += 1 }
+                case .tags(let tags): for l in tags { added[Int(l)] += 1 }
+                }
+            }
+        }
+        examples += 1
+        return id
+    }
+
+    /// Records a skipped record (`--on-error skip`).
+    public func addReject(locator: String, reason: String) throws {
+        try checkOpen()
+        try insertReject.bind(source.id, at: 1)
+        try insertReject.bind(locator, at: 2)
+        try insertReject.bind(reason, at: 3)
+        try insertReject.run()
+        rejects += 1
+    }
+
+    /// Examples and rejects added so far.
+    public var counts: (examples: Int64, rejects: Int64) { (examples, rejects) }
+
+    // MARK: - Content hash known only at the end
+
+    /// Sets the source's content hash when it was computed while reading (the readers'
+    /// `contentSHA256`), i.e. `beginImport` got a placeholder. Then applies the dedupe rule
+    /// that `beginImport` could not: with `.skipExisting`, returns the existing source with
+    /// the same content, mapping and pipeline (the caller should `rollback()` and report
+    /// "already imported"); with `.replace`, deletes such sources inside this transaction.
+    public func setContentSHA256(_ sha256: String) throws -> SourceRecord? {
+        try checkOpen()
+        try db.run("UPDATE sources SET content_sha256 = ? WHERE id = ?", [.text(sha256), .integer(source.id)])
+        source.info.contentSHA256 = sha256
+        let st = try db.cached("""
+            SELECT id FROM sources WHERE content_sha256 = ? AND mapping_json = ? AND pipeline_json = ? AND id <> ? ORDER BY id
+            """)
+        try st.bind([.text(sha256), .text(source.info.mappingJSON), .text(source.info.pipelineJSON), .integer(source.id)])
+        var same: [Int64] = []
+        try st.forEachRow { same.append($0.int64(0)) }
+        guard !same.isEmpty else { return nil }
+        if mode == .skipExisting { return try store.source(id: same[0]) }
+        try store.deleteSources(same)
+        replaced = Array(Set(replaced + same)).sorted()
+        return nil
+    }
+
+    // MARK: - End
+
+    /// Adds the label counts, records how many records were read, and commits: the whole
+    /// import becomes visible at once.
+    /// - Parameter records: records read from the file (default: examples + rejects).
+    public func commit(records: Int64? = nil) throws -> ImportResult {
+        try checkOpen()
+        do {
+            let up = try db.prepare("UPDATE labels SET count = count + ? WHERE task_id = ? AND id = ?")
+            var added: [String: [String: Int64]] = [:]
+            for state in tasks {
+                let taskID = state.record.id
+                var perLabel: [String: Int64] = [:]
+                for (i, n) in state.added.enumerated() where n > 0 {
+                    try up.bind([.integer(n), .integer(taskID), .integer(Int64(i))])
+                    try up.run()
+                    perLabel[state.names[i]] = n
+                }
+                added[state.record.name] = perLabel
+            }
+            let total = records ?? (examples + rejects)
+            try db.run("UPDATE sources SET records = ? WHERE id = ?", [.integer(total), .integer(source.id)])
+            try db.execute("COMMIT")
+            open = false
+            store.sessionOpen = false
+            source.records = total
+            return ImportResult(source: source, examples: examples, rejects: rejects,
+                                replacedSourceIDs: replaced, labelCounts: added)
+        } catch {
+            rollback()
+            throw error
+        }
+    }
+
+    /// Discards everything this session wrote (and any `.replace` deletions).
+    public func rollback() {
+        guard open else { return }
+        try? db.execute("ROLLBACK")
+        open = false
+        store.sessionOpen = false
+    }
+}
