@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "Text", targets: ["Text"]),
+        .library(name: "NN", targets: ["NN"]),
         .executable(name: "mtl-prep", targets: ["mtl-prep"]),
         .executable(name: "mtl-train", targets: ["mtl-train"]),
         .executable(name: "mtl-bench", targets: ["mtl-bench"]),
@@ -34,9 +35,13 @@ let package = Package(
         ),
         .executableTarget(
             name: "mtl-bench",
-            dependencies: ["Text", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Text", "NN", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "TextTests", dependencies: ["Text"]),
+        // OpenBLAS through its CBLAS header; the only C the neural-network core sees.
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "NN", dependencies: ["CBLAS"]),
+        .testTarget(name: "NNTests", dependencies: ["NN"]),
     ],
     swiftLanguageModes: [.v6]
 )

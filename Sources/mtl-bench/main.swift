@@ -1,3 +1,7 @@
 import ArgumentParser
-struct Cmd: ParsableCommand { static let configuration = CommandConfiguration(commandName: "mtl-bench") }
-Cmd.main()
+// Branch-local root command so that `mtl-bench train-step` runs on branch `nn`; the lead merges
+// TrainStepBench into the real subcommand list.
+struct MtlBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "mtl-bench", subcommands: [TrainStepBench.self])
+}
+MtlBench.main()
