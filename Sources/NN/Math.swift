@@ -71,7 +71,10 @@ public enum BLAS {
     /// The current thread setting.
     public static var threads: Int { settings.threads }
     /// The OpenBLAS kernel set in use (e.g. "Haswell", "SkylakeX").
-    public static var coreName: String { String(cString: mtl_blas_corename()) }
+    public static var coreName: String {
+        guard let p = mtl_blas_corename() else { return "unknown" }
+        return String(decoding: UnsafeBufferPointer(start: p, count: strlen(p)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 
     /// Whether this CPU supports AVX-512F (Linux: /proc/cpuinfo). OpenBLAS 0.3.21 may not detect
     /// newer AVX-512 CPUs and fall back to Haswell kernels; `OPENBLAS_CORETYPE=SkylakeX` must then be
@@ -81,7 +84,7 @@ public enum BLAS {
         defer { fclose(f) }
         var buf = [CChar](repeating: 0, count: 1 << 16)
         while fgets(&buf, Int32(buf.count), f) != nil {
-            let line = String(cString: buf)
+            let line = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if line.hasPrefix("flags") { return line.contains(" avx512f") }
         }
         return false
