@@ -30,6 +30,8 @@ struct TrainStepBench: ParsableCommand {
     var torchPython: String?
     @Option(help: "Path of train_torch.py (default: ../shared/bench/train_torch.py).")
     var torchScript = "../shared/bench/train_torch.py"
+    @Option(help: "OpenBLAS kernel set (e.g. SkylakeX, Haswell). Default: keep $OPENBLAS_CORETYPE if set, else SkylakeX on AVX-512 CPUs.")
+    var openblasCoretype: String?
     @Option(help: "Directory for the two task CSVs given to both implementations.")
     var workDir = "/tmp/mtl-bench-train-step"
 
@@ -231,8 +233,13 @@ struct TrainStepBench: ParsableCommand {
     /// OpenBLAS 0.3.21 does not recognise some AVX-512 CPUs and falls back to Haswell kernels; the core
     /// type must be in the environment before the library loads, so re-exec once with it set.
     func reexecWithSkylakeXIfNeeded() {
-        guard getenv("OPENBLAS_CORETYPE") == nil, BLAS.cpuHasAVX512F, BLAS.coreName.lowercased() != "skylakex" else { return }
-        setenv("OPENBLAS_CORETYPE", "SkylakeX", 1)
+        let current = getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
+        let wanted: String
+        if let o = openblasCoretype { wanted = o }
+        else if current == nil, BLAS.cpuHasAVX512F { wanted = "SkylakeX" }
+        else { return }
+        guard current?.lowercased() != wanted.lowercased() else { return }
+        setenv("OPENBLAS_CORETYPE", wanted, 1)
         let args = CommandLine.arguments.map { strdup($0) } + [nil]
         execv("/proc/self/exe", args)
     }
