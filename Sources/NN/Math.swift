@@ -62,11 +62,21 @@ public enum Math {
 
 /// Thin wrappers over OpenBLAS and the process-wide compute settings.
 public enum BLAS {
-    /// Sets the thread count used for the core's parallel parts (OpenBLAS threads; with ≥ 2,
-    /// the two directions of a BiLSTM run on two threads with single-threaded BLAS each).
+    /// Sets the thread count used for the core's parallel parts (default 1). With ≥ 2, the two
+    /// directions of a BiLSTM run on two threads with single-threaded BLAS each, and other matrix
+    /// products of at least `multithreadFlops` use that many OpenBLAS threads.
     public static func setThreads(_ n: Int) {
         settings.threads = Swift.max(1, n)
-        mtl_blas_set_threads(Int32(settings.threads))
+        settings.limit = settings.threads
+        setBLASThreads(settings.threads)
+    }
+
+    /// Products below this many flops run single-threaded: splitting them costs more than it gains
+    /// (and a second BLAS thread spinning on a busy machine slows the whole step).
+    public static let multithreadFlops = 1 << 25
+
+    @inline(__always) static func setBLASThreads(_ n: Int) {
+        if settings.current != n { settings.current = n; mtl_blas_set_threads(Int32(n)) }
     }
     /// The current thread setting.
     public static var threads: Int { settings.threads }
@@ -90,7 +100,11 @@ public enum BLAS {
         return false
     }
 
-    final class Settings: @unchecked Sendable { var threads = 1 }
+    final class Settings: @unchecked Sendable {
+        var threads = 1      // the user's setting
+        var limit = 1        // 1 while both halves of a parallelPair run
+        var current = -1     // what OpenBLAS is set to
+    }
     static let settings = Settings()
 
     /// C[m×n] = alpha·op(A)·op(B) + beta·C, row-major, leading dimensions explicit.
@@ -100,6 +114,7 @@ public enum BLAS {
                      _ b: UnsafePointer<Float>, _ ldb: Int,
                      _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
         if m == 0 || n == 0 { return }
+        setBLASThreads(settings.limit > 1 && 2 * m * n * k >= multithreadFlops ? settings.limit : 1)
         if k == 0 {
             if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
             else if beta != 1 { for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } } }
@@ -113,12 +128,13 @@ public enum BLAS {
     /// else one after the other. Results do not depend on the schedule.
     static func parallelPair(_ body: (Int) -> Void) {
         if settings.threads >= 2 {
-            mtl_blas_set_threads(1)
+            setBLASThreads(1)
+            settings.limit = 1
             withoutActuallyEscaping(body) { b in
                 let box = UncheckedBox(b)
                 Pair.run { box.value($0) }
             }
-            mtl_blas_set_threads(Int32(settings.threads))
+            settings.limit = settings.threads
         } else {
             body(0); body(1)
         }

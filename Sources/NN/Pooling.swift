@@ -28,7 +28,7 @@ public final class Pooling: ParameterContainer {
     private var argmax: [Int32] = []
     private var layout: PackedLayout?
     private var input: Tensor?
-    private var tanhU: Tensor?
+    private let tanhU = Tensor(shape: [0])
 
     public init(_ kind: Kind, inputSize: Int, rng: inout SplitMix64) {
         self.kind = kind; self.inputSize = inputSize
@@ -78,9 +78,9 @@ public final class Pooling: ParameterContainer {
             }
         case .attention:
             let u = try attentionProjection!.forward(x)
-            let tu = Activation(.tanh)
-            let th = tu.forward(u).copy()
-            tanhU = th
+            let th = tanhU
+            th.resize(u.shape)
+            for i in 0..<u.count { th.data[i] = Math.fastTanh(u.data[i]) }
             let A = th.cols, v = context!.value.data
             scores.resize([N])
             for r in 0..<N { var s: Float = 0; for a in 0..<A { s += th.data[r * A + a] * v[a] }; scores.data[r] = s }
@@ -131,7 +131,7 @@ public final class Pooling: ParameterContainer {
         case .max:
             for b in 0..<B { for j in 0..<D { g[L.row(batch: b, time: Int(argmax[b * D + j])) * D + j] += d[b * D + j] } }
         case .attention:
-            let th = tanhU!, A = th.cols, v = context!.value.data, xp = x.data
+            let th = tanhU, A = th.cols, v = context!.value.data, xp = x.data
             dU.resize([N, A])
             for b in 0..<B {
                 // dα_r = dOut_b · x_r ; dscore_r = α_r (dα_r − Σ α dα)
