@@ -68,7 +68,10 @@ struct TrainStepBench: ParsableCommand {
                 let flopsPerEx = mine[0].flops / Double(mine[0].examples)
                 emit(["bench": "train-step", "size": name, "impl": "torch", "threads": threads, "batch": batch,
                       "examples_per_s": r1(med), "runs": runs.map(r1), "gflops": r1(med * flopsPerEx / 1e9)])
-                emit(["bench": "train-step", "size": name, "ratio_mtl_over_torch": r3(mineMed / med)])
+                // On a shared machine PyTorch's 2-thread runs suffer most from contention; the ratio of our
+                // median to PyTorch's best repetition is the conservative figure.
+                emit(["bench": "train-step", "size": name, "ratio_mtl_over_torch": r3(mineMed / med),
+                      "ratio_mtl_median_over_torch_best": r3(mineMed / runs.max()!)])
             }
         }
         emit(["bench": "sgemm-peak", "threads": 1, "gflops": r1(peak1), "blas_core": BLAS.coreName])
