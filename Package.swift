@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Text", targets: ["Text"]),
         .library(name: "Store", targets: ["Store"]),
         .library(name: "CorpusImport", targets: ["CorpusImport"]),
+        .library(name: "NN", targets: ["NN"]),
         .executable(name: "mtl-prep", targets: ["mtl-prep"]),
         .executable(name: "mtl-train", targets: ["mtl-train"]),
         .executable(name: "mtl-bench", targets: ["mtl-bench"]),
@@ -35,7 +36,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "mtl-bench",
-            dependencies: ["Text", "CICU", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Text", "CICU", "NN", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "TextTests", dependencies: ["Text"]),
         // SQLite and libxml2 come in as system libraries; only Store imports CSQLite,
@@ -44,8 +45,12 @@ let package = Package(
         .target(name: "Store", dependencies: ["CSQLite"]),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .target(name: "CorpusImport", dependencies: ["Store", "CLibXML2"]),
+        // OpenBLAS through its CBLAS header; the only C the neural-network core sees.
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "NN", dependencies: ["CBLAS"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "CorpusImportTests", dependencies: ["CorpusImport", "Store"]),
+        .testTarget(name: "NNTests", dependencies: ["NN"]),
         .testTarget(name: "CLITests", dependencies: ["mtl-prep", "mtl-train", "mtl-bench"]),
     ],
     swiftLanguageModes: [.v6]

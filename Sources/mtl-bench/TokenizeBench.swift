@@ -75,6 +75,16 @@ struct TokenizeBench: ParsableCommand {
                 }, consume: { texts in twoCount += texts.reduce(0) { $0 + $1.tokens.count } })
         }
         report("mtl", threads: 2, seconds: two, tokens: twoCount)
+        if ProcessInfo.processInfo.environment["MTL_BENCH_EXPERIMENT"] != nil {
+            let counted = try medianSeconds(repeats: options.repeats) {
+                var iterator = chunks.makeIterator()
+                try OrderedParallelMap.run(threads: 2, makeWorker: { try pipeline.makeProcessor() }, next: { iterator.next() },
+                    transform: { processor, chunk in
+                        try chunk.reduce(0) { sum, line in try sum + line.withUnsafeBufferPointer { try processor.tokenize(utf8: $0) }.tokens.count }
+                    }, consume: { _ in })
+            }
+            report("mtl-counted-in-worker", threads: 2, seconds: counted, tokens: twoCount)
+        }
 
         var figures: [String: Any] = ["bench": "tokenize", "corpus": corpus, "figure": "ratios",
                                       "one_thread_vs_icu_breakiterator": reference / one,
