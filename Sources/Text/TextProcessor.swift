@@ -103,6 +103,53 @@ public final class TextProcessor {
     // MARK: - The pipeline
 
     private func tokenize(bytes: UnsafeBufferPointer<UInt8>, original: String?) throws -> TokenizedText {
+        guard let run = try run(bytes) else {
+            if pipeline.tokenizer.kind == .pretokenized {
+                return try tokenizePieces(bytes: bytes, original: original ?? String(decoding: bytes, as: UTF8.self),
+                                          pieces: Self.spaceSeparated(bytes))
+            }
+            return try tokenize(String(decoding: bytes, as: UTF8.self))  // repaired under --invalid-utf8 replace
+        }
+        let original = original ?? String(decoding: bytes, as: UTF8.self)
+        let scratch = tokenScratch
+        let tokens = [Token](unsafeUninitializedCapacity: run.count) { buffer, initialized in
+            for i in 0..<run.count { buffer[i] = Token(scratch[i]) }
+            initialized = run.count
+        }
+        // Most text comes out of normalization unchanged: share the original's storage then.
+        let normalizedText = run.unchanged ? original : Self.utf8String(run.normalized.pointee.text, run.normalized.pointee.length)
+        return TokenizedText(original: original, normalized: normalizedText, tokens: tokens)
+    }
+
+    /// Normalizes and tokenizes UTF-8 bytes and appends the result to a batch: the allocation-free
+    /// path for handing many texts to another thread.
+    public func tokenize(utf8 bytes: UnsafeBufferPointer<UInt8>, into batch: inout TokenizedBatch) throws {
+        guard let run = try run(bytes) else {
+            batch.append(try tokenize(utf8: bytes))
+            return
+        }
+        let normalized = run.normalized.pointee
+        batch.append(original: bytes, normalized: { raw in
+            Int(mtl_encode_utf8(normalized.text, normalized.length, raw.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(raw.count)))
+        }, normalizedCapacity: Int(normalized.length) * 3, unchanged: run.unchanged,
+           tokens: UnsafeBufferPointer(start: tokenScratch, count: run.count))
+    }
+
+    /// Normalizes and tokenizes a text and appends the result to a batch.
+    public func tokenize(_ text: String, into batch: inout TokenizedBatch) throws {
+        var text = text
+        try text.withUTF8 { try tokenize(utf8: $0, into: &batch) }
+    }
+
+    private struct Run {
+        var normalized: UnsafeMutablePointer<MTLAligned>
+        var count: Int
+        var unchanged: Bool
+    }
+
+    /// Decode, normalize, segment and build tokens into `tokenScratch`. Returns nil when the text
+    /// needs the slow path: pre-tokenized input, or invalid UTF-8 to be repaired.
+    private func run(_ bytes: UnsafeBufferPointer<UInt8>) throws -> Run? {
         var allASCII: Int32 = 0
         var error = MTLError()
         let rc = mtl_decode_utf8(bytes.baseAddress, Int32(bytes.count), 0, decoded, &allASCII, &error)
@@ -110,13 +157,10 @@ public final class TextProcessor {
             if pipeline.invalidUTF8 == .fail {
                 throw TextError(.invalidUTF8(byteOffset: Int(error.offset)), "invalid UTF-8 at byte \(error.offset)")
             }
-            return try tokenize(String(decoding: bytes, as: UTF8.self))
+            return nil
         }
         try check(rc, error)
-        let original = original ?? String(decoding: bytes, as: UTF8.self)
-        if pipeline.tokenizer.kind == .pretokenized {
-            return try tokenizePieces(bytes: bytes, original: original, pieces: Self.spaceSeparated(bytes))
-        }
+        if pipeline.tokenizer.kind == .pretokenized { return nil }
         let normalized = try normalizeDecoded()
         try check(mtl_segment(segmenter, normalized.pointee.text, normalized.pointee.length, segments, &error), error)
         if tokenCapacity < Int(segments.pointee.count) {
@@ -125,15 +169,7 @@ public final class TextProcessor {
             tokenScratch = .allocate(capacity: tokenCapacity)
         }
         let count = Int(mtl_build_tokens(normalized, segments, keep, bytes.baseAddress, allASCII, tokenScratch))
-        let scratch = tokenScratch
-        let tokens = [Token](unsafeUninitializedCapacity: count) { buffer, initialized in
-            for i in 0..<count { buffer[i] = Token(scratch[i]) }
-            initialized = count
-        }
-        // Most text comes out of normalization unchanged: share the original's storage then.
-        let normalizedText = Self.isUnchanged(decoded.pointee, normalized.pointee)
-            ? original : Self.utf8String(normalized.pointee.text, normalized.pointee.length)
-        return TokenizedText(original: original, normalized: normalizedText, tokens: tokens)
+        return Run(normalized: normalized, count: count, unchanged: Self.isUnchanged(decoded.pointee, normalized.pointee))
     }
 
     /// Each piece (a byte range of `bytes`) becomes exactly one token, normalized on its own.

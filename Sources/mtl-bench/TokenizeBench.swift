@@ -51,40 +51,35 @@ struct TokenizeBench: ParsableCommand {
         }
         report("icu-breakiterator-one-buffer", threads: 1, seconds: reference, tokens: Int(referenceCount))
 
-        // Ours, one thread: every line through the pipeline, every token materialized with offsets.
+        // Ours, one thread: every line through the pipeline, every token materialized with its
+        // offsets into a TokenizedBatch per chunk of 1024 lines — the form the pipeline hands on.
+        let chunks = stride(from: 0, to: lines.count, by: 1024).map { Array(lines[$0..<min($0 + 1024, lines.count)]) }
+        let tokenizeChunk: @Sendable (TextProcessor, [[UInt8]]) throws -> TokenizedBatch = { processor, chunk in
+            var batch = TokenizedBatch()
+            batch.reserveCapacity(texts: chunk.count, bytes: chunk.reduce(0) { $0 + $1.count })
+            for line in chunk { try line.withUnsafeBufferPointer { try processor.tokenize(utf8: $0, into: &batch) } }
+            return batch
+        }
+        func tokenizeAll(threads: Int) throws -> Double {
+            var count = 0
+            let seconds = try medianSeconds(repeats: options.repeats) {
+                count = 0
+                var iterator = chunks.makeIterator()
+                try OrderedParallelMap.run(threads: threads, makeWorker: { try pipeline.makeProcessor() }, next: { iterator.next() },
+                                           transform: tokenizeChunk, consume: { count += $0.allTokens.count })
+            }
+            report("mtl", threads: threads, seconds: seconds, tokens: count)
+            return seconds
+        }
+        let one = try tokenizeAll(threads: 1)
+        let two = try tokenizeAll(threads: 2)
         let processor = try pipeline.makeProcessor()
         var tokenCount = 0
-        let one = try medianSeconds(repeats: options.repeats) {
+        let perText = try medianSeconds(repeats: options.repeats) {
             tokenCount = 0
-            for line in lines {
-                let text = try line.withUnsafeBufferPointer { try processor.tokenize(utf8: $0) }
-                tokenCount += text.tokens.count
-            }
+            for line in lines { tokenCount += try line.withUnsafeBufferPointer { try processor.tokenize(utf8: $0) }.tokens.count }
         }
-        report("mtl", threads: 1, seconds: one, tokens: tokenCount)
-
-        // Ours, two threads: chunks of lines handed out by OrderedParallelMap.
-        let chunks = stride(from: 0, to: lines.count, by: 1024).map { Array(lines[$0..<min($0 + 1024, lines.count)]) }
-        var twoCount = 0
-        let two = try medianSeconds(repeats: options.repeats) {
-            twoCount = 0
-            var iterator = chunks.makeIterator()
-            try OrderedParallelMap.run(threads: 2, makeWorker: { try pipeline.makeProcessor() }, next: { iterator.next() },
-                transform: { processor, chunk in
-                    try chunk.map { line in try line.withUnsafeBufferPointer { try processor.tokenize(utf8: $0) } }
-                }, consume: { texts in twoCount += texts.reduce(0) { $0 + $1.tokens.count } })
-        }
-        report("mtl", threads: 2, seconds: two, tokens: twoCount)
-        if ProcessInfo.processInfo.environment["MTL_BENCH_EXPERIMENT"] != nil {
-            let counted = try medianSeconds(repeats: options.repeats) {
-                var iterator = chunks.makeIterator()
-                try OrderedParallelMap.run(threads: 2, makeWorker: { try pipeline.makeProcessor() }, next: { iterator.next() },
-                    transform: { processor, chunk in
-                        try chunk.reduce(0) { sum, line in try sum + line.withUnsafeBufferPointer { try processor.tokenize(utf8: $0) }.tokens.count }
-                    }, consume: { _ in })
-            }
-            report("mtl-counted-in-worker", threads: 2, seconds: counted, tokens: twoCount)
-        }
+        report("mtl-one-TokenizedText-per-line", threads: 1, seconds: perText, tokens: tokenCount)
 
         var figures: [String: Any] = ["bench": "tokenize", "corpus": corpus, "figure": "ratios",
                                       "one_thread_vs_icu_breakiterator": reference / one,

@@ -10,8 +10,9 @@ struct LineChunk: Sendable {
     var ends: [Int]
 }
 
-/// Reads files (or standard input) in large blocks and hands out chunks of whole lines, so
-/// memory stays bounded by the chunk size, not the file size. Strips `\n` and a `\r` before it.
+/// Reads files (or standard input) in blocks and hands out chunks of whole lines: each chunk is
+/// one block's complete lines plus the partial line carried over from the block before, so memory
+/// stays bounded by the block size, not the file size. Strips `\n` and a `\r` before it.
 final class LineChunkReader {
     private let paths: [String]
     private var pathIndex = 0
@@ -19,18 +20,16 @@ final class LineChunkReader {
     private var name = ""
     private var carry: [UInt8] = []
     private var nextLine = 1
-    private var atEOF = false
-    private let linesPerChunk: Int
-    private var block = [UInt8](repeating: 0, count: 1 << 20)
+    private let blockSize: Int
 
     /// An empty `paths` (or "-") reads standard input.
-    init(paths: [String], linesPerChunk: Int = 2048) {
+    init(paths: [String], blockSize: Int = 256 << 10) {
         self.paths = paths.isEmpty ? ["-"] : paths
-        self.linesPerChunk = linesPerChunk
+        self.blockSize = blockSize
     }
 
     deinit {
-        if descriptor > 0 { close(descriptor) }
+        if descriptor >= 0 { close(descriptor) }
     }
 
     func next() throws -> LineChunk? {
@@ -49,7 +48,6 @@ final class LineChunkReader {
                 }
                 carry.removeAll(keepingCapacity: true)
                 nextLine = 1
-                atEOF = false
             }
             if let chunk = try readChunk() { return chunk }
             close(descriptor)
@@ -57,41 +55,62 @@ final class LineChunkReader {
         }
     }
 
+    /// Reads until the buffer holds at least one complete line (or the input ends).
     private func readChunk() throws -> LineChunk? {
-        var chunk = LineChunk(file: name, firstLine: nextLine, bytes: [], starts: [], ends: [])
-        chunk.bytes = carry
-        carry.removeAll(keepingCapacity: true)
-        var scanFrom = 0
-        while chunk.starts.count < linesPerChunk {
-            // Cut the complete lines found so far.
-            var lineStart = chunk.starts.last.map { _ in scanFrom } ?? 0
-            if let newline = chunk.bytes[scanFrom...].firstIndex(of: 0x0A) {
-                lineStart = scanFrom
-                var end = newline
-                if end > lineStart && chunk.bytes[end - 1] == 0x0D { end -= 1 }
-                chunk.starts.append(lineStart)
-                chunk.ends.append(end)
-                scanFrom = newline + 1
-                continue
-            }
-            if atEOF {
-                if scanFrom < chunk.bytes.count {
-                    var end = chunk.bytes.count
-                    if chunk.bytes[end - 1] == 0x0D { end -= 1 }
-                    chunk.starts.append(scanFrom)
-                    chunk.ends.append(end)
-                    scanFrom = chunk.bytes.count
-                }
-                break
-            }
-            let count = block.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        var bytes = carry
+        carry = []
+        var atEOF = false
+        var searchFrom = 0
+        while true {
+            let before = bytes.count
+            bytes.reserveCapacity(before + blockSize)
+            let count = readBlock(into: &bytes)
             if count < 0 { throw CLIError("\(name): read failed (\(String(cString: strerror(errno))))") }
-            if count == 0 { atEOF = true } else { chunk.bytes.append(contentsOf: block[0..<count]) }
+            if count == 0 { atEOF = true; break }
+            if Self.lastNewline(in: bytes, from: searchFrom) != nil { break }
+            searchFrom = before + count
         }
-        if scanFrom < chunk.bytes.count { carry.append(contentsOf: chunk.bytes[scanFrom...]) }
-        if chunk.starts.isEmpty { return nil }
+        var chunk = LineChunk(file: name, firstLine: nextLine, bytes: [], starts: [], ends: [])
+        let cut: Int
+        if atEOF {
+            cut = bytes.count
+        } else {
+            cut = Self.lastNewline(in: bytes, from: 0)! + 1
+            carry = Array(bytes[cut...])
+            bytes.removeSubrange(cut...)
+        }
+        if cut == 0 { return nil }
+        bytes.withUnsafeBufferPointer { buffer in
+            var start = 0
+            while start < cut {
+                let found = memchr(buffer.baseAddress! + start, 0x0A, cut - start)
+                var end = found.map { UnsafePointer<UInt8>($0.assumingMemoryBound(to: UInt8.self)) - buffer.baseAddress! } ?? cut
+                let next = end + 1
+                if end > start && buffer[end - 1] == 0x0D { end -= 1 }
+                chunk.starts.append(start)
+                chunk.ends.append(end)
+                start = next
+            }
+        }
+        chunk.bytes = bytes
         nextLine += chunk.starts.count
         return chunk
+    }
+
+    private func readBlock(into bytes: inout [UInt8]) -> Int {
+        let before = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: blockSize))
+        let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + before, blockSize) }
+        bytes.removeLast(blockSize - max(count, 0))
+        return count
+    }
+
+    /// The last newline at or after `from` (searched from the end: it is usually near it).
+    private static func lastNewline(in bytes: [UInt8], from: Int) -> Int? {
+        bytes.withUnsafeBufferPointer { buffer -> Int? in
+            guard buffer.count > from else { return nil }
+            return UnsafeBufferPointer(rebasing: buffer[from...]).lastIndex(of: 0x0A).map { $0 + from }
+        }
     }
 }
 

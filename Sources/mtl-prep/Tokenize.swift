@@ -71,40 +71,39 @@ struct Tokenize: ParsableCommand {
     }
 
     private static func render(_ chunk: LineChunk, with processor: TextProcessor, format: OutputFormat) throws -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(chunk.bytes.count * (format == .text ? 1 : 6) + 64)
+        var batch = TokenizedBatch()
+        batch.reserveCapacity(texts: chunk.starts.count, bytes: chunk.bytes.count)
         try chunk.bytes.withUnsafeBufferPointer { bytes in
             for i in chunk.starts.indices {
-                let line = UnsafeBufferPointer(rebasing: bytes[chunk.starts[i]..<chunk.ends[i]])
-                let result: TokenizedText
                 do {
-                    result = try processor.tokenize(utf8: line)
+                    try processor.tokenize(utf8: UnsafeBufferPointer(rebasing: bytes[chunk.starts[i]..<chunk.ends[i]]), into: &batch)
                 } catch let error as TextError {
                     var message = "\(chunk.file):\(chunk.firstLine + i): \(error.message)"
                     if case .invalidUTF8 = error.kind { message += " of the line (--invalid-utf8 replace substitutes U+FFFD)" }
                     throw CLIError(message)
                 }
-                var normalized = result.normalized
-                normalized.withUTF8 { text in
-                    switch format {
-                    case .text:
-                        for (k, token) in result.tokens.enumerated() {
-                            if k > 0 { out.append(0x20) }
-                            out.append(contentsOf: UnsafeBufferPointer(rebasing: text[Int(token.normalizedStart)..<Int(token.normalizedEnd)]))
-                        }
-                    case .jsonl:
-                        out.append(contentsOf: #"{"line":\#(chunk.firstLine + i),"tokens":["#.utf8)
-                        for (k, token) in result.tokens.enumerated() {
-                            if k > 0 { out.append(0x2C) }
-                            out.append(contentsOf: #"{"text":"#.utf8)
-                            JSONText.appendString(UnsafeBufferPointer(rebasing: text[Int(token.normalizedStart)..<Int(token.normalizedEnd)]), to: &out)
-                            out.append(contentsOf: #","start":\#(token.scalarStart),"end":\#(token.scalarEnd),"byte_start":\#(token.utf8Start),"byte_end":\#(token.utf8End),"kind":"\#(token.kind)"}"#.utf8)
-                        }
-                        out.append(contentsOf: "]}".utf8)
-                    }
-                }
-                out.append(0x0A)
             }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(chunk.bytes.count * (format == .text ? 1 : 8) + 64)
+        for i in 0..<batch.count {
+            switch format {
+            case .text:
+                for (k, token) in batch.tokens(of: i).enumerated() {
+                    if k > 0 { out.append(0x20) }
+                    out.append(contentsOf: batch.normalizedBytes(of: token, in: i))
+                }
+            case .jsonl:
+                out.append(contentsOf: #"{"line":\#(chunk.firstLine + i),"tokens":["#.utf8)
+                for (k, token) in batch.tokens(of: i).enumerated() {
+                    if k > 0 { out.append(0x2C) }
+                    out.append(contentsOf: #"{"text":"#.utf8)
+                    JSONText.appendString(batch.normalizedBytes(of: token, in: i), to: &out)
+                    out.append(contentsOf: #","start":\#(token.scalarStart),"end":\#(token.scalarEnd),"byte_start":\#(token.utf8Start),"byte_end":\#(token.utf8End),"kind":"\#(token.kind)"}"#.utf8)
+                }
+                out.append(contentsOf: "]}".utf8)
+            }
+            out.append(0x0A)
         }
         return out
     }
@@ -112,7 +111,7 @@ struct Tokenize: ParsableCommand {
 
 /// JSON string escaping without Foundation's encoder (which would cost more than tokenizing).
 enum JSONText {
-    static func appendString(_ text: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    static func appendString(_ text: ArraySlice<UInt8>, to out: inout [UInt8]) {
         out.append(0x22)
         for byte in text {
             switch byte {

@@ -117,3 +117,23 @@ struct GoldenTests {
         #expect(pipeline.tokenizerSpec == "words(locale=th)")
     }
 }
+
+@Suite("TokenizedBatch")
+struct BatchTests {
+    @Test(arguments: [("nfkc_cf", "words", InvalidUTF8Policy.fail), ("none", "words", .fail),
+                      ("clean,nfkc", "pretokenized", .fail), ("nfkc_cf", "sentences", .replace)])
+    func batchHoldsWhatPerTextTokenizingGives(normalize: String, tokenize: String, policy: InvalidUTF8Policy) throws {
+        let processor = try TextPipeline(normalize: normalize, tokenize: tokenize, invalidUTF8: policy).makeProcessor()
+        var inputs: [[UInt8]] = ["Ｔｈｅ ＣＡＴ sat.", "我正在写这本书", "", "ﬁne ½ cup", "plain ascii words", "ab\u{FEFF}cd"].map { Array($0.utf8) }
+        if policy == .replace { inputs.append(Array("bad ".utf8) + [0xFF] + Array(" byte".utf8)) }
+        var batch = TokenizedBatch()
+        for input in inputs { try input.withUnsafeBufferPointer { try processor.tokenize(utf8: $0, into: &batch) } }
+        #expect(batch.count == inputs.count)
+        for (i, input) in inputs.enumerated() {
+            let single = try input.withUnsafeBufferPointer { try processor.tokenize(utf8: $0) }
+            #expect(batch.text(i) == single, "text \(i)")
+            #expect(batch.tokens(of: i).map { String(decoding: batch.normalizedBytes(of: $0, in: i), as: UTF8.self) }
+                    == single.tokenTexts.map(String.init))
+        }
+    }
+}
