@@ -60,7 +60,8 @@ public enum OrderedParallelMap {
 /// The queue between the producing thread and the workers, and the results coming back.
 private final class SharedQueue<Input: Sendable, Output: Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
-    private var pending: [(Int, Input)] = []
+    /// Taken slots are set to nil at once, so a consumed item is never kept alive by the queue.
+    private var pending: [(Int, Input)?] = []
     private var pendingHead = 0
     private var results: [Int: Result<Output, any Error>] = [:]
     private var closed = false
@@ -102,9 +103,10 @@ private final class SharedQueue<Input: Sendable, Output: Sendable>: @unchecked S
         defer { condition.unlock() }
         while pendingHead == pending.count && !closed { condition.wait() }
         if pendingHead == pending.count { return nil }
-        let item = pending[pendingHead]
+        let item = pending[pendingHead]!
+        pending[pendingHead] = nil
         pendingHead += 1
-        if pendingHead > 1024 && pendingHead * 2 > pending.count {
+        if pendingHead >= 64 && pendingHead * 2 >= pending.count {
             pending.removeFirst(pendingHead)
             pendingHead = 0
         }

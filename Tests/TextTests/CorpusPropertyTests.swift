@@ -82,6 +82,25 @@ struct ParallelTests {
         #expect(try run(threads: 4) == one)
     }
 
+    /// Memory is bounded by the items in flight: the queue must not keep consumed items alive.
+    @Test func consumedItemsAreReleased() throws {
+        final class Tracked: @unchecked Sendable {
+            nonisolated(unsafe) static var live = 0
+            static let lock = NSLock()
+            let payload = [UInt8](repeating: 1, count: 1024)
+            init() { Self.lock.withLock { Self.live += 1 } }
+            deinit { Self.lock.withLock { Self.live -= 1 } }
+        }
+        var produced = 0
+        var mostAlive = 0
+        try OrderedParallelMap.run(threads: 2, makeWorker: { 0 },
+                                   next: { () -> Tracked? in produced += 1; return produced <= 3000 ? Tracked() : nil },
+                                   transform: { _, item in item.payload.count },
+                                   consume: { _ in mostAlive = max(mostAlive, Tracked.lock.withLock { Tracked.live }) })
+        #expect(mostAlive <= 2 * 2 + 64, "\(mostAlive) items alive at once")
+        #expect(Tracked.lock.withLock { Tracked.live } == 0)
+    }
+
     @Test func workerErrorsReachTheCaller() throws {
         let pipeline = try TextPipeline()
         var items = [Array("ok".utf8), [0xFF], Array("fine".utf8)].makeIterator()
