@@ -1048,6 +1048,22 @@ int32_t mtl_locale_is_known(const char *locale) {
 
 const char *mtl_icu_version(void) { return U_ICU_VERSION; }
 
+int64_t mtl_reference_word_count_lines(const uint16_t *text, const int32_t *starts, int32_t lines, const char *locale) {
+    UErrorCode status = U_ZERO_ERROR;
+    UBreakIterator *iterator = ubrk_open(UBRK_WORD, locale, NULL, 0, &status);
+    if (U_FAILURE(status)) return -1;
+    int64_t count = 0;
+    for (int32_t i = 0; i < lines; i++) {
+        ubrk_setText(iterator, (const UChar *)text + starts[i], starts[i + 1] - starts[i], &status);
+        ubrk_first(iterator);
+        while (ubrk_next(iterator) != UBRK_DONE) {
+            if (ubrk_getRuleStatus(iterator) != UBRK_WORD_NONE) count++;
+        }
+    }
+    ubrk_close(iterator);
+    return count;
+}
+
 int64_t mtl_reference_word_count(const uint16_t *text, int32_t length, const char *locale) {
     UErrorCode status = U_ZERO_ERROR;
     UBreakIterator *iterator = ubrk_open(UBRK_WORD, locale, (const UChar *)text, length, &status);

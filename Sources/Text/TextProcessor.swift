@@ -17,10 +17,15 @@ public final class TextProcessor {
     private let keep = UnsafeMutablePointer<UInt8>.allocate(capacity: 8)
     private var tokenScratch = UnsafeMutablePointer<MTLToken>.allocate(capacity: 256)
     private var tokenCapacity = 256
+    // Read on every call: kept here rather than through `pipeline`, whose copy costs retains.
+    private let isPretokenized: Bool
+    private let repairsInvalidUTF8: Bool
 
     /// `fastPaths: false` makes every segmentation go through ICU (tests compare the two).
     init(pipeline: TextPipeline, fastPaths: Bool = true) throws {
         self.pipeline = pipeline
+        isPretokenized = pipeline.tokenizer.kind == .pretokenized
+        repairsInvalidUTF8 = pipeline.invalidUTF8 == .replace
         for kind in TokenKind.allCases { keep[Int(kind.rawValue)] = pipeline.tokenizer.keep.contains(kind) ? 1 : 0 }
         mtl_aligned_init(decoded)
         mtl_aligned_init(front)
@@ -104,7 +109,7 @@ public final class TextProcessor {
 
     private func tokenize(bytes: UnsafeBufferPointer<UInt8>, original: String?) throws -> TokenizedText {
         guard let run = try run(bytes) else {
-            if pipeline.tokenizer.kind == .pretokenized {
+            if isPretokenized {
                 return try tokenizePieces(bytes: bytes, original: original ?? String(decoding: bytes, as: UTF8.self),
                                           pieces: Self.spaceSeparated(bytes))
             }
@@ -154,13 +159,13 @@ public final class TextProcessor {
         var error = MTLError()
         let rc = mtl_decode_utf8(bytes.baseAddress, Int32(bytes.count), 0, decoded, &allASCII, &error)
         if rc == Int32(MTL_ERR_INVALID_UTF8) {
-            if pipeline.invalidUTF8 == .fail {
+            if !repairsInvalidUTF8 {
                 throw TextError(.invalidUTF8(byteOffset: Int(error.offset)), "invalid UTF-8 at byte \(error.offset)")
             }
             return nil
         }
         try check(rc, error)
-        if pipeline.tokenizer.kind == .pretokenized { return nil }
+        if isPretokenized { return nil }
         let normalized = try normalizeDecoded()
         try check(mtl_segment(segmenter, normalized.pointee.text, normalized.pointee.length, segments, &error), error)
         if tokenCapacity < Int(segments.pointee.count) {

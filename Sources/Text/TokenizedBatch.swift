@@ -110,7 +110,7 @@ public struct TokenizedBatch: Sendable {
             normalizedEnd = normalizedStart + written
         }
         let tokenStart = allTokens.count
-        for token in tokens { allTokens.append(Token(token)) }
+        allTokens.append(contentsOf: tokens.lazy.map(Token.init))
         entries.append(Entry(originalStart: originalStart, originalEnd: originalBytes.count,
                              normalizedStart: normalizedStart, normalizedEnd: normalizedEnd,
                              tokenStart: tokenStart, tokenEnd: allTokens.count))

@@ -50,10 +50,26 @@ struct TokenizeBench: ParsableCommand {
             referenceCount = units.withUnsafeBufferPointer { mtl_reference_word_count($0.baseAddress, Int32($0.count), "") }
         }
         report("icu-breakiterator-one-buffer", threads: 1, seconds: reference, tokens: Int(referenceCount))
+        // The same iterator run line by line: what ICU itself costs when each text is set on its own.
+        var lineStarts: [Int32] = [0]
+        for (i, unit) in units.enumerated() where unit == 0x0A { lineStarts.append(Int32(i + 1)) }
+        let perLine = medianSeconds(repeats: options.repeats) {
+            referenceCount = units.withUnsafeBufferPointer { text in
+                lineStarts.withUnsafeBufferPointer { mtl_reference_word_count_lines(text.baseAddress, $0.baseAddress, Int32($0.count - 1), "") }
+            }
+        }
+        report("icu-breakiterator-per-line", threads: 1, seconds: perLine, tokens: Int(referenceCount))
 
         // Ours, one thread: every line through the pipeline, every token materialized with its
-        // offsets into a TokenizedBatch per chunk of 1024 lines — the form the pipeline hands on.
-        let chunks = stride(from: 0, to: lines.count, by: 1024).map { Array(lines[$0..<min($0 + 1024, lines.count)]) }
+        // offsets into a TokenizedBatch per chunk of lines — the form the pipeline hands on.
+        // Chunks of ~256 KB of lines, as `mtl-prep tokenize` reads them.
+        var chunks: [[[UInt8]]] = [[]]
+        var chunkBytes = 0
+        for line in lines {
+            if chunkBytes >= 256 << 10 { chunks.append([]); chunkBytes = 0 }
+            chunks[chunks.count - 1].append(line)
+            chunkBytes += line.count + 1
+        }
         let tokenizeChunk: @Sendable (TextProcessor, [[UInt8]]) throws -> TokenizedBatch = { processor, chunk in
             var batch = TokenizedBatch()
             batch.reserveCapacity(texts: chunk.count, bytes: chunk.reduce(0) { $0 + $1.count })
@@ -83,6 +99,7 @@ struct TokenizeBench: ParsableCommand {
 
         var figures: [String: Any] = ["bench": "tokenize", "corpus": corpus, "figure": "ratios",
                                       "one_thread_vs_icu_breakiterator": reference / one,
+                                      "one_thread_vs_icu_breakiterator_per_line": perLine / one,
                                       "two_threads_vs_one": one / two]
 
         // End to end: the CLI reading the file and writing tokens (to /dev/null).

@@ -148,6 +148,8 @@ int32_t mtl_build_tokens(const MTLAligned *normalized, const MTLSegments *segmen
 /* The benchmarks' reference: ICU's word break iterator over one whole buffer, counting the
  * segments with a non-zero rule status (what PyICU users count), nothing materialized. */
 int64_t mtl_reference_word_count(const uint16_t *text, int32_t length, const char *locale);
+/* The same, one line at a time (ubrk_setText per line; line i is text[starts[i]..<starts[i+1]]). */
+int64_t mtl_reference_word_count_lines(const uint16_t *text, const int32_t *starts, int32_t lines, const char *locale);
 
 /* 1 when ICU knows the locale's language (or the locale is "" / "root"), else 0. */
 int32_t mtl_locale_is_known(const char *locale);
