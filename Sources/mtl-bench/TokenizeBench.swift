@@ -18,14 +18,17 @@ struct TokenizeBench: ParsableCommand {
     @Flag(help: "Skip the Python peers.")
     var noPeers = false
 
+    @Option(help: "Repeat each corpus until its line file holds at least this many bytes, so that thread start-up and the last chunk do not dominate a run.")
+    var minimumBytes = 16_000_000
+
     func run() throws {
         let workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("mtl-bench-tokenize-\(getpid())")
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: workDirectory) }
         let corpora = URL(fileURLWithPath: options.corpora)
         let inputs = [
-            ("sst2", try LineFiles.sst2Sentences(corpora, into: workDirectory)),
-            ("chinese", try LineFiles.chineseReviews(corpora, into: workDirectory)),
+            ("sst2", try LineFiles.repeated(LineFiles.sst2Sentences(corpora, into: workDirectory), toAtLeast: minimumBytes)),
+            ("chinese", try LineFiles.repeated(LineFiles.chineseReviews(corpora, into: workDirectory), toAtLeast: minimumBytes)),
         ]
         let prep = mtlPrep ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mtl-prep").path
         for (name, file) in inputs {
@@ -131,6 +134,16 @@ struct TokenizeBench: ParsableCommand {
 
 /// The benchmark inputs as files of one text per line, the form the peer scripts read.
 enum LineFiles {
+    /// The file's lines repeated until it holds at least `bytes` bytes (at least once).
+    static func repeated(_ file: URL, toAtLeast bytes: Int) throws -> URL {
+        let content = try Data(contentsOf: file)
+        guard !content.isEmpty, content.count < bytes else { return file }
+        var repeated = Data(capacity: bytes + content.count)
+        while repeated.count < bytes { repeated.append(content) }
+        try repeated.write(to: file)
+        return file
+    }
+
     static func sst2Sentences(_ corpora: URL, into directory: URL) throws -> URL {
         let source = try String(contentsOf: corpora.appendingPathComponent("sst2/train.tsv"), encoding: .utf8)
         let sentences = source.split(separator: "\n").dropFirst().map { $0.split(separator: "\t", omittingEmptySubsequences: false)[0] }
