@@ -54,6 +54,19 @@ static int32_t no_memory(MTLError *error) {
 
 /* ------------------------------------------------------------------ aligned buffers */
 
+/* Capacities stay far below INT32_MAX so that no size computation (units x 4 bytes, UTF-8 x 3)
+ * overflows; a text needing more is an out-of-memory error, never a wrapped size. */
+#define MTL_MAX_CAPACITY (INT32_MAX / 8)
+
+static int32_t next_capacity(int32_t current, int64_t needed, int32_t *out) {
+    if (needed > MTL_MAX_CAPACITY) return MTL_ERR_NO_MEMORY;
+    int64_t n = current > 0 ? current : 256;
+    while (n < needed) n *= 2;
+    if (n > MTL_MAX_CAPACITY) n = MTL_MAX_CAPACITY;
+    *out = (int32_t)n;
+    return MTL_OK;
+}
+
 void mtl_aligned_init(MTLAligned *b) { memset(b, 0, sizeof *b); }
 
 void mtl_aligned_free(MTLAligned *b) {
@@ -65,8 +78,8 @@ void mtl_aligned_free(MTLAligned *b) {
 
 int32_t mtl_aligned_reserve(MTLAligned *b, int32_t capacity) {
     if (capacity <= b->capacity) return MTL_OK;
-    int32_t n = b->capacity > 0 ? b->capacity : 256;
-    while (n < capacity) n *= 2;
+    int32_t n;
+    if (next_capacity(b->capacity, capacity, &n)) return MTL_ERR_NO_MEMORY;
     uint16_t *text = realloc(b->text, (size_t)n * sizeof *text);
     if (!text) return MTL_ERR_NO_MEMORY;
     b->text = text;
@@ -81,7 +94,9 @@ int32_t mtl_aligned_reserve(MTLAligned *b, int32_t capacity) {
 }
 
 static inline int32_t ensure(MTLAligned *b, int32_t extra) {
-    return mtl_aligned_reserve(b, b->length + extra);
+    int64_t wanted = (int64_t)b->length + extra;
+    if (wanted > MTL_MAX_CAPACITY) return MTL_ERR_NO_MEMORY;
+    return mtl_aligned_reserve(b, (int32_t)wanted);
 }
 
 /* Appends units that all came from one input segment spanning original bytes [s, e). */
@@ -113,7 +128,7 @@ int32_t mtl_decode_utf8(const uint8_t *src, int32_t length, int32_t replace,
                         MTLAligned *out, int32_t *all_ascii, MTLError *error) {
     out->length = 0;
     /* A UTF-8 sequence never yields more UTF-16 units than it has bytes. */
-    if (mtl_aligned_reserve(out, length + 1)) return no_memory(error);
+    if (length >= MTL_MAX_CAPACITY || mtl_aligned_reserve(out, length + 1)) return no_memory(error);
     uint16_t *t = out->text;
     int32_t *s = out->start, *e = out->end;
     int32_t i = 0, n = 0;
@@ -177,10 +192,10 @@ struct MTLStage {
     int32_t scratch2_capacity;
 };
 
-static int32_t grow(UChar **buffer, int32_t *capacity, int32_t needed) {
+static int32_t grow(UChar **buffer, int32_t *capacity, int64_t needed) {
     if (needed <= *capacity) return MTL_OK;
-    int32_t n = *capacity > 0 ? *capacity : 64;
-    while (n < needed) n *= 2;
+    int32_t n;
+    if (next_capacity(*capacity, needed, &n)) return MTL_ERR_NO_MEMORY;
     UChar *p = realloc(*buffer, (size_t)n * sizeof(UChar));
     if (!p) return MTL_ERR_NO_MEMORY;
     *buffer = p;
@@ -252,7 +267,7 @@ MTLStage *mtl_stage_open(int32_t kind, const char *argument, MTLError *error) {
         UChar *id = NULL;
         int32_t id_length = 0;
         if (!argument || to_uchars(argument, &id, &id_length, error)) { free(st); return NULL; }
-        UParseError parse;
+        UParseError parse = {0};
         st->transliterator = utrans_openU(id, id_length, UTRANS_FORWARD, NULL, 0, &parse, &status);
         free(id);
         if (U_FAILURE(status)) {
@@ -488,8 +503,13 @@ static int32_t apply_per_code_point(MTLStage *st, const MTLAligned *in, MTLAlign
             }
             int8_t type = u_charType(c);
             if (type == U_CONTROL_CHAR) continue;
-            if (type == U_FORMAT_CHAR && c != 0x200C && c != 0x200D) continue; /* ZWJ/ZWNJ carry meaning */
-            if (c >= 0xFFFE && (c & 0xFFFE) == 0xFFFE) continue;                 /* noncharacters */
+            /* Format characters are invisible, except those that carry meaning: ZWJ/ZWNJ (emoji,
+             * Indic and Persian text), the visible Arabic/Syriac number signs (Prepended_Concatenation_Mark)
+             * and the tag characters of subdivision flags. */
+            if (type == U_FORMAT_CHAR && c != 0x200C && c != 0x200D && !(c >= 0xE0020 && c <= 0xE007F) &&
+                !u_hasBinaryProperty(c, UCHAR_PREPENDED_CONCATENATION_MARK))
+                continue;
+            if (u_hasBinaryProperty(c, UCHAR_NONCHARACTER_CODE_POINT)) continue;
             break;
         }
         case MTL_STAGE_COLLAPSE_WHITESPACE: {
@@ -548,14 +568,14 @@ static int32_t apply_transform(MTLStage *st, const MTLAligned *in, MTLAligned *o
         }
         int32_t j = segment_end(st->nfc, t, i, length);
         int32_t n = j - i;
-        if (grow(&st->scratch, &st->scratch_capacity, n * 4 + 16)) return no_memory(error);
+        if (grow(&st->scratch, &st->scratch_capacity, (int64_t)n * 4 + 16)) return no_memory(error);
         for (;;) {
             memcpy(st->scratch, t + i, (size_t)n * sizeof(UChar));
             int32_t text_length = n, limit = n;
             UErrorCode status = U_ZERO_ERROR;
             utrans_transUChars(st->transliterator, st->scratch, &text_length, st->scratch_capacity, 0, &limit, &status);
             if (status == U_BUFFER_OVERFLOW_ERROR) {
-                if (grow(&st->scratch, &st->scratch_capacity, st->scratch_capacity * 2)) return no_memory(error);
+                if (grow(&st->scratch, &st->scratch_capacity, (int64_t)st->scratch_capacity * 2)) return no_memory(error);
                 continue;
             }
             if (U_FAILURE(status)) return icu_error(error, status, "transforming");
@@ -569,7 +589,8 @@ static int32_t apply_transform(MTLStage *st, const MTLAligned *in, MTLAligned *o
 
 int32_t mtl_stage_apply(MTLStage *st, const MTLAligned *in, MTLAligned *out, MTLError *error) {
     out->length = 0;
-    if (mtl_aligned_reserve(out, in->length + in->length / 2 + 16)) return no_memory(error);
+    int64_t wanted = (int64_t)in->length + in->length / 2 + 16;
+    if (mtl_aligned_reserve(out, (int32_t)(wanted > MTL_MAX_CAPACITY ? MTL_MAX_CAPACITY : wanted))) return no_memory(error);
     switch (st->kind) {
     case MTL_STAGE_NFC:
     case MTL_STAGE_NFD:
@@ -615,10 +636,10 @@ void mtl_segments_free(MTLSegments *s) {
     memset(s, 0, sizeof *s);
 }
 
-static int32_t segments_reserve(MTLSegments *s, int32_t capacity) {
+static int32_t segments_reserve(MTLSegments *s, int64_t capacity) {
     if (capacity <= s->capacity) return MTL_OK;
-    int32_t n = s->capacity > 0 ? s->capacity : 64;
-    while (n < capacity) n *= 2;
+    int32_t n;
+    if (next_capacity(s->capacity, capacity, &n)) return MTL_ERR_NO_MEMORY;
     int32_t *start = realloc(s->start, (size_t)n * sizeof *start);
     if (!start) return MTL_ERR_NO_MEMORY;
     s->start = start;
@@ -788,12 +809,7 @@ MTLSegmenter *mtl_segmenter_open(int32_t kind, const char *argument, MTLError *e
     UErrorCode status = U_ZERO_ERROR;
     const char *locale = argument ? argument : "";
     fill_ascii_tables(sg);
-    {
-        char language[16] = {0};
-        UErrorCode ignored = U_ZERO_ERROR;
-        uloc_getLanguage(locale, language, sizeof language, &ignored);
-        sg->ascii_fast_path = kind == MTL_SEGMENT_WORDS && (language[0] == 0 || strcmp(language, "en") == 0);
-    }
+    sg->ascii_fast_path = kind == MTL_SEGMENT_WORDS;
     switch (kind) {
     case MTL_SEGMENT_WORDS: sg->iterator = ubrk_open(UBRK_WORD, locale, NULL, 0, &status); break;
     case MTL_SEGMENT_SENTENCES: sg->iterator = ubrk_open(UBRK_SENTENCE, locale, NULL, 0, &status); break;
@@ -803,9 +819,11 @@ MTLSegmenter *mtl_segmenter_open(int32_t kind, const char *argument, MTLError *e
         UChar *pattern = NULL;
         int32_t pattern_length = 0;
         if (!argument || to_uchars(argument, &pattern, &pattern_length, error)) { free(sg); return NULL; }
-        UParseError parse;
+        UParseError parse = {0};
         sg->regex = uregex_open(pattern, pattern_length, 0, &parse, &status);
         free(pattern);
+        /* A pathological pattern must fail on a line, not hang a worker (units: match steps, ~ms). */
+        if (U_SUCCESS(status)) uregex_setTimeLimit(sg->regex, 2000, &status);
         if (U_FAILURE(status)) {
             set_error(error, MTL_ERR_BAD_ARGUMENT, parse.offset, "invalid regular expression '%s' at offset %d (%s)",
                       argument, parse.offset, u_errorName(status));
@@ -823,6 +841,13 @@ MTLSegmenter *mtl_segmenter_open(int32_t kind, const char *argument, MTLError *e
         icu_error(error, status, "opening break iterator");
         mtl_segmenter_close(sg);
         return NULL;
+    }
+    if (sg->ascii_fast_path) {
+        /* The model is calibrated against ICU's root word rules; a locale with rules of its own
+         * (en_US_POSIX, fi, sv) is left to ICU whole. */
+        UErrorCode ignored = U_ZERO_ERROR;
+        const char *actual = ubrk_getLocaleByType(sg->iterator, ULOC_ACTUAL_LOCALE, &ignored);
+        sg->ascii_fast_path = U_SUCCESS(ignored) && actual && (strcmp(actual, "root") == 0 || actual[0] == 0);
     }
     if (sg->ascii_fast_path) {
         pthread_once(&calibration_once, calibrate_ascii_model);
@@ -955,16 +980,24 @@ int32_t mtl_segment(MTLSegmenter *sg, const uint16_t *text, int32_t length, MTLS
     }
     case MTL_SEGMENT_REGEX: {
         uregex_setText(sg->regex, t, length, &status);
+        int32_t rc = MTL_OK;
         while (U_SUCCESS(status) && uregex_findNext(sg->regex, &status)) {
             int32_t s = uregex_start(sg->regex, 0, &status);
             int32_t e = uregex_end(sg->regex, 0, &status);
             if (U_FAILURE(status)) break;
             if (e <= s) continue;
-            if (push_segment(out, s, e, 0, class_of_segment(t, s, e))) return no_memory(error);
+            if (push_segment(out, s, e, 0, class_of_segment(t, s, e))) { rc = MTL_ERR_NO_MEMORY; break; }
         }
         /* The regex keeps a pointer to the text: drop it before the caller reuses the buffer. */
         UErrorCode reset = U_ZERO_ERROR;
         uregex_setText(sg->regex, (const UChar *)u"", 0, &reset);
+        if (rc) return no_memory(error);
+        if (status == U_REGEX_TIME_OUT || status == U_REGEX_STACK_OVERFLOW) {
+            set_error(error, MTL_ERR_BAD_ARGUMENT, -1,
+                      "the regular expression gave up on this text (%s): it backtracks too much; simplify the pattern",
+                      u_errorName(status));
+            return MTL_ERR_BAD_ARGUMENT;
+        }
         if (U_FAILURE(status)) return icu_error(error, status, "matching");
         return MTL_OK;
     }
@@ -1032,6 +1065,10 @@ int32_t mtl_build_tokens(const MTLAligned *a, const MTLSegments *segs, const uin
         }
     }
     return n;
+}
+
+int32_t mtl_class_of_text(const uint16_t *text, int32_t length) {
+    return length > 0 ? class_of_segment((const UChar *)text, 0, length) : MTL_CLASS_OTHER;
 }
 
 /* ------------------------------------------------------------------ utilities */

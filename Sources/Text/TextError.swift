@@ -6,7 +6,9 @@ public struct TextError: Error, CustomStringConvertible, Sendable, Equatable {
         case badSpec(spec: String, part: String)
         /// Bytes that are not UTF-8; the offset counts bytes from the start of the text.
         case invalidUTF8(byteOffset: Int)
-        /// ICU failed on valid input (out of memory, missing data).
+        /// A single text longer than ``TextProcessor/maximumTextBytes``.
+        case tooLong(bytes: Int)
+        /// ICU failed on valid input (out of memory, missing data, a regex giving up).
         case icu
     }
 

@@ -108,12 +108,15 @@ public final class TextProcessor {
     // MARK: - The pipeline
 
     private func tokenize(bytes: UnsafeBufferPointer<UInt8>, original: String?) throws -> TokenizedText {
-        guard let run = try run(bytes) else {
-            if isPretokenized {
-                return try tokenizePieces(bytes: bytes, original: original ?? String(decoding: bytes, as: UTF8.self),
-                                          pieces: Self.spaceSeparated(bytes))
-            }
-            return try tokenize(String(decoding: bytes, as: UTF8.self))  // repaired under --invalid-utf8 replace
+        let run: Run
+        switch try outcome(bytes) {
+        case .repair:
+            return try tokenize(String(decoding: bytes, as: UTF8.self))  // --invalid-utf8 replace: offsets into the repaired text
+        case .pretokenized:
+            return try tokenizePieces(bytes: bytes, original: original ?? String(decoding: bytes, as: UTF8.self),
+                                      pieces: Self.spaceSeparated(bytes))
+        case .done(let done):
+            run = done
         }
         let original = original ?? String(decoding: bytes, as: UTF8.self)
         let scratch = tokenScratch
@@ -129,7 +132,7 @@ public final class TextProcessor {
     /// Normalizes and tokenizes UTF-8 bytes and appends the result to a batch: the allocation-free
     /// path for handing many texts to another thread.
     public func tokenize(utf8 bytes: UnsafeBufferPointer<UInt8>, into batch: inout TokenizedBatch) throws {
-        guard let run = try run(bytes) else {
+        guard case .done(let run) = try outcome(bytes) else {
             batch.append(try tokenize(utf8: bytes))
             return
         }
@@ -152,9 +155,25 @@ public final class TextProcessor {
         var unchanged: Bool
     }
 
-    /// Decode, normalize, segment and build tokens into `tokenScratch`. Returns nil when the text
-    /// needs the slow path: pre-tokenized input, or invalid UTF-8 to be repaired.
-    private func run(_ bytes: UnsafeBufferPointer<UInt8>) throws -> Run? {
+    private enum Outcome {
+        case done(Run)
+        /// Invalid UTF-8 under `--invalid-utf8 replace`: rerun on the repaired text.
+        case repair
+        /// Pre-tokenized input: every piece is normalized on its own.
+        case pretokenized
+    }
+
+    /// The longest text one call takes: far beyond any sentence or document, and small enough
+    /// that no size computation in the C layer (units x 4, UTF-8 x 3) can overflow.
+    public static let maximumTextBytes = 1 << 26
+
+    /// Decode, normalize, segment and build tokens into `tokenScratch`, unless the text needs a
+    /// slow path.
+    private func outcome(_ bytes: UnsafeBufferPointer<UInt8>) throws -> Outcome {
+        guard bytes.count <= Self.maximumTextBytes else {
+            throw TextError(.tooLong(bytes: bytes.count),
+                            "text of \(bytes.count) bytes is longer than the \(Self.maximumTextBytes >> 20) MiB one text may hold")
+        }
         var allASCII: Int32 = 0
         var error = MTLError()
         let rc = mtl_decode_utf8(bytes.baseAddress, Int32(bytes.count), 0, decoded, &allASCII, &error)
@@ -162,10 +181,10 @@ public final class TextProcessor {
             if !repairsInvalidUTF8 {
                 throw TextError(.invalidUTF8(byteOffset: Int(error.offset)), "invalid UTF-8 at byte \(error.offset)")
             }
-            return nil
+            return .repair
         }
         try check(rc, error)
-        if isPretokenized { return nil }
+        if isPretokenized { return .pretokenized }
         let normalized = try normalizeDecoded()
         try check(mtl_segment(segmenter, normalized.pointee.text, normalized.pointee.length, segments, &error), error)
         if tokenCapacity < Int(segments.pointee.count) {
@@ -174,7 +193,7 @@ public final class TextProcessor {
             tokenScratch = .allocate(capacity: tokenCapacity)
         }
         let count = Int(mtl_build_tokens(normalized, segments, keep, bytes.baseAddress, allASCII, tokenScratch))
-        return Run(normalized: normalized, count: count, unchanged: Self.isUnchanged(decoded.pointee, normalized.pointee))
+        return .done(Run(normalized: normalized, count: count, unchanged: Self.isUnchanged(decoded.pointee, normalized.pointee)))
     }
 
     /// Each piece (a byte range of `bytes`) becomes exactly one token, normalized on its own.
@@ -246,25 +265,9 @@ public final class TextProcessor {
         bytes.removeLast(Int(count) * 3 - Int(written))
     }
 
-    /// The kind of a pre-tokenized piece: the class ICU's rules give its first code point.
+    /// The kind of a pre-tokenized piece, classified as the segmenters classify a segment.
     private static func kind(of text: MTLAligned) -> TokenKind {
-        guard text.length > 0 else { return .other }
-        var scalar = UInt32(text.text[0])
-        if scalar & 0xFC00 == 0xD800, text.length > 1 {
-            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (UInt32(text.text[1]) - 0xDC00)
-        }
-        guard let value = Unicode.Scalar(scalar) else { return .other }
-        let p = value.properties
-        if p.isWhitespace { return .whitespace }
-        switch p.generalCategory {
-        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
-            return p.isIdeographic ? .ideographic : .word
-        case .decimalNumber, .letterNumber, .otherNumber: return .number
-        case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
-             .initialPunctuation, .finalPunctuation, .otherPunctuation: return .punctuation
-        case .mathSymbol, .currencySymbol, .modifierSymbol, .otherSymbol: return .symbol
-        default: return .other
-        }
+        TokenKind(rawValue: UInt8(truncatingIfNeeded: mtl_class_of_text(text.text, text.length))) ?? .other
     }
 
     /// Byte ranges of the space-separated pieces of a pre-tokenized line (runs of ASCII space or tab).

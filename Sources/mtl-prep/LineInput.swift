@@ -1,4 +1,5 @@
 import Foundation
+import Text
 
 /// A block of whole lines read from one input, numbered from `firstLine` (1-based).
 struct LineChunk: Sendable {
@@ -69,6 +70,9 @@ final class LineChunkReader {
             if count == 0 { atEOF = true; break }
             if Self.lastNewline(in: bytes, from: searchFrom) != nil { break }
             searchFrom = before + count
+            if bytes.count > TextProcessor.maximumTextBytes {
+                throw CLIError("\(name):\(nextLine): line longer than \(TextProcessor.maximumTextBytes >> 20) MiB (one line is one text)")
+            }
         }
         var chunk = LineChunk(file: name, firstLine: nextLine, bytes: [], starts: [], ends: [])
         let cut: Int
@@ -120,14 +124,15 @@ struct CLIError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Buffered writes to standard output.
+/// Writes to standard output; a failure (a full disk, a closed pipe) is an error, not silence.
 enum StandardOutput {
-    static func write(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { raw in
+    static func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
                 let written = Foundation.write(STDOUT_FILENO, raw.baseAddress! + offset, raw.count - offset)
-                if written <= 0 { return }
+                if written < 0 && errno == EINTR { continue }
+                if written <= 0 { throw CLIError("cannot write to standard output (\(String(cString: strerror(errno))))") }
                 offset += written
             }
         }

@@ -66,7 +66,7 @@ struct Tokenize: ParsableCommand {
             makeWorker: { try pipeline.makeProcessor() },
             next: { try reader.next() },
             transform: { processor, chunk in try Self.render(chunk, with: processor, format: format) },
-            consume: { StandardOutput.write($0) }
+            consume: { try StandardOutput.write($0) }
         )
     }
 

@@ -53,11 +53,13 @@ struct TokenizeCLITests {
     }
 
     @Test func sameOutputWithOneOrTwoThreads() throws {
-        let input = Data((0..<5000).map { "line \($0): 我正在写这本书 ＡＢＣ" }.joined(separator: "\n").utf8)
+        // > 1 MB: several 256 KB chunks, so that out-of-order output would show.
+        let input = Data((0..<40_000).map { "line \($0): 我正在写这本书 ＡＢＣ" }.joined(separator: "\n").utf8)
         let one = try run("mtl-prep", ["tokenize", "--threads", "1"], stdin: input)
         let two = try run("mtl-prep", ["tokenize", "--threads", "2"], stdin: input)
         #expect(one.status == 0 && two.status == 0)
-        #expect(one.out.split(separator: "\n").count == 5000)
+        #expect(input.count > 1_000_000)
+        #expect(one.out.split(separator: "\n").count == 40_000)
         #expect(one.out == two.out)
     }
 
@@ -80,6 +82,24 @@ struct TokenizeCLITests {
         let missing = try run("mtl-prep", ["tokenize", "/no/such/file"])
         #expect(missing.status != 0)
         #expect(missing.err.contains("/no/such/file: cannot open"))
+    }
+
+    @Test func writeFailuresAndBadOptionsExitNonZero() throws {
+        let full = Process()
+        full.executableURL = productsDirectory.appendingPathComponent("mtl-prep")
+        full.arguments = ["tokenize"]
+        let input = FileManager.default.temporaryDirectory.appendingPathComponent("mtl-cli-\(getpid())-in.txt")
+        try Data(String(repeating: "some words here\n", count: 100_000).utf8).write(to: input)
+        defer { try? FileManager.default.removeItem(at: input) }
+        full.standardInput = try FileHandle(forReadingFrom: input)
+        full.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: "/dev/full"))
+        full.standardError = FileHandle.nullDevice
+        try full.run()
+        full.waitUntilExit()
+        #expect(full.terminationStatus != 0, "writing to /dev/full must fail loudly")
+        let zero = try run("mtl-prep", ["tokenize", "--threads", "0"])
+        #expect(zero.status != 0)
+        #expect(zero.err.contains("--threads must be at least 1"))
     }
 
     @Test func helpAndVersion() throws {

@@ -48,6 +48,33 @@ struct BadInputTests {
         #expect(error?.message.contains(expected) == true, "\(error?.message ?? "no error")")
     }
 
+    @Test func pretokenizedRepairKeepsOffsetsInTheRepairedText() throws {
+        let processor = try TextPipeline(normalize: "nfkc", tokenize: "pretokenized", invalidUTF8: .replace).makeProcessor()
+        let bytes: [UInt8] = [0xE2, 0x82, 0x20, 0x78]  // a cut-off 3-byte sequence, space, x
+        let text = try bytes.withUnsafeBufferPointer { try processor.tokenize(utf8: $0) }
+        #expect(text.original == "\u{FFFD} x")
+        #expect(text.tokenTexts == ["\u{FFFD}", "x"])
+        #expect(text.tokens[1].utf8Range == 4..<5)
+        #expect(text.tokens[1].scalarRange == 2..<3)
+        try expectOffsetsHold(text, processor)
+    }
+
+    @Test func pathologicalRegexFailsInsteadOfHanging() throws {
+        let processor = try TextPipeline(normalize: "none", tokenize: "regex((a+)+$)").makeProcessor()
+        let error = #expect(throws: TextError.self) {
+            _ = try processor.tokenize(String(repeating: "a", count: 40) + "b")
+        }
+        #expect(error?.message.contains("gave up") == true, "\(error?.message ?? "")")
+        #expect(try processor.tokenize("aaa").tokenTexts == ["aaa"])  // and the processor still works
+    }
+
+    @Test func oversizedTextIsAnError() throws {
+        let processor = try TextPipeline().makeProcessor()
+        let bytes = [UInt8](repeating: 0x61, count: TextProcessor.maximumTextBytes + 1)
+        let error = #expect(throws: TextError.self) { _ = try bytes.withUnsafeBufferPointer { try processor.tokenize(utf8: $0) } }
+        #expect(error?.kind == .tooLong(bytes: bytes.count))
+    }
+
     @Test func pipelineRoundTripsThroughJSON() throws {
         let pipeline = try TextPipeline(normalize: "clean,nfkc,casefold(tr),transform(Traditional-Simplified)",
                                         tokenize: "words(locale=zh,punct=drop)", locale: "tr", invalidUTF8: .replace)

@@ -52,8 +52,9 @@ struct FastPathTests {
         #expect(asciiLines > 0 || file.path.contains("chinese"))
     }
 
-    @Test func tricky() throws {
-        let pipeline = try TextPipeline(normalize: "none", tokenize: "words(whitespace=keep)")
+    @Test(arguments: ["", "en", "en_US_POSIX", "fi", "sv", "ja"])
+    func tricky(locale: String) throws {
+        let pipeline = try TextPipeline(normalize: "none", tokenize: "words(whitespace=keep)", locale: locale)
         let fast = try TextProcessor(pipeline: pipeline), icu = try TextProcessor(pipeline: pipeline, fastPaths: false)
         for text in ["don't", "U.S.A. 3.14.15 1,000,000 a.b 1.a a'1 '' x'' 'x", "a\"b\"", "  \t\t  x  ", "a1b2 3c 4'5 6,7;8",
                      "e.g.,", "...", "$5.00", "50%", "#tag @user http://x.y/z?q=1&r=2", "a-b--c", "x__y _ a_1", "10:30 a:b", ""] {

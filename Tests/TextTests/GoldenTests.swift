@@ -92,6 +92,19 @@ struct GoldenTests {
         #expect(try tokens("a1b2 c3", normalize: "keep([a-z\\ ])") == ["ab", "c"])
     }
 
+    @Test func cleanKeepsFormatCharactersThatCarryMeaning() throws {
+        let scotland = "\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}"
+        #expect(try tokens(scotland, normalize: "clean", tokenize: "graphemes") == [scotland])
+        #expect(try tokens("\u{0600}123", normalize: "clean", tokenize: "whitespace") == ["\u{0600}123"])
+        let nonCharacter = String(Unicode.Scalar(0xFDD0)!)  // Swift literals refuse noncharacters
+        #expect(try tokens("a\(nonCharacter)b\u{200B}c\u{00AD}d", normalize: "clean", tokenize: "whitespace") == ["abcd"])
+    }
+
+    @Test func localesWithTheirOwnWordRules() throws {
+        #expect(try tokens("a.b", normalize: "none") == ["a.b"])
+        #expect(try tokens("a.b", normalize: "none", tokenize: "words(locale=en_US_POSIX)") == ["a", ".", "b"])
+    }
+
     @Test func otherTokenizers() throws {
         #expect(try tokens("a  b\tc", normalize: "none", tokenize: "whitespace") == ["a", "b", "c"])
         #expect(try tokens("abc123 d4", normalize: "none", tokenize: "regex(\\p{L}+|\\p{N}+)") == ["abc", "123", "d", "4"])

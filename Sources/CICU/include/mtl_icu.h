@@ -144,6 +144,9 @@ typedef struct MTLToken {
 int32_t mtl_build_tokens(const MTLAligned *normalized, const MTLSegments *segments, const uint8_t *keep,
                          const uint8_t *original, int32_t all_ascii, MTLToken *out);
 
+/* The MTLSegmentClass of a text by its first non-white-space code point (pre-tokenized words). */
+int32_t mtl_class_of_text(const uint16_t *text, int32_t length);
+
 /* ---- Utilities ---- */
 /* The benchmarks' reference: ICU's word break iterator over one whole buffer, counting the
  * segments with a non-zero rule status (what PyICU users count), nothing materialized. */
