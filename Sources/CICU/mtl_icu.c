@@ -76,19 +76,22 @@ void mtl_aligned_free(MTLAligned *b) {
     memset(b, 0, sizeof *b);
 }
 
+/* Resizes *array to count elements of width bytes; on failure *array is left as it was. */
+static int resize_array(void **array, int32_t count, size_t width) {
+    void *resized = realloc(*array, (size_t)count * width);
+    if (!resized) return MTL_ERR_NO_MEMORY;
+    *array = resized;
+    return MTL_OK;
+}
+
 int32_t mtl_aligned_reserve(MTLAligned *b, int32_t capacity) {
     if (capacity <= b->capacity) return MTL_OK;
     int32_t n;
-    if (next_capacity(b->capacity, capacity, &n)) return MTL_ERR_NO_MEMORY;
-    uint16_t *text = realloc(b->text, (size_t)n * sizeof *text);
-    if (!text) return MTL_ERR_NO_MEMORY;
-    b->text = text;
-    int32_t *start = realloc(b->start, (size_t)n * sizeof *start);
-    if (!start) return MTL_ERR_NO_MEMORY;
-    b->start = start;
-    int32_t *end = realloc(b->end, (size_t)n * sizeof *end);
-    if (!end) return MTL_ERR_NO_MEMORY;
-    b->end = end;
+    if (next_capacity(b->capacity, capacity, &n) ||
+        resize_array((void **)&b->text, n, sizeof *b->text) ||
+        resize_array((void **)&b->start, n, sizeof *b->start) ||
+        resize_array((void **)&b->end, n, sizeof *b->end))
+        return MTL_ERR_NO_MEMORY;
     b->capacity = n;
     return MTL_OK;
 }
@@ -639,19 +642,12 @@ void mtl_segments_free(MTLSegments *s) {
 static int32_t segments_reserve(MTLSegments *s, int64_t capacity) {
     if (capacity <= s->capacity) return MTL_OK;
     int32_t n;
-    if (next_capacity(s->capacity, capacity, &n)) return MTL_ERR_NO_MEMORY;
-    int32_t *start = realloc(s->start, (size_t)n * sizeof *start);
-    if (!start) return MTL_ERR_NO_MEMORY;
-    s->start = start;
-    int32_t *end = realloc(s->end, (size_t)n * sizeof *end);
-    if (!end) return MTL_ERR_NO_MEMORY;
-    s->end = end;
-    int32_t *status = realloc(s->status, (size_t)n * sizeof *status);
-    if (!status) return MTL_ERR_NO_MEMORY;
-    s->status = status;
-    uint8_t *cls = realloc(s->segment_class, (size_t)n);
-    if (!cls) return MTL_ERR_NO_MEMORY;
-    s->segment_class = cls;
+    if (next_capacity(s->capacity, capacity, &n) ||
+        resize_array((void **)&s->start, n, sizeof *s->start) ||
+        resize_array((void **)&s->end, n, sizeof *s->end) ||
+        resize_array((void **)&s->status, n, sizeof *s->status) ||
+        resize_array((void **)&s->segment_class, n, sizeof *s->segment_class))
+        return MTL_ERR_NO_MEMORY;
     s->capacity = n;
     return MTL_OK;
 }
