@@ -16,6 +16,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // ICU headers clash with Foundation's private ICU inside one Swift module
@@ -27,7 +28,7 @@ let package = Package(
         .target(name: "Text", dependencies: ["CICU"]),
         .executableTarget(
             name: "mtl-prep",
-            dependencies: ["Text", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Text", "Store", "CorpusImport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "mtl-train",
@@ -35,7 +36,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "mtl-bench",
-            dependencies: ["Text", "CICU", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Text", "CICU", "Store", "CorpusImport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "TextTests", dependencies: ["Text"]),
         // SQLite and libxml2 come in as system libraries; only Store imports CSQLite,
@@ -43,10 +44,10 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "Store", dependencies: ["CSQLite"]),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
-        .target(name: "CorpusImport", dependencies: ["Store", "CLibXML2"]),
+        .target(name: "CorpusImport", dependencies: ["Text", "Store", "CLibXML2", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "CorpusImportTests", dependencies: ["CorpusImport", "Store"]),
-        .testTarget(name: "CLITests", dependencies: ["mtl-prep", "mtl-train", "mtl-bench"]),
+        .testTarget(name: "CLITests", dependencies: ["mtl-prep", "mtl-train", "mtl-bench", "Store"]),
     ],
     swiftLanguageModes: [.v6]
 )
