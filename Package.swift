@@ -46,7 +46,7 @@ let package = Package(
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .target(name: "CorpusImport", dependencies: ["Text", "Store", "CLibXML2", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
-        .testTarget(name: "CorpusImportTests", dependencies: ["CorpusImport", "Store"]),
+        .testTarget(name: "CorpusImportTests", dependencies: ["CorpusImport", "Store", "Text"]),
         .testTarget(name: "CLITests", dependencies: ["mtl-prep", "mtl-train", "mtl-bench", "Store"]),
     ],
     swiftLanguageModes: [.v6]

@@ -5,8 +5,11 @@ import Foundation
 struct RecordChunk: Sendable {
     enum Item: Sendable {
         case record(RawRecord)
-        /// A record the reader could not read but could step over (ragged row, bad UTF-8).
-        case unreadable(ImportError)
+        /// A record the reader could not read. `fatal`: the reader stopped there (it cannot
+        /// step over it: unterminated quote, XML not well-formed); otherwise (ragged row, bad
+        /// UTF-8) it went on, and `--on-error skip` makes it a reject. Errors travel in the
+        /// chunks, so they are met in input order, after every record before them.
+        case unreadable(ImportError, fatal: Bool)
     }
     var items: [Item] = []
     /// The reader's `bytesRead` after this chunk (for progress).
@@ -20,7 +23,6 @@ final class ChunkQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [RecordChunk] = []
     private var finished = false
-    private var failure: ImportError?
     private var closed = false
     private let capacity: Int
 
@@ -36,16 +38,15 @@ final class ChunkQueue: @unchecked Sendable {
         return true
     }
 
-    /// Producer: no more chunks (with the error that stopped the reader, if any).
-    func finish(_ error: ImportError?) {
+    /// Producer: no more chunks.
+    func finish() {
         condition.lock(); defer { condition.unlock() }
         finished = true
-        failure = error
         condition.broadcast()
     }
 
-    /// Consumer: the next chunk, nil at the end; rethrows the reader's error at the end.
-    func pop() throws(ImportError) -> RecordChunk? {
+    /// Consumer: the next chunk, nil at the end.
+    func pop() -> RecordChunk? {
         condition.lock(); defer { condition.unlock() }
         while items.isEmpty && !finished { condition.wait() }
         if !items.isEmpty {
@@ -53,7 +54,6 @@ final class ChunkQueue: @unchecked Sendable {
             condition.broadcast()
             return chunk
         }
-        if let failure { throw failure }
         return nil
     }
 
@@ -70,4 +70,18 @@ final class ChunkQueue: @unchecked Sendable {
 final class ReaderBox: @unchecked Sendable {
     let reader: any RecordReader
     init(_ reader: any RecordReader) { self.reader = reader }
+}
+
+/// A chunk on its way to a worker, which takes it out of the box. `OrderedParallelMap` keeps
+/// the inputs it has handed out in its queue until it compacts it (every 1024 items), so an
+/// input must be small: the box is, once emptied, and memory stays bounded by the chunks in flight.
+final class ChunkBox: @unchecked Sendable {
+    private var chunk: RecordChunk?
+    init(_ chunk: RecordChunk) { self.chunk = chunk }
+    /// The chunk; called once, by the worker that got the box.
+    func take() -> RecordChunk {
+        let c = chunk!
+        chunk = nil
+        return c
+    }
 }

@@ -27,6 +27,8 @@ public struct ExampleDraft: Sendable {
 enum RecordOutcome: Sendable {
     case example(ExampleDraft)
     case reject(ImportError)
+    /// The reader stopped here: fails the import whatever the error policy.
+    case fatal(ImportError)
 }
 
 /// Per-thread state of the import workers: a text processor and a token blob builder.

@@ -140,28 +140,25 @@ public final class Importer {
             defer { readerDone.signal() }
             var chunk = RecordChunk()
             chunk.items.reserveCapacity(chunkSize)
-            do throws(ImportError) {
-                while true {
-                    do throws(ImportError) {
-                        guard let record = try box.reader.next() else { break }
-                        chunk.items.append(.record(record))
-                    } catch where skip && [.raggedRow, .invalidUTF8, .invalidJSON].contains(error.kind) {
-                        chunk.items.append(.unreadable(error))
-                    }
-                    if chunk.items.count >= chunkSize {
-                        chunk.bytesRead = box.reader.bytesRead
-                        guard queue.push(chunk) else { return }
-                        chunk = RecordChunk()
-                        chunk.items.reserveCapacity(chunkSize)
-                    }
+            while true {
+                do throws(ImportError) {
+                    guard let record = try box.reader.next() else { break }
+                    chunk.items.append(.record(record))
+                } catch {
+                    let recoverable = [.raggedRow, .invalidUTF8, .invalidJSON].contains(error.kind)
+                    chunk.items.append(.unreadable(error, fatal: !recoverable))
+                    if !recoverable || !skip { break }
                 }
-                chunk.bytesRead = box.reader.bytesRead
-                if !chunk.items.isEmpty { guard queue.push(chunk) else { return } }
-                queue.finish(nil)
-            } catch {
-                if !chunk.items.isEmpty { _ = queue.push(chunk) }
-                queue.finish(error)
+                if chunk.items.count >= chunkSize {
+                    chunk.bytesRead = box.reader.bytesRead
+                    guard queue.push(chunk) else { return }
+                    chunk = RecordChunk()
+                    chunk.items.reserveCapacity(chunkSize)
+                }
             }
+            chunk.bytesRead = box.reader.bytesRead
+            if !chunk.items.isEmpty { guard queue.push(chunk) else { return } }
+            queue.finish()
         }
         thread.stackSize = 4 << 20
         thread.start()
@@ -177,12 +174,13 @@ public final class Importer {
             try OrderedParallelMap.run(
                 threads: max(1, options.threads),
                 makeWorker: { try DraftBuilder(plan: plan, pipeline: pipeline) },
-                next: { () throws -> RecordChunk? in try queue.pop() },
-                transform: { builder, chunk in
-                    (chunk.items.map { item -> RecordOutcome in
+                next: { queue.pop().map(ChunkBox.init) },
+                transform: { builder, box in
+                    let chunk = box.take()
+                    return (chunk.items.map { item -> RecordOutcome in
                         switch item {
                         case .record(let r): return builder.outcome(r)
-                        case .unreadable(let e): return .reject(e)
+                        case .unreadable(let e, let fatal): return fatal ? .fatal(e) : .reject(e)
                         }
                     }, chunk.bytesRead)
                 },
@@ -191,6 +189,7 @@ public final class Importer {
                     for outcome in outcomes {
                         records += 1
                         switch outcome {
+                        case .fatal(let error): throw error
                         case .reject(let error):
                             guard skip else { throw error }
                             try session.addReject(locator: error.locator.description, reason: error.message)
