@@ -99,11 +99,29 @@ public struct Mapping: Sendable, Hashable, Codable {
         text ?? (format == .conll ? "0" : format == .conllu ? "1" : nil)
     }
 
-    /// Canonical JSON (sorted keys), as stored in `sources.mapping_json`.
+    /// The mapping with every default spelled out the same way (so that a mapping file and
+    /// the equivalent flags compare equal): span unit/scheme/policy filled in, false flags nil.
+    public func normalized() -> Mapping {
+        var m = self
+        if m.allowEmptyText == false { m.allowEmptyText = nil }
+        if m.header == true { m.header = nil }
+        if m.text == nil { m.text = textField }
+        for name in m.tasks.keys {
+            var t = m.tasks[name]!
+            if t.optional == false { t.optional = nil }
+            if t.kind == .spans {
+                t.unit = t.unit ?? .scalars; t.scheme = t.scheme ?? .bio; t.unaligned = t.unaligned ?? .expand
+            }
+            m.tasks[name] = t
+        }
+        return m
+    }
+
+    /// Canonical JSON (defaults filled in, sorted keys), as stored in `sources.mapping_json`.
     public func canonicalJSON() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+        return String(decoding: (try? encoder.encode(normalized())) ?? Data("{}".utf8), as: UTF8.self)
     }
 
     /// Checks what can be checked without the file: required fields per format and task
