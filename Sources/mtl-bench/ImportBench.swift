@@ -122,7 +122,7 @@ enum Repeat {
     }
 
     private static func write(head: Data, body: Data, tail: Data, to size: Int, into file: URL) throws -> URL {
-        FileManager.default.createFile(atPath: file.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
         let handle = try FileHandle(forWritingTo: file)
         handle.write(head)
         for _ in 0..<max(1, (size + body.count - 1) / body.count) { handle.write(body) }

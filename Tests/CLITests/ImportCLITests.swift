@@ -34,7 +34,7 @@ final class TempDir {
     deinit { try? FileManager.default.removeItem(at: url) }
     func path(_ name: String) -> String { url.appendingPathComponent(name).path }
     func write(_ name: String, _ text: String) -> String {
-        FileManager.default.createFile(atPath: path(name), contents: Data(text.utf8)); return path(name)
+        _ = FileManager.default.createFile(atPath: path(name), contents: Data(text.utf8)); return path(name)
     }
 }
 

@@ -12,7 +12,7 @@ struct KillTests {
         let headerEnd = source.firstIndex(of: 0x0A)! + 1
         let body = source[headerEnd...]
         let path = tmp.path("big.csv")
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         handle.write(source[..<headerEnd])
         for _ in 0..<max(1, megabytes * 1_000_000 / body.count) { handle.write(body) }
