@@ -64,14 +64,19 @@ struct ImportBench: ParsableCommand {
             var figure: [String: Any] = ["bench": "import", "corpus": c.name, "figure": "ratios", "target_vs_import_py": c.target]
             if peers {
                 let pyDB = work.appendingPathComponent("\(c.name)-py.sqlite").path
-                let py = try medianSeconds(repeats: options.repeats) {
-                    _ = try Measured.run(options.python, [script] + c.python + [pyDB])
+                do {
+                    let py = try medianSeconds(repeats: options.repeats) {
+                        _ = try Measured.run(options.python, [script] + c.python + [pyDB])
+                    }
+                    emit(["bench": "import", "corpus": c.name, "impl": "import_py.py", "threads": 1, "mb": mb,
+                          "mb_per_s": mb / py, "seconds_median": py])
+                    figure["ours_vs_import_py"] = py / ours
+                    figure["meets_target"] = py / ours >= c.target
+                } catch {
+                    // A Python without PyICU or lxml: say so instead of aborting the run.
+                    figure["import_py_error"] = "\(error) (--python must have PyICU and lxml)"
                 }
                 try? FileManager.default.removeItem(atPath: pyDB)
-                emit(["bench": "import", "corpus": c.name, "impl": "import_py.py", "threads": 1, "mb": mb,
-                      "mb_per_s": mb / py, "seconds_median": py])
-                figure["ours_vs_import_py"] = py / ours
-                figure["meets_target"] = py / ours >= c.target
             }
             emit(figure)
         }
