@@ -10,12 +10,17 @@ public enum LabelValue: Sendable, Hashable {
 
 /// A record made ready for the store by a worker: text, token blob and labels by name.
 public struct ExampleDraft: Sendable {
+    /// Where the record came from (stored as `examples.locator`).
     public var locator: RecordLocator
+    /// The original text (for pre-tokenized input, the words joined by single spaces).
     public var text: String
     /// A `TokenBlob`.
     public var tokens: [UInt8]
+    /// Tokens in `tokens`.
     public var tokenCount: Int
+    /// `StableHash` of the normalized text.
     public var normHash: Int64
+    /// The group key, when the mapping has a group field.
     public var group: String?
     /// One entry per mapping task (in `Mapping.taskNames` order); nil = no annotation.
     public var labels: [LabelValue?]

@@ -12,7 +12,9 @@ public enum ErrorPolicy: String, Sendable, Hashable, Codable, CaseIterable {
 
 /// Settings of one import.
 public struct ImportOptions: Sendable {
+    /// Fields → text and tasks, and the reader's options.
     public var mapping: Mapping
+    /// The text pipeline every worker runs (recorded in `sources.pipeline_json`).
     public var pipeline: TextPipeline
     /// A predefined split part for the source (overrides `mapping.part`).
     public var part: String?
@@ -33,9 +35,13 @@ public struct ImportOptions: Sendable {
 
 /// Progress of a running import, reported on the writer thread.
 public struct ImportProgress: Sendable {
+    /// Bytes of the file read so far (by the reader thread, at the last chunk written).
     public var bytesRead: Int64
+    /// The file's size, when known.
     public var totalBytes: Int64?
+    /// Records written (examples and rejects) so far.
     public var records: Int64
+    /// Seconds since the import started.
     public var seconds: Double
 }
 
@@ -46,12 +52,17 @@ public struct ImportSummary: Sendable, Hashable, Codable {
         /// The same content, mapping and pipeline was imported before: nothing added.
         case alreadyImported = "already-imported"
     }
+    /// The path as given.
     public var file: String
     public var status: Status
+    /// The new source, or (already imported) the existing one.
     public var sourceID: Int64
     public var format: String
+    /// Records read from the file, good and bad.
     public var recordsRead: Int64
+    /// Examples this import added (0 when already imported).
     public var examplesStored: Int64
+    /// Bad records stored in `rejects` (`--on-error skip`).
     public var rejects: Int64
     /// Rejects by `ImportError.Kind`.
     public var rejectReasons: [String: Int64]
@@ -59,10 +70,15 @@ public struct ImportSummary: Sendable, Hashable, Codable {
     public var labelCounts: [String: [String: Int64]]
     /// Per spans task: how spans met token boundaries.
     public var spans: [String: SpanCounts]
+    /// Sources deleted first (`--replace`).
     public var replacedSourceIDs: [Int64]
+    /// Bytes read.
     public var bytes: Int64
+    /// Wall time of the whole import, commit included.
     public var seconds: Double
+    /// `bytes` / `seconds`, in MB (10^6 bytes) per second.
     public var mbPerSecond: Double
+    /// Tokenizer worker threads.
     public var threads: Int
 
     enum CodingKeys: String, CodingKey {
@@ -81,6 +97,7 @@ public final class Importer {
     public let store: ExampleStore
     public let options: ImportOptions
 
+    /// An importer writing to `store` (one import at a time per store).
     public init(store: ExampleStore, options: ImportOptions) {
         self.store = store; self.options = options
     }

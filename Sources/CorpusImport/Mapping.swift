@@ -43,6 +43,7 @@ public struct Mapping: Sendable, Hashable, Codable {
         public var isCoNLL: Bool { self == .conll || self == .conllu }
     }
 
+    /// The reader to use.
     public var format: Format
     /// CSV/TSV: one-byte delimiter (default `,` for csv, tab for tsv).
     public var delimiter: String?
@@ -73,8 +74,11 @@ public struct Mapping: Sendable, Hashable, Codable {
 
     /// The text pipeline part of a mapping (the specs of `TextPipeline`).
     public struct PipelineSection: Sendable, Hashable, Codable {
+        /// Normalizer chain spec (default `nfkc_cf`).
         public var normalize: String?
+        /// Tokenizer spec (default `words`).
         public var tokenize: String?
+        /// Locale (default root).
         public var locale: String?
         public init(normalize: String? = nil, tokenize: String? = nil, locale: String? = nil) {
             self.normalize = normalize; self.tokenize = tokenize; self.locale = locale
@@ -152,6 +156,7 @@ public struct Mapping: Sendable, Hashable, Codable {
 
 /// One task of a mapping: its kind and the fields its labels come from.
 public struct TaskMapping: Sendable, Hashable, Codable {
+    /// What the task predicts (stored in `tasks.kind`).
     public var kind: TaskKind
     /// classification / multilabel / tagging: the label field.
     public var field: String?

@@ -34,6 +34,7 @@ public struct SpanCounts: Sendable, Hashable, Codable {
 public enum SpanAligner {
     /// One span as read: `[start, end)` in `unit`, and its label.
     public struct Span: Sendable, Hashable {
+        /// `[start, end)` in the task's unit; `label` without a B-/I- prefix.
         public var start: Int, end: Int, label: String
         public init(start: Int, end: Int, label: String) { self.start = start; self.end = end; self.label = label }
     }
