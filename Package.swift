@@ -17,6 +17,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // ICU headers clash with Foundation's private ICU inside one Swift module
@@ -28,7 +29,7 @@ let package = Package(
         .target(name: "Text", dependencies: ["CICU"]),
         .executableTarget(
             name: "mtl-prep",
-            dependencies: ["Text", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Text", "Store", "CorpusImport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "mtl-train",
@@ -36,7 +37,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "mtl-bench",
-            dependencies: ["Text", "CICU", "NN", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Text", "CICU", "NN", "Store", "CorpusImport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "TextTests", dependencies: ["Text"]),
         // SQLite and libxml2 come in as system libraries; only Store imports CSQLite,
@@ -44,14 +45,14 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "Store", dependencies: ["CSQLite"]),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
-        .target(name: "CorpusImport", dependencies: ["Store", "CLibXML2"]),
+        .target(name: "CorpusImport", dependencies: ["Text", "Store", "CLibXML2", .product(name: "Yams", package: "Yams")]),
         // OpenBLAS through its CBLAS header; the only C the neural-network core sees.
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "NN", dependencies: ["CBLAS"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
-        .testTarget(name: "CorpusImportTests", dependencies: ["CorpusImport", "Store"]),
+        .testTarget(name: "CorpusImportTests", dependencies: ["CorpusImport", "Store", "Text"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),
-        .testTarget(name: "CLITests", dependencies: ["mtl-prep", "mtl-train", "mtl-bench"]),
+        .testTarget(name: "CLITests", dependencies: ["mtl-prep", "mtl-train", "mtl-bench", "Store"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -54,6 +54,14 @@ public struct ImportError: Error, Sendable, Hashable, CustomStringConvertible {
         case emptyText
         case unknownTask
         case invalidMapping
+        /// A span that is empty, out of its text's range, or whose fields do not match up.
+        case invalidSpan
+        /// A label outside a task's fixed label set, or a wrong number of tags.
+        case invalidLabel
+        /// The text pipeline failed on a record.
+        case textPipeline
+        /// The store refused a write (a task of another kind, SQLite errors).
+        case store
     }
     public var kind: Kind
     public var locator: RecordLocator

@@ -75,6 +75,15 @@ public enum TokenBlob {
             ends.append(Int32(area.count))
         }
 
+        /// Appends a token whose normalized form is given as UTF-8 bytes (the non-generic hot
+        /// path: the generic one is not specialized across module boundaries).
+        public mutating func append(_ span: TokenSpan, normalizedUTF8 bytes: UnsafeBufferPointer<UInt8>) {
+            spans.append(span.scalarStart); spans.append(span.scalarEnd)
+            spans.append(span.utf8Start); spans.append(span.utf8End)
+            area.append(contentsOf: bytes)
+            ends.append(Int32(area.count))
+        }
+
         public mutating func append(_ span: TokenSpan, normalized: String) {
             append(span, normalizedUTF8: normalized.utf8)
         }

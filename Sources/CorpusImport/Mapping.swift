@@ -1,0 +1,241 @@
+import Foundation
+import Store
+
+/// How the records of one file become examples: the reader and its options, which field is
+/// the text, which fields are the labels of which tasks, and the text pipeline.
+///
+/// The same section a pipeline YAML file embeds; `mtl-prep import --mapping FILE.yaml` reads
+/// it alone, and the simple flags (`--text`, `--label`, `--tags`, `--spans`) build one.
+/// Stored as canonical JSON in `sources.mapping_json`.
+///
+/// ```yaml
+/// format: xml
+/// record: sentence
+/// text: text
+/// tasks:
+///   aspect: {kind: spans, items: aspectTerms/aspectTerm, start: "@from", end: "@to", label: "@polarity"}
+///   category: {kind: multilabel, field: aspectCategories/aspectCategory/@category}
+/// pipeline: {normalize: nfkc_cf, tokenize: words}
+/// ```
+///
+/// Fields are spelled in the format's own way: CSV/TSV a column name (or `#N`, 0-based);
+/// JSONL a dot-separated key path (`a.b`, `spans.*.start`); XML an XPath relative to the
+/// record element; CoNLL a 0-based column number, `comment:KEY` (CoNLL-U `# KEY = value`) or
+/// `surface` (CoNLL-U surface forms).
+public struct Mapping: Sendable, Hashable, Codable {
+    public enum Format: String, Sendable, Hashable, Codable, CaseIterable {
+        case csv, tsv, jsonl, xml, conll, conllu
+
+        /// The format a file name suggests, if any.
+        public static func guess(path: String) -> Format? {
+            switch URL(fileURLWithPath: path).pathExtension.lowercased() {
+            case "csv": return .csv
+            case "tsv", "tab": return .tsv
+            case "jsonl", "ndjson": return .jsonl
+            case "xml": return .xml
+            case "conll", "bio", "iob": return .conll
+            case "conllu": return .conllu
+            default: return nil
+            }
+        }
+
+        /// True for the CoNLL formats, whose text is a list of pre-tokenized words.
+        public var isCoNLL: Bool { self == .conll || self == .conllu }
+    }
+
+    /// The reader to use.
+    public var format: Format
+    /// CSV/TSV: one-byte delimiter (default `,` for csv, tab for tsv).
+    public var delimiter: String?
+    /// CSV/TSV: one-byte quote, or `none` (default `"` for csv, none for tsv).
+    public var quote: String?
+    /// CSV/TSV: the first row holds the column names (default true).
+    public var header: Bool?
+    /// CSV/TSV without a header row: the column names.
+    public var columns: [String]?
+    /// XML: local name of the record element (required for xml).
+    public var record: String?
+    /// XML: namespace URI the record element must have (default: any).
+    public var namespace: String?
+    /// XML: extra prefix → URI bindings for the XPath expressions.
+    public var namespaces: [String: String]?
+    /// The text field (default: CoNLL column 0, CoNLL-U column 1 (FORM); required otherwise).
+    public var text: String?
+    /// Accept records whose text is empty (default false: an empty text is a bad record).
+    public var allowEmptyText: Bool?
+    /// Tasks by name (processed in name order, so task ids do not depend on file order).
+    public var tasks: [String: TaskMapping]
+    /// A field holding a group key (a document or user id) for grouped splits.
+    public var group: String?
+    /// A predefined split part for every example of the source (`train`, `test`, …).
+    public var part: String?
+    /// The text pipeline; `--normalize`, `--tokenizer` and `--locale` override it.
+    public var pipeline: PipelineSection?
+
+    /// The text pipeline part of a mapping (the specs of `TextPipeline`).
+    public struct PipelineSection: Sendable, Hashable, Codable {
+        /// Normalizer chain spec (default `nfkc_cf`).
+        public var normalize: String?
+        /// Tokenizer spec (default `words`).
+        public var tokenize: String?
+        /// Locale (default root).
+        public var locale: String?
+        public init(normalize: String? = nil, tokenize: String? = nil, locale: String? = nil) {
+            self.normalize = normalize; self.tokenize = tokenize; self.locale = locale
+        }
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case format, delimiter, quote, header, columns, record, namespace, namespaces, text
+        case allowEmptyText = "allow_empty_text"
+        case tasks, group, part, pipeline
+    }
+
+    public init(format: Format, text: String? = nil, tasks: [String: TaskMapping] = [:]) {
+        self.format = format; self.text = text; self.tasks = tasks
+    }
+
+    /// Task names in processing order.
+    public var taskNames: [String] { tasks.keys.sorted() }
+
+    /// The text field, with the CoNLL defaults applied.
+    public var textField: String? {
+        text ?? (format == .conll ? "0" : format == .conllu ? "1" : nil)
+    }
+
+    /// The mapping with every default spelled out the same way (so that a mapping file and
+    /// the equivalent flags compare equal): span unit/scheme/policy filled in, false flags nil.
+    public func normalized() -> Mapping {
+        var m = self
+        if m.allowEmptyText == false { m.allowEmptyText = nil }
+        if m.header == true { m.header = nil }
+        if m.text == nil { m.text = textField }
+        for name in m.tasks.keys {
+            var t = m.tasks[name]!
+            if t.optional == false { t.optional = nil }
+            if t.kind == .spans {
+                t.unit = t.unit ?? .scalars; t.scheme = t.scheme ?? .bio; t.unaligned = t.unaligned ?? .expand
+            }
+            m.tasks[name] = t
+        }
+        return m
+    }
+
+    /// Canonical JSON (defaults filled in, sorted keys), as stored in `sources.mapping_json`.
+    public func canonicalJSON() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(normalized())) ?? Data("{}".utf8), as: UTF8.self)
+    }
+
+    /// Checks what can be checked without the file: required fields per format and task
+    /// kind, one-byte delimiters. Errors name `origin` (the mapping file, or `command line`).
+    public func validate(origin: String) throws(ImportError) {
+        func bad(_ field: String, _ message: String) -> ImportError {
+            ImportError(.invalidMapping, RecordLocator(file: origin), "\(field): \(message)")
+        }
+        guard let text = textField, !text.isEmpty else {
+            throw bad("text", "no text field given (required for \(format.rawValue))")
+        }
+        _ = text
+        if format == .xml, (record ?? "").isEmpty { throw bad("record", "xml needs the record element's name") }
+        if format != .xml, record != nil || namespace != nil || namespaces != nil {
+            throw bad("record", "record/namespace/namespaces apply to xml only, not \(format.rawValue)")
+        }
+        if format != .csv && format != .tsv, delimiter != nil || quote != nil || header != nil || columns != nil {
+            throw bad("delimiter", "delimiter/quote/header/columns apply to csv and tsv only, not \(format.rawValue)")
+        }
+        if let d = delimiter, d.utf8.count != 1 { throw bad("delimiter", "must be one byte, not '\(d)'") }
+        if let q = quote, q != "none", q.utf8.count != 1 { throw bad("quote", "must be one byte or 'none', not '\(q)'") }
+        for name in taskNames {
+            guard !name.isEmpty else { throw bad("tasks", "a task has an empty name") }
+            try tasks[name]!.validate(name: name, format: format, origin: origin)
+        }
+    }
+}
+
+/// One task of a mapping: its kind and the fields its labels come from.
+public struct TaskMapping: Sendable, Hashable, Codable {
+    /// What the task predicts (stored in `tasks.kind`).
+    public var kind: TaskKind
+    /// classification / multilabel / tagging: the label field.
+    public var field: String?
+    /// multilabel: split a single string value on this separator (`|`, `,`).
+    public var separator: String?
+    /// A fixed label set, in id order: any other label is a bad record.
+    public var labels: [String]?
+    /// A record without this task's field gets no annotation for it instead of failing.
+    public var optional: Bool?
+    /// spans: the repeated item the three fields below are relative to (XML path or JSON
+    /// key path); the fields are then joined to it with `/` (XML) or `.` (JSONL).
+    public var items: String?
+    /// spans: the fields holding every span's start, end (exclusive) and label.
+    public var start: String?
+    public var end: String?
+    public var label: String?
+    /// spans: what the offsets count (default `scalars`: Unicode code points, as Python does).
+    public var unit: SpanUnit?
+    /// spans (and tagging, informational): BIO (default for spans) or BIOES.
+    public var scheme: TagScheme?
+    /// spans: a span that does not fall on token boundaries is widened to the tokens it
+    /// touches (`expand`, default) or left out (`drop`); both are counted.
+    public var unaligned: UnalignedPolicy?
+
+    public enum SpanUnit: String, Sendable, Hashable, Codable, CaseIterable { case scalars, utf16, utf8 }
+    public enum UnalignedPolicy: String, Sendable, Hashable, Codable, CaseIterable { case expand, drop }
+
+    public init(kind: TaskKind, field: String? = nil) { self.kind = kind; self.field = field }
+
+    /// A spans task from three field paths.
+    public static func spans(items: String? = nil, start: String, end: String, label: String,
+                             unit: SpanUnit? = nil, scheme: TagScheme? = nil, unaligned: UnalignedPolicy? = nil) -> TaskMapping {
+        var t = TaskMapping(kind: .spans)
+        t.items = items; t.start = start; t.end = end; t.label = label
+        t.unit = unit; t.scheme = scheme; t.unaligned = unaligned
+        return t
+    }
+
+    /// The start, end and label fields as full paths (joined to `items`).
+    public func spanFields(format: Mapping.Format) -> (start: String, end: String, label: String)? {
+        guard let s = start, let e = end, let l = label else { return nil }
+        guard let items, !items.isEmpty else { return (s, e, l) }
+        let join = format == .xml ? "/" : "."
+        return (items + join + s, items + join + e, items + join + l)
+    }
+
+    func validate(name: String, format: Mapping.Format, origin: String) throws(ImportError) {
+        func bad(_ field: String, _ message: String) -> ImportError {
+            ImportError(.invalidMapping, RecordLocator(file: origin), "tasks.\(name).\(field): \(message)")
+        }
+        switch kind {
+        case .classification, .multilabel, .tagging:
+            guard let f = field, !f.isEmpty else { throw bad("field", "a \(kind.rawValue) task needs a field") }
+            if start != nil || end != nil || label != nil || items != nil || unit != nil || unaligned != nil {
+                throw bad("start", "start/end/label/items/unit/unaligned apply to spans tasks only")
+            }
+            if kind == .tagging, !format.isCoNLL, format != .jsonl {
+                throw bad("kind", "tagging needs pre-tokenized input (conll, conllu, or a jsonl token list), not \(format.rawValue)")
+            }
+            if separator != nil, kind != .multilabel { throw bad("separator", "applies to multilabel tasks only") }
+        case .spans:
+            guard spanFields(format: format) != nil else { throw bad("start", "a spans task needs start, end and label fields") }
+            if field != nil { throw bad("field", "a spans task takes start/end/label, not field") }
+            if format.isCoNLL { throw bad("kind", "spans over CoNLL words: use a tagging task") }
+        }
+    }
+}
+
+extension Mapping {
+    /// Reads a mapping from a YAML (or JSON) file. Unknown keys, unknown formats, task
+    /// kinds, units and schemes are errors naming the file and the key.
+    public static func load(path: String) throws(ImportError) -> Mapping {
+        let display = path
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ImportError(.io, RecordLocator(file: display), "cannot read the mapping file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ImportError(.invalidUTF8, RecordLocator(file: display), "the mapping file is not UTF-8")
+        }
+        return try MappingYAML.decode(text, origin: display)
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Store
+import Yams
+
+/// Decoding a `Mapping` from YAML with errors that name the file and the key.
+enum MappingYAML {
+    static let topKeys = Set(Mapping.CodingKeys.allCases.map(\.rawValue))
+    static let taskKeys: Set<String> = ["kind", "field", "separator", "labels", "optional", "items", "start", "end",
+                                        "label", "unit", "scheme", "unaligned"]
+    static let pipelineKeys: Set<String> = ["normalize", "tokenize", "locale"]
+
+    static func decode(_ text: String, origin: String) throws(ImportError) -> Mapping {
+        func bad(_ message: String) -> ImportError { ImportError(.invalidMapping, RecordLocator(file: origin), message) }
+        let tree: Any?
+        do { tree = try Yams.load(yaml: text) } catch {
+            throw bad("not valid YAML: \(error)")
+        }
+        guard let top = tree as? [String: Any] else { throw bad("the mapping must be a YAML mapping (key: value)") }
+        try checkKeys(top, allowed: topKeys, at: "", origin: origin)
+        if let tasks = top["tasks"] {
+            guard let tasks = tasks as? [String: Any] else { throw bad("tasks: must map task names to task settings") }
+            for (name, value) in tasks {
+                guard let t = value as? [String: Any] else { throw bad("tasks.\(name): must be a mapping with at least 'kind'") }
+                try checkKeys(t, allowed: taskKeys, at: "tasks.\(name).", origin: origin)
+                if let kind = t["kind"] as? String, TaskKind(rawValue: kind) == nil {
+                    throw bad("tasks.\(name).kind: unknown task kind '\(kind)' (expected \(TaskKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+            }
+        }
+        if let p = top["pipeline"] as? [String: Any] { try checkKeys(p, allowed: pipelineKeys, at: "pipeline.", origin: origin) }
+        if let f = top["format"] as? String, Mapping.Format(rawValue: f) == nil {
+            throw bad("format: unknown format '\(f)' (expected \(Mapping.Format.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        var yaml = text
+        if top["tasks"] == nil { yaml += "\ntasks: {}\n" }
+        do {
+            return try YAMLDecoder().decode(Mapping.self, from: yaml)
+        } catch let error as DecodingError {
+            throw bad(describe(error))
+        } catch {
+            throw bad("\(error)")
+        }
+    }
+
+    private static func checkKeys(_ map: [String: Any], allowed: Set<String>, at prefix: String, origin: String) throws(ImportError) {
+        for key in map.keys.sorted() where !allowed.contains(key) {
+            throw ImportError(.invalidMapping, RecordLocator(file: origin),
+                              "\(prefix)\(key): unknown key (expected one of \(allowed.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ p: [any CodingKey]) -> String {
+            p.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let c): return "\(path(c.codingPath + [key])): missing"
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
+            return "\(path(c.codingPath)): \(c.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Store
+
+/// The fields a mapping needs, deduplicated, with where each task finds its values in
+/// `RawRecord.fields`; and the reader that extracts them.
+struct ReaderPlan: Sendable {
+    struct TaskSlots: Sendable {
+        var name: String
+        var mapping: TaskMapping
+        /// classification / multilabel / tagging: [field]; spans: [start, end, label].
+        var slots: [Int]
+    }
+    let mapping: Mapping
+    private(set) var fields: [String] = []
+    private(set) var text = 0
+    private(set) var group: Int?
+    private(set) var tasks: [TaskSlots] = []
+
+    init(mapping: Mapping) {
+        self.mapping = mapping
+        text = slot(mapping.textField ?? "")
+        group = mapping.group.map { slot($0) }
+        for name in mapping.taskNames {
+            let t = mapping.tasks[name]!
+            let slots: [Int]
+            if t.kind == .spans, let f = t.spanFields(format: mapping.format) {
+                slots = [slot(f.start), slot(f.end), slot(f.label)]
+            } else {
+                slots = [slot(t.field ?? "")]
+            }
+            tasks.append(TaskSlots(name: name, mapping: t, slots: slots))
+        }
+    }
+
+    private mutating func slot(_ field: String) -> Int {
+        if let i = fields.firstIndex(of: field) { return i }
+        fields.append(field)
+        return fields.count - 1
+    }
+
+    /// Opens the reader for `path` (hashing on, for the store's content hash).
+    func makeReader(path: String, displayName: String?) throws(ImportError) -> any RecordReader {
+        let m = mapping
+        switch m.format {
+        case .csv, .tsv:
+            var options = m.format == .csv ? CSVOptions.csv : CSVOptions.tsv
+            if let d = m.delimiter?.utf8.first { options.delimiter = d }
+            if let q = m.quote { options.quote = q == "none" ? nil : q.utf8.first }
+            if let columns = m.columns { options.header = .columns(columns) } else if m.header == false { options.header = .none }
+            let refs = fields.map { f -> ColumnRef in
+                if f.hasPrefix("#"), let i = Int(f.dropFirst()) { return .index(i) }
+                return .name(f)
+            }
+            return try CSVReader(path: path, columns: refs, options: options, displayName: displayName, hashing: true)
+        case .jsonl:
+            return try JSONLReader(path: path, fields: fields, displayName: displayName, hashing: true)
+        case .xml:
+            return try XMLRecordReader(path: path, fields: fields,
+                                       options: XMLOptions(recordElement: m.record ?? "", namespaceURI: m.namespace, namespaces: m.namespaces ?? [:]),
+                                       displayName: displayName, hashing: true)
+        case .conll, .conllu:
+            var refs: [CoNLLField] = []
+            for f in fields {
+                if let i = Int(f), i >= 0 { refs.append(.column(i)) }
+                else if f.hasPrefix("comment:") { refs.append(.comment(String(f.dropFirst(8)))) }
+                else if f == "surface" { refs.append(.surfaceForms) }
+                else {
+                    throw ImportError(.unknownColumn, RecordLocator(file: displayName ?? URL(fileURLWithPath: path).lastPathComponent),
+                                      "unknown CoNLL field '\(f)' (expected a 0-based column number, comment:KEY or surface)")
+                }
+            }
+            if m.format == .conllu, refs.contains(where: { if case .column(let i) = $0 { return i > 9 }; return false }) {
+                throw ImportError(.unknownColumn, RecordLocator(file: displayName ?? URL(fileURLWithPath: path).lastPathComponent),
+                                  "CoNLL-U has 10 columns (0-9)")
+            }
+            return try CoNLLReader(path: path, fields: refs, options: m.format == .conll ? .conll : .conllu,
+                                   displayName: displayName, hashing: true)
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Store
+import Text
+
+/// How the spans of a spans task fared against the tokenizer's tokens.
+public struct SpanCounts: Sendable, Hashable, Codable {
+    /// Spans read.
+    public var spans = 0
+    /// On token boundaries: every token is wholly inside or wholly outside the span.
+    public var aligned = 0
+    /// Not on token boundaries, widened to the tokens they touch (`unaligned: expand`).
+    public var expanded = 0
+    /// Not on token boundaries and left out (`unaligned: drop`).
+    public var dropped = 0
+    /// Left out because they share a token with an earlier span of the same record.
+    public var overlapping = 0
+    /// Left out because they cover no token (only whitespace or dropped characters).
+    public var noTokens = 0
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case spans, aligned, expanded, dropped, overlapping
+        case noTokens = "no_tokens"
+    }
+
+    public static func += (a: inout SpanCounts, b: SpanCounts) {
+        a.spans += b.spans; a.aligned += b.aligned; a.expanded += b.expanded
+        a.dropped += b.dropped; a.overlapping += b.overlapping; a.noTokens += b.noTokens
+    }
+}
+
+/// Turns character spans into one tag per token (BIO or BIOES) over a tokenizer's tokens,
+/// using the tokens' offsets into the ORIGINAL text.
+public enum SpanAligner {
+    /// One span as read: `[start, end)` in `unit`, and its label.
+    public struct Span: Sendable, Hashable {
+        /// `[start, end)` in the task's unit; `label` without a B-/I- prefix.
+        public var start: Int, end: Int, label: String
+        public init(start: Int, end: Int, label: String) { self.start = start; self.end = end; self.label = label }
+    }
+
+    /// The tags (`O`, `B-x`, `I-x`, and for BIOES `E-x`, `S-x`) of every token.
+    /// Throws `invalidSpan` at `locator` for a span that is empty or out of the text's range.
+    public static func tags(locator: RecordLocator, text: String, tokens: [Token], spans: [Span], unit: TaskMapping.SpanUnit,
+                            scheme: TagScheme, unaligned: TaskMapping.UnalignedPolicy,
+                            counts: inout SpanCounts) throws(ImportError) -> [String] {
+        var tags = [String](repeating: "O", count: tokens.count)
+        guard !spans.isEmpty else { return tags }
+        // Offsets compared in scalars, or in UTF-8 bytes for unit utf8.
+        let useUTF8 = unit == .utf8
+        let length = useUTF8 ? text.utf8.count : text.unicodeScalars.count
+        let utf16Length = unit == .utf16 ? text.utf16.count : 0
+        var taken = [Bool](repeating: false, count: tokens.count)
+        for (n, span) in spans.enumerated() {
+            counts.spans += 1
+            var s = span.start, e = span.end
+            let limit = unit == .utf16 ? utf16Length : length
+            guard s >= 0, e > s, e <= limit else {
+                throw ImportError(.invalidSpan, locator, "span \(n + 1) [\(s), \(e)) '\(span.label)' is empty or outside the text (\(limit) \(unit.rawValue))")
+            }
+            if unit == .utf16 {
+                guard let a = scalarOffset(utf16: s, in: text), let b = scalarOffset(utf16: e, in: text) else {
+                    throw ImportError(.invalidSpan, locator, "span \(n + 1) [\(span.start), \(span.end)) splits a UTF-16 surrogate pair")
+                }
+                s = a; e = b
+            }
+            var first = -1, last = -1
+            for (i, t) in tokens.enumerated() {
+                let ts = Int(useUTF8 ? t.utf8Start : t.scalarStart), te = Int(useUTF8 ? t.utf8End : t.scalarEnd)
+                if ts >= e { break }
+                if te > s && te > ts { if first < 0 { first = i }; last = i }
+            }
+            guard first >= 0 else { counts.noTokens += 1; continue }
+            let fs = Int(useUTF8 ? tokens[first].utf8Start : tokens[first].scalarStart)
+            let le = Int(useUTF8 ? tokens[last].utf8End : tokens[last].scalarEnd)
+            let partial = fs < s || le > e
+            if partial && unaligned == .drop { counts.dropped += 1; continue }
+            if taken[first...last].contains(true) { counts.overlapping += 1; continue }
+            if partial { counts.expanded += 1 } else { counts.aligned += 1 }
+            for i in first...last {
+                taken[i] = true
+                let prefix: String
+                if scheme == .bioes {
+                    prefix = first == last ? "S-" : i == first ? "B-" : i == last ? "E-" : "I-"
+                } else {
+                    prefix = i == first ? "B-" : "I-"
+                }
+                tags[i] = prefix + span.label
+            }
+        }
+        return tags
+    }
+
+    /// The scalar offset of a UTF-16 offset, nil inside a surrogate pair.
+    static func scalarOffset(utf16 offset: Int, in text: String) -> Int? {
+        var units = 0, scalars = 0
+        for scalar in text.unicodeScalars {
+            if units == offset { return scalars }
+            if units > offset { return nil }
+            units += scalar.utf16.count
+            scalars += 1
+        }
+        return units == offset ? scalars : nil
+    }
+}

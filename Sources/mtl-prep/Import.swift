@@ -1,0 +1,214 @@
+import ArgumentParser
+import CorpusImport
+import Foundation
+import Store
+import Text
+
+extension Mapping.Format: ExpressibleByArgument {}
+extension ErrorPolicy: ExpressibleByArgument {}
+extension TaskMapping.SpanUnit: ExpressibleByArgument {}
+extension TaskMapping.UnalignedPolicy: ExpressibleByArgument {}
+extension TagScheme: ExpressibleByArgument {}
+
+struct Import: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Import corpus files into the example store (one source per file, all or nothing).",
+        discussion: """
+            Each FILE becomes one source. The mapping (which field is the text, which fields are the labels \
+            of which tasks) comes from --mapping FILE.yaml or from the flags below. Fields are column names \
+            (CSV/TSV, or #N for a 0-based index), dot key paths (JSONL, * for every array element), XPath \
+            relative to the record element (XML), or 0-based column numbers, comment:KEY and surface (CoNLL).
+
+            Examples:
+              mtl-prep import reviews.csv --text review --label topic=cat --label sentiment=label
+              mtl-prep import train.conll --tags ner=1
+              mtl-prep import en_ewt-ud-dev.conllu --tags upos=3
+              mtl-prep import Restaurants_Train_v2.xml --record sentence --text text \\
+                  --spans aspect=aspectTerms/aspectTerm:@from,@to,@polarity \\
+                  --multilabel category=aspectCategories/aspectCategory/@category
+              mtl-prep import test.tsv --text sentence --label sentiment=label --part test
+
+            An import is one transaction: on an error nothing is stored (--on-error fail), or bad records \
+            are stored as rejects and counted (--on-error skip). Importing the same content with the same \
+            mapping and pipeline again adds nothing unless --replace. See docs/import.md.
+            """
+    )
+
+    @Argument(help: "Corpus files to import.")
+    var files: [String]
+
+    @Option(help: "The store (created if absent).")
+    var store = "mtl.sqlite"
+
+    @Option(help: "A mapping file (YAML); exclusive with the mapping flags below.")
+    var mapping: String?
+
+    @Option(help: "Input format: csv, tsv, jsonl, xml, conll, conllu (default: from the file extension).")
+    var format: Mapping.Format?
+
+    @Option(help: "The text field (default: CoNLL column 0, CoNLL-U column 1).")
+    var text: String?
+
+    @Option(name: .customLong("label"), help: ArgumentHelp("A classification task: TASK=FIELD (repeatable).", valueName: "task=field"))
+    var labels: [String] = []
+
+    @Option(name: .customLong("multilabel"), help: ArgumentHelp("A multilabel task: TASK=FIELD, the field giving a list (repeatable).", valueName: "task=field"))
+    var multilabels: [String] = []
+
+    @Option(name: .customLong("tags"), help: ArgumentHelp("A tagging task over pre-tokenized words: TASK=FIELD, e.g. pos=3 (repeatable).", valueName: "task=field"))
+    var tags: [String] = []
+
+    @Option(name: .customLong("spans"), help: ArgumentHelp("A spans task: TASK=ITEMS:START,END,LABEL (fields relative to ITEMS), or TASK=START,END,LABEL (repeatable).", valueName: "spec"))
+    var spans: [String] = []
+
+    @Option(name: .customLong("span-unit"), help: "What span offsets count: scalars (code points), utf16 or utf8.")
+    var spanUnit: TaskMapping.SpanUnit = .scalars
+
+    @Option(name: .customLong("span-scheme"), help: "Tag scheme of spans tasks: BIO or BIOES.")
+    var spanScheme: TagScheme = .bio
+
+    @Option(help: "Spans not on token boundaries: expand (to the tokens they touch) or drop.")
+    var unaligned: TaskMapping.UnalignedPolicy = .expand
+
+    @Option(help: "A field holding a group key (document, user) for grouped splits.")
+    var group: String?
+
+    @Option(help: "CSV/TSV: one-byte delimiter.")
+    var delimiter: String?
+
+    @Option(help: "CSV/TSV: one-byte quote character, or 'none'.")
+    var quote: String?
+
+    @Flag(name: .customLong("no-header"), help: "CSV/TSV: the first row is data (address columns as #N or name them with --columns).")
+    var noHeader = false
+
+    @Option(help: "CSV/TSV without a header: comma-separated column names.")
+    var columns: String?
+
+    @Option(help: "XML: local name of the record element.")
+    var record: String?
+
+    @Option(help: "XML: namespace URI of the record element.")
+    var namespace: String?
+
+    @Flag(name: .customLong("allow-empty-text"), help: "Keep records whose text has no tokens (default: they are bad records).")
+    var allowEmptyText = false
+
+    @Option(name: .customLong("normalize"), help: "Normalizer chain spec (default: the mapping's, else nfkc_cf).")
+    var normalize: String?
+
+    @Option(name: .customLong("tokenizer"), help: "Tokenizer spec (default: the mapping's, else words).")
+    var tokenizer: String?
+
+    @Option(help: "Locale for case mapping and segmentation (default: the mapping's, else root).")
+    var locale: String?
+
+    @Option(help: "Tag every example of these sources as a predefined split part (train, dev, test).")
+    var part: String?
+
+    @Flag(help: "Import again even if the same content, mapping and pipeline (or the same path) is in the store.")
+    var replace = false
+
+    @Option(name: .customLong("on-error"), help: "On a bad record: fail (store unchanged) or skip (store it as a reject).")
+    var onError: ErrorPolicy = .fail
+
+    @Option(help: "Tokenizer threads (default: all cores).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(help: "Print the summary as one JSON object on standard output.")
+    var json = false
+
+    func validate() throws {
+        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if files.isEmpty { throw ValidationError("give at least one file to import") }
+        let flags = text != nil || !labels.isEmpty || !multilabels.isEmpty || !tags.isEmpty || !spans.isEmpty || group != nil
+            || delimiter != nil || quote != nil || noHeader || columns != nil || record != nil || namespace != nil || format != nil
+        if mapping != nil && flags {
+            throw ValidationError("--mapping and the mapping flags (--format, --text, --label, --tags, --spans, …) are exclusive")
+        }
+    }
+
+    func run() throws {
+        let db: ExampleStore
+        do { db = try ExampleStore(path: store) } catch { throw CLIError("\(store): \(error)") }
+        var summaries: [ImportSummary] = []
+        let progress = isatty(STDERR_FILENO) == 1 ? ProgressLine() : nil
+        for file in files {
+            let m = try mapping.map { path in try wrap { try Mapping.load(path: path) } } ?? flagMapping(for: file)
+            let p = m.pipeline
+            let pipeline: TextPipeline
+            do {
+                pipeline = try TextPipeline(normalize: normalize ?? p?.normalize ?? "nfkc_cf", tokenize: tokenizer ?? p?.tokenize ?? "words",
+                                            locale: locale ?? p?.locale ?? "")
+            } catch let e as TextError { throw CLIError(e.message) }
+            var options = ImportOptions(mapping: m, pipeline: pipeline)
+            options.part = part
+            options.replace = replace
+            options.onError = onError
+            options.threads = threads
+            let summary = try wrap {
+                try Importer(store: db, options: options).importFile(file, progress: progress.map { line in { line.update($0) } })
+            }
+            progress?.clear()
+            summaries.append(summary)
+            if !json { try SummaryText.print(summary) }
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let totals: [String: Int64] = [
+                "records_read": summaries.reduce(0) { $0 + $1.recordsRead },
+                "examples_stored": summaries.reduce(0) { $0 + $1.examplesStored },
+                "rejects": summaries.reduce(0) { $0 + $1.rejects },
+            ]
+            struct Output: Encodable { var store: String; var imports: [ImportSummary]; var totals: [String: Int64] }
+            let data = try encoder.encode(Output(store: store, imports: summaries, totals: totals))
+            try StandardOutput.write(Array(data) + [0x0A])
+        }
+    }
+
+    private func wrap<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as ImportError { throw CLIError(e.description) }
+    }
+
+    /// The mapping the flags describe, for one file.
+    func flagMapping(for file: String) throws -> Mapping {
+        guard let format = format ?? Mapping.Format.guess(path: file) else {
+            throw CLIError("\(file): cannot tell the format from the file name; give --format (csv, tsv, jsonl, xml, conll, conllu)")
+        }
+        var m = Mapping(format: format, text: text)
+        func pair(_ s: String, _ flag: String) throws -> (String, String) {
+            guard let eq = s.firstIndex(of: "="), eq != s.startIndex, s.index(after: eq) != s.endIndex else {
+                throw CLIError("\(flag) \(s): expected TASK=FIELD")
+            }
+            return (String(s[..<eq]), String(s[s.index(after: eq)...]))
+        }
+        func add(_ name: String, _ task: TaskMapping, _ flag: String) throws {
+            if m.tasks[name] != nil { throw CLIError("\(flag) \(name): task '\(name)' is given twice") }
+            m.tasks[name] = task
+        }
+        for s in labels { let (n, f) = try pair(s, "--label"); try add(n, TaskMapping(kind: .classification, field: f), "--label") }
+        for s in multilabels { let (n, f) = try pair(s, "--multilabel"); try add(n, TaskMapping(kind: .multilabel, field: f), "--multilabel") }
+        for s in tags { let (n, f) = try pair(s, "--tags"); try add(n, TaskMapping(kind: .tagging, field: f), "--tags") }
+        for s in spans {
+            let (n, spec) = try pair(s, "--spans")
+            var items: String?, rest = Substring(spec)
+            if let colon = spec.lastIndex(of: ":") { items = String(spec[..<colon]); rest = spec[spec.index(after: colon)...] }
+            let parts = rest.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty }) else {
+                throw CLIError("--spans \(s): expected TASK=ITEMS:START,END,LABEL or TASK=START,END,LABEL")
+            }
+            try add(n, .spans(items: items, start: parts[0], end: parts[1], label: parts[2],
+                              unit: spanUnit, scheme: spanScheme, unaligned: unaligned), "--spans")
+        }
+        m.group = group
+        m.delimiter = delimiter
+        m.quote = quote
+        if noHeader { m.header = false }
+        m.columns = columns.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        m.record = record
+        m.namespace = namespace
+        if allowEmptyText { m.allowEmptyText = true }
+        return m
+    }
+}

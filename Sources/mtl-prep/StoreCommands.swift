@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import Store
+
+/// Opens an existing store read-only for `stats` and `show`.
+func openExisting(_ path: String) throws -> ExampleStore {
+    guard FileManager.default.fileExists(atPath: path) else { throw CLIError("\(path): no such store") }
+    do { return try ExampleStore(path: path, readOnly: true) } catch { throw CLIError("\(path): \(error)") }
+}
+
+func writeJSON(_ object: Any) throws {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    try StandardOutput.write(Array(data) + [0x0A])
+}
+
+struct Stats: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what a store holds: examples, tasks with their kind and per-label counts, sources, rejects.")
+
+    @Option(help: "The store.")
+    var store = "mtl.sqlite"
+
+    @Flag(help: "Print one JSON object on standard output.")
+    var json = false
+
+    func run() throws {
+        let s: StoreStats
+        do { s = try openExisting(store).stats() } catch let e as CLIError { throw e } catch { throw CLIError("\(store): \(error)") }
+        if json {
+            try writeJSON([
+                "store": store, "schema_version": s.schemaVersion, "examples": s.examples, "rejects": s.rejects,
+                "sources": s.sources.map { src -> [String: Any] in
+                    ["id": src.source.id, "path": src.source.info.path, "format": src.source.info.format,
+                     "part": src.source.info.part ?? NSNull(), "records": src.source.records, "examples": src.examples,
+                     "rejects": src.rejects, "content_sha256": src.source.info.contentSHA256, "imported_at": src.source.importedAt]
+                },
+                "tasks": s.tasks.map { t -> [String: Any] in
+                    ["id": t.task.id, "name": t.task.name, "kind": t.task.kind.rawValue, "tag_scheme": t.task.tagScheme?.rawValue ?? NSNull(),
+                     "examples": t.examples,
+                     "labels": t.labels.map { ["id": Int($0.id), "name": $0.name, "count": $0.count] as [String: Any] }]
+                },
+            ])
+            return
+        }
+        var out = "\(store): schema \(s.schemaVersion), \(s.examples) examples, \(s.rejects) rejects, \(s.sources.count) sources, \(s.tasks.count) tasks\n"
+        out += "sources:\n"
+        for src in s.sources {
+            let i = src.source.info
+            out += "  \(src.source.id) \(i.path) (\(i.format)\(i.part.map { ", part \($0)" } ?? "")): \(src.source.records) records, \(src.examples) examples, \(src.rejects) rejects, imported \(src.source.importedAt)\n"
+        }
+        out += "tasks:\n"
+        for t in s.tasks {
+            out += "  \(t.task.name) (\(t.task.kind.rawValue)\(t.task.tagScheme.map { ", \($0.rawValue)" } ?? "")): \(t.examples) examples, \(t.labels.count) labels\n"
+            for l in t.labels.sorted(by: { $0.count != $1.count ? $0.count > $1.count : $0.id < $1.id }) {
+                out += "    \(l.name)\t\(l.count)\n"
+            }
+        }
+        try StandardOutput.write(Array(out.utf8))
+    }
+}
+
+struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show one example: provenance, original text, tokens with offsets, labels per task.")
+
+    @Argument(help: "The example id.")
+    var id: Int64
+
+    @Option(help: "The store.")
+    var store = "mtl.sqlite"
+
+    @Flag(help: "Print one JSON object on standard output.")
+    var json = false
+
+    func run() throws {
+        let detail: ExampleDetail?
+        do { detail = try openExisting(store).example(id: id) } catch let e as CLIError { throw e } catch { throw CLIError("\(store): \(error)") }
+        guard let d = detail else { throw CLIError("\(store): no example with id \(id)") }
+        let e = d.example
+        if json {
+            try writeJSON([
+                "id": e.id, "source_id": e.sourceID, "source_path": d.source.info.path, "locator": e.locator, "text": e.text,
+                "part": e.part ?? NSNull(), "group": e.groupKey ?? NSNull(), "norm_hash": e.normHash,
+                "tokens": d.tokens.spans.indices.map { i -> [String: Any] in
+                    let s = d.tokens.spans[i]
+                    return ["text": d.tokens.tokens[i], "start": Int(s.scalarStart), "end": Int(s.scalarEnd),
+                            "byte_start": Int(s.utf8Start), "byte_end": Int(s.utf8End)]
+                },
+                "labels": Dictionary(uniqueKeysWithValues: d.annotations.map { a -> (String, Any) in
+                    let value: Any = a.task.kind == .classification ? (a.names.first ?? "") : a.names
+                    return (a.task.name, ["kind": a.task.kind.rawValue, "value": value] as [String: Any])
+                }),
+            ])
+            return
+        }
+        var out = "example \(e.id) from source \(e.sourceID) (\(d.source.info.path)) at \(e.locator)"
+        if let p = e.part { out += ", part \(p)" }
+        if let g = e.groupKey { out += ", group \(g)" }
+        out += "\ntext: \(e.text)\n"
+        let tagTasks = d.annotations.filter { $0.task.kind == .tagging || $0.task.kind == .spans }
+        out += "tokens (\(d.tokens.count)): index [start, end) scalars, [start, end) bytes, normalized"
+        out += tagTasks.map { "\t" + $0.task.name }.joined() + "\n"
+        for i in 0..<d.tokens.count {
+            let s = d.tokens.spans[i]
+            out += "  \(i)\t[\(s.scalarStart), \(s.scalarEnd))\t[\(s.utf8Start), \(s.utf8End))\t\(d.tokens.tokens[i])"
+            for t in tagTasks { out += "\t" + (i < t.names.count ? t.names[i] : "?") }
+            out += "\n"
+        }
+        out += "labels:\n"
+        for a in d.annotations {
+            switch a.task.kind {
+            case .classification: out += "  \(a.task.name) (classification): \(a.names.first ?? "")\n"
+            case .multilabel: out += "  \(a.task.name) (multilabel): \(a.names.joined(separator: ", "))\n"
+            case .tagging, .spans: out += "  \(a.task.name) (\(a.task.kind.rawValue)): per token above\n"
+            }
+        }
+        try StandardOutput.write(Array(out.utf8))
+    }
+}

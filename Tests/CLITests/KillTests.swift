@@ -1,0 +1,62 @@
+import Foundation
+import Store
+import Testing
+
+@Suite("kill -9 during an import")
+struct KillTests {
+    let tmp = TempDir()
+
+    /// The Chinese reviews repeated to about `megabytes` MB.
+    func bigCSV(megabytes: Int) throws -> String {
+        let source = try Data(contentsOf: URL(fileURLWithPath: corpora! + "/chinese/online_shopping_10_cats.csv"))
+        let headerEnd = source.firstIndex(of: 0x0A)! + 1
+        let body = source[headerEnd...]
+        let path = tmp.path("big.csv")
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        handle.write(source[..<headerEnd])
+        for _ in 0..<max(1, megabytes * 1_000_000 / body.count) { handle.write(body) }
+        try handle.close()
+        return path
+    }
+
+    @Test(.enabled(if: corpora != nil, corporaSkip))
+    func killedImportLeavesThePreviousState() throws {
+        let db = tmp.path("s.sqlite")
+        let seed = try run("mtl-prep", ["import", corpora! + "/sst2/dev.tsv", "--store", db, "--text", "sentence", "--label", "sst=label"])
+        #expect(seed.status == 0)
+        let before = try storeRows(db)
+        let big = try bigCSV(megabytes: 60)
+        let args = ["import", big, "--store", db, "--text", "review", "--label", "topic=cat", "--on-error", "skip", "--threads", "2"]
+
+        let child = Process()
+        child.executableURL = productsDirectory.appendingPathComponent("mtl-prep")
+        child.arguments = args
+        child.standardOutput = FileHandle.nullDevice
+        child.standardError = FileHandle.nullDevice
+        try child.run()
+        // Wait until the import has written a good part of its transaction to the WAL, then kill it.
+        let deadline = Date().addingTimeInterval(120)
+        var walSize = 0
+        while child.isRunning && Date() < deadline {
+            walSize = ((try? FileManager.default.attributesOfItem(atPath: db + "-wal"))?[.size] as? Int) ?? 0
+            if walSize > 16 << 20 { break }
+            usleep(20_000)
+        }
+        try #require(child.isRunning, "the import finished before it could be killed (WAL \(walSize) bytes)")
+        kill(child.processIdentifier, SIGKILL)
+        child.waitUntilExit()
+        #expect(child.terminationReason == .uncaughtSignal)
+
+        let store = try ExampleStore(path: db)
+        #expect(try store.connection.scalar("PRAGMA integrity_check") == .text("ok"))
+        #expect(try storeRows(db) == before, "the killed import left rows behind")
+
+        let rerun = try run("mtl-prep", args + ["--json"])
+        #expect(rerun.status == 0, "\(rerun.err)")
+        let imp = (try json(rerun.out)["imports"] as! [[String: Any]])[0]
+        let stored = imp["examples_stored"] as! Int
+        #expect(stored > 300_000 && stored % 62773 == 0, "whole copies of the 62773 non-empty reviews")
+        #expect(try ExampleStore(path: db, readOnly: true).stats().examples == Int64(872 + stored))
+    }
+}
