@@ -77,4 +77,24 @@ extension NNTests {
         let rowMask = L.perRow([true, false])
         #expect(rowMask == [false, true, false, true, false])
     }
+
+    @Test(arguments: ["out of range", "forbidden"])
+    func crfErrorInLaterSequenceLeavesGradientsUntouched(kind: String) throws {
+        var rng = SplitMix64(seed: 23)
+        let K = 3
+        let crf = CRF(tagCount: K, rng: &rng)
+        let c = CRF.bioConstraints(tags: ["O", "B-X", "I-X"])
+        try crf.constrain(transitions: c.transitions, start: c.start)
+        let L = try PackedLayout(lengths: [3, 2], paddedLength: 3)
+        let e = randomTensor([L.tokenCount, K], &rng)
+        // Sequence 0 is valid; sequence 1 has a tag out of range, or starts with I-X (forbidden).
+        let second: [Int32] = kind == "forbidden" ? [2, 2, -1] : [0, Int32(K), -1]
+        let tags = try L.pack([1, 2, 0] + second)
+        for p in crf.parameters { for i in 0..<p.grad.count { p.grad.data[i] = Float(i) * 0.25 + 1 } }
+        let before = crf.parameters.map { $0.grad.toArray() }
+        let g = try Tensor(shape: [2], values: [7, 8])
+        #expect(throws: NNError.self) { try crf.loss(emissions: e, tags: tags, layout: L, gradient: g) }
+        #expect(crf.parameters.map { $0.grad.toArray() } == before)
+        #expect(g.shape == [2] && g.toArray() == [7, 8])
+    }
 }
