@@ -11,7 +11,8 @@ import Darwin
 /// then the raw little-endian data. PyTorch users open our files with `safetensors.torch.load_file`.
 /// Only F32 tensors are written; F32 and F64 are read (F64 converted to Float).
 public enum SafeTensors {
-    /// Writes `tensors` (names unique) atomically: to `path + ".tmp"`, then renamed over `path`.
+    /// Writes `tensors` (names unique) atomically and durably: to `path + ".tmp"`, which is flushed and
+    /// `fsync`ed, then renamed over `path`; the directory is `fsync`ed so the rename survives a crash.
     public static func write(_ tensors: [(String, Tensor)], metadata: [String: String] = [:], to path: String) throws(NNError) {
         let sorted = tensors.sorted { $0.0 < $1.0 }
         for k in 1..<Swift.max(sorted.count, 1) where k < sorted.count && sorted[k].0 == sorted[k - 1].0 {
@@ -42,9 +43,16 @@ public enum SafeTensors {
             ok = ok && fwrite(t.data, 4, t.count, f) == t.count
         }
         ok = (fflush(f) == 0) && ok
-        fclose(f)
-        guard ok else { unlink(tmp); throw .io(path: path, message: "write failed") }
+        ok = (fsync(fileno(f)) == 0) && ok
+        ok = (fclose(f) == 0) && ok
+        guard ok else { unlink(tmp); throw .io(path: path, message: "write failed: \(String(cString: strerror(errno)))") }
         guard rename(tmp, path) == 0 else { unlink(tmp); throw .io(path: path, message: "rename failed: \(String(cString: strerror(errno)))") }
+        let dir: String
+        if let slash = path.lastIndex(of: "/") { dir = slash == path.startIndex ? "/" : String(path[..<slash]) } else { dir = "." }
+        let fd = open(dir, O_RDONLY)
+        guard fd >= 0 else { throw .io(path: dir, message: "cannot open directory to sync: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw .io(path: dir, message: "directory fsync failed: \(String(cString: strerror(errno)))") }
     }
 
     /// Reads every tensor and the metadata of a safetensors file.

@@ -57,4 +57,40 @@ extension NNTests {
             #expect(throws: NNError.self, "\(what)") { try SafeTensors.read(path) }
         }
     }
+
+    /// Step counts beyond 2^24 are not representable in Float; they must survive a checkpoint exactly.
+    @Test func optimizerStepCountRoundTripsExactly() throws {
+        let dir = try Self.scratchDirectory("steps")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("ckpt.safetensors").path
+        let p = Parameter(name: "w", shape: [3])
+        p.grad.fill(0.5)
+        let big = (1 << 24) + 1
+        for n in [0, 3, big, (1 << 40) + 12_345] {
+            let adam = Adam(learningRate: 1e-2), sgd = SGD(learningRate: 0.1, momentum: 0.9)
+            adam.step([p]); sgd.step([p])
+            adam.stepCount = n; sgd.stepCount = n
+            for opt in [adam, sgd] as [any Optimizer] {
+                try Checkpoint.save(parameters: [p], optimizer: opt, to: path)
+                let fresh: any Optimizer = opt is Adam ? Adam(learningRate: 1e-2) : SGD(learningRate: 0.1, momentum: 0.9)
+                try Checkpoint.load(parameters: [p], optimizer: fresh, from: path)
+                #expect(fresh.stepCount == n, "\(type(of: opt)) step \(n)")
+            }
+        }
+        // Written through a temporary file that does not stay behind.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["ckpt.safetensors"])
+
+        // Older checkpoints (Float `optimizer.step` only) still load.
+        let m = Tensor(shape: [3]), v = Tensor(shape: [3])
+        let step = try Tensor(shape: [1], values: [7])
+        try SafeTensors.write([("w", p.value), ("optimizer.step", step), ("optimizer.exp_avg.w", m), ("optimizer.exp_avg_sq.w", v)], to: path)
+        let old = Adam()
+        try Checkpoint.load(parameters: [p], optimizer: old, from: path)
+        #expect(old.stepCount == 7)
+        // A corrupt exact count is an error, not a wrong resume.
+        let bad = try Tensor(shape: [2], values: [0.5, 1])
+        try SafeTensors.write([("w", p.value), ("optimizer.step", step), ("optimizer.step_exact", bad),
+                               ("optimizer.exp_avg.w", m), ("optimizer.exp_avg_sq.w", v)], to: path)
+        #expect(throws: NNError.self) { try Checkpoint.load(parameters: [p], optimizer: Adam(), from: path) }
+    }
 }
