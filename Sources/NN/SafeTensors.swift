@@ -52,13 +52,20 @@ public enum SafeTensors {
         let fd = open(dir, O_RDONLY)
         guard fd >= 0 else { throw .io(path: dir, message: "cannot open directory to sync: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        guard fsync(fd) == 0 else { throw .io(path: dir, message: "directory fsync failed: \(String(cString: strerror(errno)))") }
+        // EINVAL: the file system does not support syncing directories; the data itself is synced.
+        guard fsync(fd) == 0 || errno == EINVAL else {
+            throw .io(path: dir, message: "directory fsync failed: \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Reads every tensor and the metadata of a safetensors file.
     public static func read(_ path: String) throws(NNError) -> (tensors: [String: Tensor], metadata: [String: String]) {
         guard let f = fopen(path, "rb") else { throw .io(path: path, message: "cannot open: \(String(cString: strerror(errno)))") }
         defer { fclose(f) }
+        var st = stat()
+        guard fstat(fileno(f), &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw .io(path: path, message: "not a regular file")
+        }
         fseek(f, 0, SEEK_END)
         let size = ftell(f)
         fseek(f, 0, SEEK_SET)

@@ -56,6 +56,8 @@ extension NNTests {
             try Self.writeRaw(header: header, to: path)
             #expect(throws: NNError.self, "\(what)") { try SafeTensors.read(path) }
         }
+        // A directory is not a safetensors file.
+        #expect(throws: NNError.self) { try SafeTensors.read(dir.path) }
     }
 
     /// Step counts beyond 2^24 are not representable in Float; they must survive a checkpoint exactly.
