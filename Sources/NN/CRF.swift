@@ -100,32 +100,42 @@ public final class CRF: ParameterContainer {
 
     /// Mean negative log-likelihood over present sequences. `emissions` is packed `[N, K]`, `tags`
     /// packed `[N]` (see `PackedLayout.pack`). Writes ∂loss/∂emissions·scale to `gradient` and
-    /// accumulates the CRF parameters' gradients (also scaled).
+    /// accumulates the CRF parameters' gradients (also scaled). Throws, before writing any gradient,
+    /// when a present sequence has a tag outside `0..<tagCount` or a gold path the constraints forbid.
     public func loss(emissions: Tensor, tags: [Int32], layout L: PackedLayout, mask: [Bool]? = nil,
                      gradient: Tensor, scale: Float = 1) throws(NNError) -> Float {
         let K = tagCount, N = L.tokenCount
         guard emissions.shape == [N, K] else { throw .shapeMismatch(where: "CRF.loss emissions", expected: [N, K], got: emissions.shape) }
         guard tags.count == N else { throw .shapeMismatch(where: "CRF.loss tags", expected: [N], got: [tags.count]) }
         if let mask, mask.count != L.batch { throw .shapeMismatch(where: "CRF.loss mask", expected: [L.batch], got: [mask.count]) }
-        gradient.resize([N, K], zero: true)
         let present = (0..<L.batch).filter { mask?[$0] ?? true }
-        if present.isEmpty { return 0 }
-        let k = scale / Float(present.count)
-        var total: Double = 0
+        // Validate every present sequence before writing anything: an error leaves `gradient` and the
+        // parameters' gradients untouched.
+        var golds: [Float] = []
+        golds.reserveCapacity(present.count)
         for b in present {
             let n = L.lengths[b]
-            let e = gather(emissions, L, b)
             let y = (0..<n).map { tags[L.row(batch: b, time: $0)] }
             for (t, v) in y.enumerated() where v < 0 || Int(v) >= K {
                 throw .invalidArgument(where: "CRF.loss", message: "tag \(v) outside 0..<\(K) (sequence \(b), position \(t))")
             }
-            var alpha = [Float](repeating: 0, count: n * K)
-            let logZ = forwardScores(e, n, &alpha)
-            let gold = score(emissions: e, tags: y)
+            let gold = score(emissions: gather(emissions, L, b), tags: y)
             guard gold > -.infinity else {
                 throw .invalidArgument(where: "CRF.loss", message: "gold tags of sequence \(b) violate the transition constraints")
             }
-            total += Double(logZ - gold)
+            golds.append(gold)
+        }
+        gradient.resize([N, K], zero: true)
+        if present.isEmpty { return 0 }
+        let k = scale / Float(present.count)
+        var total: Double = 0
+        for (idx, b) in present.enumerated() {
+            let n = L.lengths[b]
+            let e = gather(emissions, L, b)
+            let y = (0..<n).map { tags[L.row(batch: b, time: $0)] }
+            var alpha = [Float](repeating: 0, count: n * K)
+            let logZ = forwardScores(e, n, &alpha)
+            total += Double(logZ - golds[idx])
             // Backward scores.
             var beta = [Float](repeating: 0, count: n * K), tmp = [Float](repeating: 0, count: K)
             for j in 0..<K { beta[(n - 1) * K + j] = end.value.data[j] }

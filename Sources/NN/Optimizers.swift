@@ -8,7 +8,9 @@ public protocol Optimizer: AnyObject {
     var stepCount: Int { get set }
     /// Applies one update to every non-frozen parameter from its `grad` (gradients are not zeroed).
     func step(_ parameters: [Parameter], learningRate: Float?)
-    /// Optimizer state as named tensors (`optimizer.<slot>.<parameter name>`) for checkpoints.
+    /// Optimizer state as named tensors (`optimizer.<slot>.<parameter name>`) for checkpoints. The step
+    /// count is stored exactly as `optimizer.step_exact` (see `StepCount`), and approximately as the
+    /// Float `optimizer.step` for older readers.
     func stateTensors() -> [(String, Tensor)]
     /// Restores state written by `stateTensors()`; throws on missing or mis-shaped tensors.
     func loadState(_ tensors: [String: Tensor], parameters: [Parameter]) throws(NNError)
@@ -46,8 +48,7 @@ public final class SGD: Optimizer {
         let v = Tensor(shape: p.value.shape); velocity[p.name] = v; return v
     }
     public func stateTensors() -> [(String, Tensor)] {
-        let step = Tensor(shape: [1]); step.data[0] = Float(stepCount)
-        return [("optimizer.step", step)] + velocity.keys.sorted().map { ("optimizer.velocity.\($0)", velocity[$0]!) }
+        return StepCount.tensors(stepCount) + velocity.keys.sorted().map { ("optimizer.velocity.\($0)", velocity[$0]!) }
     }
     public func loadState(_ t: [String: Tensor], parameters: [Parameter]) throws(NNError) {
         var v: [String: Tensor] = [:]
@@ -59,8 +60,9 @@ public final class SGD: Optimizer {
                 v[p.name] = x.copy()
             }
         }
+        let steps = try StepCount.load(t)
         velocity = v
-        stepCount = Int(t["optimizer.step"]?.data[0] ?? 0)
+        stepCount = steps
     }
 }
 
@@ -114,15 +116,14 @@ public final class Adam: Optimizer {
     }
 
     public func stateTensors() -> [(String, Tensor)] {
-        let step = Tensor(shape: [1]); step.data[0] = Float(stepCount)
-        var out = [("optimizer.step", step)]
+        var out = StepCount.tensors(stepCount)
         for k in m.keys.sorted() { out.append(("optimizer.exp_avg.\(k)", m[k]!)); out.append(("optimizer.exp_avg_sq.\(k)", v[k]!)) }
         return out
     }
 
     public func loadState(_ t: [String: Tensor], parameters: [Parameter]) throws(NNError) {
         var nm: [String: Tensor] = [:], nv: [String: Tensor] = [:]
-        let steps = Int(t["optimizer.step"]?.data[0] ?? 0)
+        let steps = try StepCount.load(t)
         if steps > 0 {
             for p in parameters where !p.frozen {
                 for (slot, dict) in [("exp_avg", 0), ("exp_avg_sq", 1)] {
@@ -134,6 +135,37 @@ public final class Adam: Optimizer {
             }
         }
         m = nm; v = nv; stepCount = steps
+    }
+}
+
+/// The optimizer step count in Float32 tensors without rounding: `optimizer.step_exact` is `[2]`
+/// holding (⌊n / 2²⁴⌋, n mod 2²⁴), both integers below 2²⁴ and so exact in Float (n < 2⁴⁸).
+/// `optimizer.step` keeps the rounded Float count; files with only that tensor (older checkpoints)
+/// still load, exactly up to 2²⁴ steps.
+enum StepCount {
+    static let limb = 1 << 24
+
+    static func tensors(_ n: Int) -> [(String, Tensor)] {
+        let approx = Tensor(shape: [1]); approx.data[0] = Float(n)
+        let exact = Tensor(shape: [2]); exact.data[0] = Float(n / limb); exact.data[1] = Float(n % limb)
+        return [("optimizer.step", approx), ("optimizer.step_exact", exact)]
+    }
+
+    static func load(_ t: [String: Tensor]) throws(NNError) -> Int {
+        func integral(_ x: Float, below bound: Float) -> Bool { x >= 0 && x < bound && x.rounded(.towardZero) == x }
+        if let e = t["optimizer.step_exact"] {
+            guard e.shape == [2] else { throw .shapeMismatch(where: "optimizer.step_exact", expected: [2], got: e.shape) }
+            let hi = e.data[0], lo = e.data[1], l = Float(limb)
+            guard integral(hi, below: l), integral(lo, below: l) else {
+                throw .invalidArgument(where: "optimizer.step_exact", message: "values \(hi), \(lo) are not integers in 0..<2^24")
+            }
+            return Int(hi) * limb + Int(lo)
+        }
+        guard let s = t["optimizer.step"] else { return 0 }
+        guard s.count == 1, integral(s.data[0], below: 0x1p62) else {
+            throw .invalidArgument(where: "optimizer.step", message: "not a non-negative integer count")
+        }
+        return Int(s.data[0])
     }
 }
 

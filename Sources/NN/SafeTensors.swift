@@ -11,7 +11,8 @@ import Darwin
 /// then the raw little-endian data. PyTorch users open our files with `safetensors.torch.load_file`.
 /// Only F32 tensors are written; F32 and F64 are read (F64 converted to Float).
 public enum SafeTensors {
-    /// Writes `tensors` (names unique) atomically: to `path + ".tmp"`, then renamed over `path`.
+    /// Writes `tensors` (names unique) atomically and durably: to `path + ".tmp"`, which is flushed and
+    /// `fsync`ed, then renamed over `path`; the directory is `fsync`ed so the rename survives a crash.
     public static func write(_ tensors: [(String, Tensor)], metadata: [String: String] = [:], to path: String) throws(NNError) {
         let sorted = tensors.sorted { $0.0 < $1.0 }
         for k in 1..<Swift.max(sorted.count, 1) where k < sorted.count && sorted[k].0 == sorted[k - 1].0 {
@@ -42,15 +43,29 @@ public enum SafeTensors {
             ok = ok && fwrite(t.data, 4, t.count, f) == t.count
         }
         ok = (fflush(f) == 0) && ok
-        fclose(f)
-        guard ok else { unlink(tmp); throw .io(path: path, message: "write failed") }
+        ok = (fsync(fileno(f)) == 0) && ok
+        ok = (fclose(f) == 0) && ok
+        guard ok else { unlink(tmp); throw .io(path: path, message: "write failed: \(String(cString: strerror(errno)))") }
         guard rename(tmp, path) == 0 else { unlink(tmp); throw .io(path: path, message: "rename failed: \(String(cString: strerror(errno)))") }
+        let dir: String
+        if let slash = path.lastIndex(of: "/") { dir = slash == path.startIndex ? "/" : String(path[..<slash]) } else { dir = "." }
+        let fd = open(dir, O_RDONLY)
+        guard fd >= 0 else { throw .io(path: dir, message: "cannot open directory to sync: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        // EINVAL: the file system does not support syncing directories; the data itself is synced.
+        guard fsync(fd) == 0 || errno == EINVAL else {
+            throw .io(path: dir, message: "directory fsync failed: \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Reads every tensor and the metadata of a safetensors file.
     public static func read(_ path: String) throws(NNError) -> (tensors: [String: Tensor], metadata: [String: String]) {
         guard let f = fopen(path, "rb") else { throw .io(path: path, message: "cannot open: \(String(cString: strerror(errno)))") }
         defer { fclose(f) }
+        var st = stat()
+        guard fstat(fileno(f), &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw .io(path: path, message: "not a regular file")
+        }
         fseek(f, 0, SEEK_END)
         let size = ftell(f)
         fseek(f, 0, SEEK_SET)
@@ -81,11 +96,17 @@ public enum SafeTensors {
             else { throw .format(path: path, message: "tensor '\(name)': missing dtype, shape or data_offsets") }
             var shape: [Int] = []
             for s in shapeV { guard case let .number(d) = s, d >= 0 else { throw .format(path: path, message: "tensor '\(name)': bad shape") }; shape.append(d) }
-            let count = shape.reduce(1, *)
+            var count = 1
+            for d in shape {
+                let (c, o) = count.multipliedReportingOverflow(by: d)
+                guard !o else { throw .format(path: path, message: "tensor '\(name)': shape \(shape) overflows") }
+                count = c
+            }
             let width: Int
             switch dtype { case "F32": width = 4; case "F64": width = 8
             default: throw .format(path: path, message: "tensor '\(name)': unsupported dtype \(dtype) (F32, F64 supported)") }
-            guard b0 >= 0, b1 >= b0, b1 <= dataSize, b1 - b0 == count * width else {
+            let (byteCount, o) = count.multipliedReportingOverflow(by: width)
+            guard !o, b0 >= 0, b1 >= b0, b1 <= dataSize, b1 - b0 == byteCount else {
                 throw .format(path: path, message: "tensor '\(name)': data_offsets [\(b0), \(b1)] do not match shape \(shape) × \(width) bytes within \(dataSize) data bytes")
             }
             let t = Tensor(shape: shape)
@@ -158,6 +179,9 @@ struct JSONError: Error { let message: String }
 struct JSONParser {
     let bytes: ArraySlice<UInt8>
     var i: Int
+    /// Nesting depth of the value being parsed; bounded so a hostile header cannot exhaust the stack.
+    var depth = 0
+    static let maxDepth = 64
     init(bytes: ArraySlice<UInt8>) { self.bytes = bytes; i = bytes.startIndex }
 
     mutating func parseDocument() throws(JSONError) -> JSONValue {
@@ -173,6 +197,9 @@ struct JSONParser {
         i += 1
     }
     mutating func value() throws(JSONError) -> JSONValue {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maxDepth else { throw JSONError(message: "nesting deeper than \(Self.maxDepth) at byte \(i)") }
         skip()
         guard i < bytes.endIndex else { throw JSONError(message: "unexpected end") }
         switch bytes[i] {
@@ -210,6 +237,7 @@ struct JSONParser {
                 guard i < bytes.endIndex else { throw JSONError(message: "unterminated string") }
                 let c = bytes[i]; i += 1
                 if c == UInt8(ascii: "\"") { break }
+                guard c >= 0x20 else { throw JSONError(message: "control character in string at byte \(i - 1)") }
                 if c != UInt8(ascii: "\\") { s.append(c); continue }
                 guard i < bytes.endIndex else { throw JSONError(message: "unterminated escape") }
                 let e = bytes[i]; i += 1
@@ -219,35 +247,78 @@ struct JSONParser {
                 case UInt8(ascii: "r"): s.append(0x0D)
                 case UInt8(ascii: "b"): s.append(0x08)
                 case UInt8(ascii: "f"): s.append(0x0C)
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): s.append(e)
                 case UInt8(ascii: "u"):
+                    let at = i - 2
                     var cp = try hex4()
-                    if cp >= 0xD800 && cp < 0xDC00, i + 1 < bytes.endIndex, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") {
+                    if cp >= 0xDC00 && cp < 0xE000 { throw JSONError(message: "unpaired low surrogate at byte \(at)") }
+                    if cp >= 0xD800 && cp < 0xDC00 {
+                        guard i + 1 < bytes.endIndex, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
+                            throw JSONError(message: "unpaired high surrogate at byte \(at)")
+                        }
                         i += 2
                         let lo = try hex4()
+                        guard lo >= 0xDC00 && lo < 0xE000 else { throw JSONError(message: "high surrogate not followed by a low one at byte \(at)") }
                         cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00)
                     }
-                    s.append(contentsOf: Array(String(Character(Unicode.Scalar(cp) ?? "\u{FFFD}")).utf8))
-                default: s.append(e)
+                    guard let u = Unicode.Scalar(cp) else { throw JSONError(message: "bad code point at byte \(at)") }
+                    s.append(contentsOf: Array(String(Character(u)).utf8))
+                default: throw JSONError(message: "bad escape at byte \(i - 2)")
                 }
             }
             return .string(String(decoding: s, as: UTF8.self))
-        case UInt8(ascii: "t"): i += 4; return .bool(true)
-        case UInt8(ascii: "f"): i += 5; return .bool(false)
-        case UInt8(ascii: "n"): i += 4; return .null
+        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); return .null
         default:
             let start = i
             while i < bytes.endIndex, "+-0123456789.eE".utf8.contains(bytes[i]) { i += 1 }
             let text = String(decoding: bytes[start..<i], as: UTF8.self)
+            // JSON numbers: no leading '+', no leading zeros, digits on both sides of '.'.
+            guard Self.isJSONNumber(Array(bytes[start..<i])) else { throw JSONError(message: "bad value at byte \(start)") }
             if let n = Int(text) { return .number(n) }
             if let d = Double(text) { return .double(d) }
             throw JSONError(message: "bad value at byte \(start)")
         }
     }
+    mutating func literal(_ word: StaticString) throws(JSONError) {
+        let w = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+        guard bytes.endIndex - i >= w.count, bytes[i..<(i + w.count)].elementsEqual(w) else {
+            throw JSONError(message: "bad literal at byte \(i)")
+        }
+        i += w.count
+    }
+    /// Exactly four hex digits (no sign, no spaces).
     mutating func hex4() throws(JSONError) -> UInt32 {
-        guard i + 4 <= bytes.endIndex, let v = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16) else {
-            throw JSONError(message: "bad \\u escape at byte \(i)")
+        guard bytes.endIndex - i >= 4 else { throw JSONError(message: "bad \\u escape at byte \(i)") }
+        var v: UInt32 = 0
+        for k in 0..<4 {
+            let c = bytes[i + k]
+            let d: UInt32
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt32(c - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = UInt32(c - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = UInt32(c - UInt8(ascii: "A") + 10)
+            default: throw JSONError(message: "bad \\u escape at byte \(i)")
+            }
+            v = v << 4 | d
         }
         i += 4
         return v
+    }
+    /// RFC 8259 number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+    static func isJSONNumber(_ b: [UInt8]) -> Bool {
+        var k = 0
+        func digits() -> Int { let s = k; while k < b.count, b[k] >= 0x30, b[k] <= 0x39 { k += 1 }; return k - s }
+        if k < b.count, b[k] == UInt8(ascii: "-") { k += 1 }
+        guard k < b.count else { return false }
+        if b[k] == UInt8(ascii: "0") { k += 1 } else if digits() == 0 { return false }
+        if k < b.count, b[k] == UInt8(ascii: ".") { k += 1; if digits() == 0 { return false } }
+        if k < b.count, b[k] == UInt8(ascii: "e") || b[k] == UInt8(ascii: "E") {
+            k += 1
+            if k < b.count, b[k] == UInt8(ascii: "+") || b[k] == UInt8(ascii: "-") { k += 1 }
+            if digits() == 0 { return false }
+        }
+        return k == b.count
     }
 }
