@@ -1,5 +1,6 @@
 import ArgumentParser
 import CICU
+import CorpusImport
 import Foundation
 import Text
 
@@ -157,48 +158,15 @@ enum LineFiles {
 
     /// The `review` column of the Chinese shopping reviews, newlines inside a review turned into spaces.
     static func chineseReviews(_ corpora: URL, into directory: URL) throws -> URL {
-        let source = try String(contentsOf: corpora.appendingPathComponent("chinese/online_shopping_10_cats.csv"), encoding: .utf8)
+        let reader = try CSVReader(path: corpora.appendingPathComponent("chinese/online_shopping_10_cats.csv").path,
+                                   columns: [.name("review")])
         var reviews: [String] = []
-        for record in QuotedCSV.records(source).dropFirst() where record.count >= 3 {
-            reviews.append(record[2].replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " "))
+        while let record = try reader.next() {
+            let review = record.fields[0].single ?? ""
+            reviews.append(String(review.map { $0 == "\n" || $0 == "\r" || $0 == "\r\n" ? " " : $0 }))
         }
         let file = directory.appendingPathComponent("chinese-reviews.txt")
         try (reviews.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
         return file
-    }
-}
-
-/// Just enough CSV to extract a benchmark column (quoted fields, doubled quotes, newlines inside quotes).
-/// The importer's streaming RFC 4180 reader is the real one; the benchmark must not depend on the
-/// code it is measuring against, so it keeps this one.
-enum QuotedCSV {
-    static func records(_ text: String) -> [[String]] {
-        var records: [[String]] = []
-        var record: [String] = []
-        var field = ""
-        var quoted = false
-        var iterator = text.unicodeScalars.makeIterator()
-        var pending: Unicode.Scalar? = nil
-        while let c = pending ?? iterator.next() {
-            pending = nil
-            if quoted {
-                if c == "\"" {
-                    if let next = iterator.next() {
-                        if next == "\"" { field.unicodeScalars.append("\"") } else { quoted = false; pending = next }
-                    } else { quoted = false }
-                } else { field.unicodeScalars.append(c) }
-            } else if c == "\"" && field.isEmpty {
-                quoted = true
-            } else if c == "," {
-                record.append(field); field = ""
-            } else if c == "\n" {
-                record.append(field); field = ""
-                records.append(record); record = []
-            } else if c != "\r" {
-                field.unicodeScalars.append(c)
-            }
-        }
-        if !field.isEmpty || !record.isEmpty { record.append(field); records.append(record) }
-        return records
     }
 }
