@@ -16,14 +16,8 @@ struct ImportBench: ParsableCommand {
     @Option(help: "Threads for mtl-prep import.")
     var threads = 2
 
-    @Option(help: "Path to mtl-prep (default: beside mtl-bench).")
-    var mtlPrep: String?
-
     @Option(help: "Only these corpora (chinese, sst2, xml; comma-separated).")
     var only: String?
-
-    @Flag(help: "Skip the Python reference.")
-    var noPeers = false
 
     struct Case {
         var name: String, file: URL, ours: [String], python: [String], target: Double
@@ -45,9 +39,8 @@ struct ImportBench: ParsableCommand {
             Case(name: "xml", file: xml, ours: ["--record", "sentence", "--text", "text"], python: ["xml", xml.path, "sentence", "text"], target: 5),
         ]
         if let only { let keep = Set(only.split(separator: ",").map(String.init)); cases = cases.filter { keep.contains($0.name) } }
-        let prep = mtlPrep ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mtl-prep").path
-        let script = URL(fileURLWithPath: options.peerScriptDirectory).appendingPathComponent("import_py.py").path
-        let peers = !noPeers && FileManager.default.isExecutableFile(atPath: options.python) && FileManager.default.fileExists(atPath: script)
+        let prep = options.mtlPrepPath
+        let script = options.peerScript("import_py.py")
         for c in cases {
             let mb = Double((try FileManager.default.attributesOfItem(atPath: c.file.path)[.size] as? Int) ?? 0) / 1e6
             let db = work.appendingPathComponent("\(c.name).sqlite").path
@@ -58,11 +51,10 @@ struct ImportBench: ParsableCommand {
                 rss.append(try Measured.run(prep, ["import", c.file.path, "--store", db, "--threads", "\(threads)"] + c.ours))
             }
             clean()
-            rss.sort()
             emit(["bench": "import", "corpus": c.name, "impl": "mtl-prep-import", "threads": threads, "mb": mb,
-                  "mb_per_s": mb / ours, "seconds_median": ours, "peak_rss_mb_median": rss[rss.count / 2]])
+                  "mb_per_s": mb / ours, "seconds_median": ours, "peak_rss_mb_median": median(rss)])
             var figure: [String: Any] = ["bench": "import", "corpus": c.name, "figure": "ratios", "target_vs_import_py": c.target]
-            if peers {
+            if let script {
                 let pyDB = work.appendingPathComponent("\(c.name)-py.sqlite").path
                 do {
                     let py = try medianSeconds(repeats: options.repeats) {

@@ -27,6 +27,24 @@ struct BenchOptions: ParsableArguments {
     @Option(help: "Directory of the peer scripts (default: beside the corpora, ../bench).")
     var peerScripts: String?
 
+    @Option(help: "Path to mtl-prep, timed end to end (default: beside mtl-bench).")
+    var mtlPrep: String?
+
+    @Flag(help: "Skip the Python peers.")
+    var noPeers = false
+
+    var mtlPrepPath: String {
+        mtlPrep ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mtl-prep").path
+    }
+
+    /// The path of a peer script when the peers are to run: not `--no-peers`, and both the
+    /// Python and the script exist.
+    func peerScript(_ name: String) -> String? {
+        let script = URL(fileURLWithPath: peerScriptDirectory).appendingPathComponent(name).path
+        guard !noPeers, FileManager.default.isExecutableFile(atPath: python), FileManager.default.fileExists(atPath: script) else { return nil }
+        return script
+    }
+
     var peerScriptDirectory: String {
         peerScripts ?? URL(fileURLWithPath: corpora).deletingLastPathComponent().appendingPathComponent("bench").path
     }
@@ -38,6 +56,13 @@ func emit(_ fields: [String: Any]) {
     FileHandle.standardOutput.write(data + Data([0x0A]))
 }
 
+/// The median of a non-empty list (the mean of the middle two for an even count).
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    let middle = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
 /// Median seconds of `repeats` runs of `body`.
 func medianSeconds(repeats: Int, _ body: () throws -> Void) rethrows -> Double {
     var times: [Double] = []
@@ -46,8 +71,7 @@ func medianSeconds(repeats: Int, _ body: () throws -> Void) rethrows -> Double {
         try body()
         times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
-    times.sort()
-    return times[times.count / 2]
+    return median(times)
 }
 
 /// Runs a program, returns its standard output; standard error passes through.

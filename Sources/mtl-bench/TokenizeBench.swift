@@ -13,12 +13,6 @@ struct TokenizeBench: ParsableCommand {
 
     @OptionGroup var options: BenchOptions
 
-    @Option(help: "Also time `mtl-prep tokenize` end to end (path to the binary; default: beside mtl-bench).")
-    var mtlPrep: String?
-
-    @Flag(help: "Skip the Python peers.")
-    var noPeers = false
-
     @Option(help: "Repeat each corpus until its line file holds at least this many bytes, so that thread start-up and the last chunk do not dominate a run.")
     var minimumBytes = 16_000_000
 
@@ -31,9 +25,8 @@ struct TokenizeBench: ParsableCommand {
             ("sst2", try LineFiles.repeated(LineFiles.sst2Sentences(corpora, into: workDirectory), toAtLeast: minimumBytes)),
             ("chinese", try LineFiles.repeated(LineFiles.chineseReviews(corpora, into: workDirectory), toAtLeast: minimumBytes)),
         ]
-        let prep = mtlPrep ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mtl-prep").path
         for (name, file) in inputs {
-            try bench(corpus: name, file: file, mtlPrep: prep)
+            try bench(corpus: name, file: file, mtlPrep: options.mtlPrepPath)
         }
     }
 
@@ -121,8 +114,7 @@ struct TokenizeBench: ParsableCommand {
         }
 
         // Peers, same file, same run.
-        let script = URL(fileURLWithPath: options.peerScriptDirectory).appendingPathComponent("tok_peers.py").path
-        if !noPeers && FileManager.default.isExecutableFile(atPath: options.python) && FileManager.default.fileExists(atPath: script) {
+        if let script = options.peerScript("tok_peers.py") {
             let output = try runProgram(options.python, [script, file.path, "hf", "icu"], environment: ["RAYON_NUM_THREADS": "1"])
             for line in output.split(separator: "\n") {
                 let fields = line.split(separator: "\t")

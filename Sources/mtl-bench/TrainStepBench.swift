@@ -257,15 +257,6 @@ struct TrainStepBench: ParsableCommand {
         execv("/proc/self/exe", args)
     }
 
-    func median(_ xs: [Double]) -> Double {
-        let s = xs.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
     func r1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
     func r3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
-
-    func emit(_ obj: [String: Any]) {
-        let data = try! JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
-        print(String(decoding: data, as: UTF8.self))
-        fflush(nil)
-    }
 }
