@@ -19,7 +19,6 @@
 
 #include <unicode/ubrk.h>
 #include <unicode/uchar.h>
-#include <unicode/uenum.h>
 #include <unicode/uloc.h>
 #include <unicode/unorm2.h>
 #include <unicode/uregex.h>
@@ -28,7 +27,6 @@
 #include <unicode/utf16.h>
 #include <unicode/utf8.h>
 #include <unicode/utrans.h>
-#include <unicode/uversion.h>
 
 /* ------------------------------------------------------------------ errors */
 
@@ -1079,8 +1077,6 @@ int32_t mtl_locale_is_known(const char *locale) {
     return iso3 && *iso3;
 }
 
-const char *mtl_icu_version(void) { return U_ICU_VERSION; }
-
 int64_t mtl_reference_word_count_lines(const uint16_t *text, const int32_t *starts, int32_t lines, const char *locale) {
     UErrorCode status = U_ZERO_ERROR;
     UBreakIterator *iterator = ubrk_open(UBRK_WORD, locale, NULL, 0, &status);
@@ -1108,23 +1104,4 @@ int64_t mtl_reference_word_count(const uint16_t *text, int32_t length, const cha
     }
     ubrk_close(iterator);
     return count;
-}
-
-int32_t mtl_transform_ids(char *out, int32_t capacity) {
-    UErrorCode status = U_ZERO_ERROR;
-    UEnumeration *ids = utrans_openIDs(&status);
-    if (U_FAILURE(status)) return 0;
-    int32_t written = 0;
-    const char *id;
-    int32_t length;
-    if (capacity > 0) out[0] = 0;
-    while ((id = uenum_next(ids, &length, &status)) != NULL && U_SUCCESS(status)) {
-        if (written + length + 2 >= capacity) break;
-        if (written > 0) out[written++] = ';';
-        memcpy(out + written, id, (size_t)length);
-        written += length;
-        out[written] = 0;
-    }
-    uenum_close(ids);
-    return written;
 }

@@ -156,9 +156,6 @@ int64_t mtl_reference_word_count_lines(const uint16_t *text, const int32_t *star
 
 /* 1 when ICU knows the locale's language (or the locale is "" / "root"), else 0. */
 int32_t mtl_locale_is_known(const char *locale);
-const char *mtl_icu_version(void);
-/* Writes up to capacity-1 bytes of a ';'-separated list of available transform IDs. */
-int32_t mtl_transform_ids(char *out, int32_t capacity);
 
 #ifdef __cplusplus
 }
