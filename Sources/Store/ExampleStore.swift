@@ -107,7 +107,10 @@ public final class ExampleStore: @unchecked Sendable {
     func deleteSources(_ ids: [Int64]) throws {
         guard !ids.isEmpty else { return }
         for id in ids {
-            try connection.run("DELETE FROM annotations WHERE example_id IN (SELECT id FROM examples WHERE source_id = ?)", [.integer(id)])
+            // Splits and vocabularies keep their other examples; these ones leave them.
+            for table in ["annotations", "split_assignments", "encoded"] {
+                try connection.run("DELETE FROM \(table) WHERE example_id IN (SELECT id FROM examples WHERE source_id = ?)", [.integer(id)])
+            }
             try connection.run("DELETE FROM examples WHERE source_id = ?", [.integer(id)])
             try connection.run("DELETE FROM rejects WHERE source_id = ?", [.integer(id)])
             try connection.run("DELETE FROM sources WHERE id = ?", [.integer(id)])

@@ -15,6 +15,25 @@
 /// - `annotations(example_id, task_id, value)`: `value` is an `AnnotationValue` blob.
 /// - `rejects(id, source_id, locator, reason)`: records skipped with `--on-error skip`.
 ///
+/// Version 2 (`v2-splits-vocab`):
+/// - `splits(id, name, kind, folds, seed, params_json, examples, created_at)`: kind ∈ ratio, kfold;
+///   `folds` = K for kfold (0 for ratio); `params_json` = everything that made the split.
+/// - `split_assignments(split_id, example_id, part, fold)`: part ∈ train, dev, test.
+///   Ratio split: `fold` is NULL. K-fold split: held-out examples have part `test`, fold NULL;
+///   every other example has part `train` and a fold 0…K-1 — in fold k it is in dev when
+///   `fold = k` and in train otherwise.
+/// - `vocabularies(id, name, split_id, fold, params_json, size, id_width, created_at)`:
+///   built from the training part of (split, fold); split_id NULL = built with `--all`.
+///   `id_width` (2 or 4) is the byte width of the ids in `encoded.ids`.
+/// - `vocab_entries(vocab_id, kind, id, token, count)`: kind ∈ token, char; ids dense from 0;
+///   `count` = frequency in the training part (0 for special tokens).
+/// - `vocab_labels(vocab_id, task_id, label_id, count)`: per task, each label's count in the
+///   training part (label ids are `labels.id`; a label unseen in training has count 0).
+/// - `encoded(vocab_id, example_id, ids)`: every example's token ids, little-endian unsigned
+///   16-bit (`id_width` 2) or signed 32-bit (4) integers, one per token of `examples.tokens`.
+/// - `embeddings(vocab_id, name, dim, matrix, found, folded, params_json, created_at)`:
+///   `matrix` = float32 little-endian [size × dim], row i = token id i.
+///
 /// Foreign keys are declared for documentation but not enforced (`PRAGMA foreign_keys`
 /// stays off): enforcement costs a lookup per inserted row on the bulk path, and the only
 /// deleting code (`ExampleStore.deleteSource`) removes dependent rows explicitly.
@@ -23,11 +42,80 @@ public enum StoreSchema {
     public static let migrator: Migrator = {
         var m = Migrator()
         m.register("v1-core") { db in try db.execute(v1) }
+        m.register("v2-splits-vocab") { db in try db.execute(v2) }
         return m
     }()
 
     /// The schema version this program writes (`PRAGMA user_version`).
     public static var version: Int { migrator.migrations.count }
+
+    static let v2 = """
+        CREATE TABLE splits(
+          id          INTEGER PRIMARY KEY,
+          name        TEXT NOT NULL UNIQUE,
+          kind        TEXT NOT NULL CHECK (kind IN ('ratio','kfold')),
+          folds       INTEGER NOT NULL DEFAULT 0,
+          seed        INTEGER NOT NULL,
+          params_json TEXT NOT NULL,
+          examples    INTEGER NOT NULL,
+          created_at  TEXT NOT NULL
+        );
+
+        CREATE TABLE split_assignments(
+          split_id   INTEGER NOT NULL REFERENCES splits(id),
+          example_id INTEGER NOT NULL REFERENCES examples(id),
+          part       TEXT NOT NULL CHECK (part IN ('train','dev','test')),
+          fold       INTEGER,
+          PRIMARY KEY (split_id, example_id)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE vocabularies(
+          id          INTEGER PRIMARY KEY,
+          name        TEXT NOT NULL UNIQUE,
+          split_id    INTEGER REFERENCES splits(id),
+          fold        INTEGER,
+          params_json TEXT NOT NULL,
+          size        INTEGER NOT NULL,
+          id_width    INTEGER NOT NULL CHECK (id_width IN (2, 4)),
+          created_at  TEXT NOT NULL
+        );
+
+        CREATE TABLE vocab_entries(
+          vocab_id INTEGER NOT NULL REFERENCES vocabularies(id),
+          kind     TEXT NOT NULL CHECK (kind IN ('token','char')),
+          id       INTEGER NOT NULL,
+          token    TEXT NOT NULL,
+          count    INTEGER NOT NULL,
+          PRIMARY KEY (vocab_id, kind, id)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE vocab_labels(
+          vocab_id INTEGER NOT NULL REFERENCES vocabularies(id),
+          task_id  INTEGER NOT NULL REFERENCES tasks(id),
+          label_id INTEGER NOT NULL,
+          count    INTEGER NOT NULL,
+          PRIMARY KEY (vocab_id, task_id, label_id)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE encoded(
+          vocab_id   INTEGER NOT NULL REFERENCES vocabularies(id),
+          example_id INTEGER NOT NULL REFERENCES examples(id),
+          ids        BLOB NOT NULL,
+          PRIMARY KEY (vocab_id, example_id)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE embeddings(
+          vocab_id    INTEGER NOT NULL REFERENCES vocabularies(id),
+          name        TEXT NOT NULL,
+          dim         INTEGER NOT NULL,
+          matrix      BLOB NOT NULL,
+          found       INTEGER NOT NULL,
+          folded      INTEGER NOT NULL,
+          params_json TEXT NOT NULL,
+          created_at  TEXT NOT NULL,
+          PRIMARY KEY (vocab_id, name)
+        ) WITHOUT ROWID;
+        """
 
     static let v1 = """
         CREATE TABLE sources(

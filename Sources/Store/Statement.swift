@@ -142,6 +142,12 @@ public final class Statement {
         guard let p, n > 0 else { return [] }
         return Array(UnsafeRawBufferPointer(start: p, count: n))
     }
+    /// The column's bytes without copying; valid only inside `body` (until the next step).
+    public func withBlob<R>(_ column: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let n = Int(sqlite3_column_bytes(handle, column))
+        guard let p = sqlite3_column_blob(handle, column), n > 0 else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        return try body(UnsafeRawBufferPointer(start: p, count: n))
+    }
     public func value(_ column: Int32) -> SQLValue {
         switch sqlite3_column_type(handle, column) {
         case SQLITE_INTEGER: return .integer(int64(column))
