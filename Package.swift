@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "Text", dependencies: ["CICU"]),
         .executableTarget(
             name: "mtl-prep",
-            dependencies: ["Text", "Store", "CorpusImport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Text", "Store", "CorpusImport", "Splits", "Vocab", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "mtl-train",
@@ -39,7 +39,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "mtl-bench",
-            dependencies: ["Text", "CICU", "NN", "Store", "CorpusImport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Text", "CICU", "NN", "Store", "CorpusImport", "Splits", "Vocab", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "TextTests", dependencies: ["Text"]),
         // SQLite and libxml2 come in as system libraries; only Store imports CSQLite,
@@ -50,8 +50,10 @@ let package = Package(
         .target(name: "CorpusImport", dependencies: ["Text", "Store", "CLibXML2", .product(name: "Yams", package: "Yams")]),
         .target(name: "Splits", dependencies: ["Store"]),
         .target(name: "Vocab", dependencies: ["Store"]),
-        .testTarget(name: "SplitsTests", dependencies: ["Splits", "Store"]),
-        .testTarget(name: "VocabTests", dependencies: ["Vocab", "Store"]),
+        // Fixtures shared by the later stages' tests (temporary stores, synthetic sources, corpora).
+        .target(name: "TestSupport", dependencies: ["Store", "Text", "CorpusImport"], path: "Tests/TestSupport"),
+        .testTarget(name: "SplitsTests", dependencies: ["Splits", "Store", "TestSupport"]),
+        .testTarget(name: "VocabTests", dependencies: ["Vocab", "Splits", "Store", "TestSupport"]),
         // OpenBLAS through its CBLAS header; the only C the neural-network core sees.
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "NN", dependencies: ["CBLAS"]),

@@ -9,8 +9,8 @@ public struct SplitOutcome: Sendable, Hashable, Codable {
     public var multiExampleGroups: Int
     /// Examples that share their normalized text with another example.
     public var duplicateExamples: Int
-    /// Groups whose members had different predefined parts; they all went to the most
-    /// held-out one (test, then dev) so that nothing leaks.
+    /// Groups whose members had different predefined parts (or some none); they all went to
+    /// the most held-out one (test, then dev) so that nothing leaks.
     public var predefinedConflicts: Int
     /// Examples with a predefined part other than train/dev/test (treated as no part).
     public var unknownPredefinedParts: Int
@@ -72,13 +72,14 @@ public enum Splitter {
         var representative = [Int32](repeating: -1, count: n)
         var size = [Int32](repeating: 0, count: n)
         var predefined = [UInt8](repeating: 0, count: n)
+        var predefinedMembers = [Int32](repeating: 0, count: n)
         for i in 0..<n {
             let r = Int(uf.find(Int32(i)))
             root[i] = Int32(r)
             size[r] += 1
             let h = UInt64(bitPattern: keys.normHashes[i])
             if h < identity[r] || representative[r] < 0 { identity[r] = h; representative[r] = Int32(i) }
-            if let p = keys.parts[i] { predefined[r] |= 1 << p.rawValue }
+            if let p = keys.parts[i] { predefined[r] |= 1 << p.rawValue; predefinedMembers[r] += 1 }
         }
 
         var partOf = [SplitPart](repeating: .train, count: n)
@@ -89,7 +90,8 @@ public enum Splitter {
             groups += 1
             if size[r] > 1 { multi += 1 }
             let flags = predefined[r]
-            if flags & (flags - 1) != 0 { conflicts += 1 }
+            // Members of several predefined parts, or predefined and free members together.
+            if flags & (flags &- 1) != 0 || (flags != 0 && predefinedMembers[r] < size[r]) { conflicts += 1 }
             if flags & 4 != 0 { partOf[r] = .test; continue }
             if case .ratio = spec.kind, flags != 0 { partOf[r] = flags & 2 != 0 ? .dev : .train; continue }
             free.append((strata[Int(representative[r])], mix64(spec.seed, identity[r]), Int32(r)))

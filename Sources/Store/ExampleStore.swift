@@ -115,6 +115,8 @@ public final class ExampleStore: @unchecked Sendable {
             try connection.run("DELETE FROM rejects WHERE source_id = ?", [.integer(id)])
             try connection.run("DELETE FROM sources WHERE id = ?", [.integer(id)])
         }
+        // The token-type index covers a prefix of example ids; rebuilt by the next `vocab`.
+        try connection.execute("DELETE FROM token_type_chunks; DELETE FROM token_types")
         try recountLabels()
     }
 

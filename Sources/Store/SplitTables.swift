@@ -115,7 +115,7 @@ extension ExampleStore {
     @discardableResult
     public func saveSplit(name: String, kind: SplitKind, folds: Int, seed: UInt64, paramsJSON: String,
                           assignments: SplitAssignments, replace: Bool = false) throws -> (split: SplitRecord, removedVocabularies: [String]) {
-        try connection.transaction(.immediate) {
+        return try connection.transaction(.immediate) {
             var removed: [String] = []
             if let old = try split(named: name) {
                 guard replace else {
@@ -132,14 +132,28 @@ extension ExampleStore {
                 """, [.text(name), .text(kind.rawValue), .integer(Int64(folds)), .integer(Int64(bitPattern: seed)),
                       .text(paramsJSON), .integer(Int64(assignments.count))])
             let id = connection.lastInsertRowID
-            let ins = try connection.prepare("INSERT INTO split_assignments(split_id, example_id, part, fold) VALUES (?, ?, ?, ?)")
-            try ins.bind(id, at: 1)
-            let partNames = SplitPart.allCases.map(\.name)
-            for i in 0..<assignments.count {
-                try ins.bind(assignments.exampleIDs[i], at: 2)
-                try ins.bind(partNames[Int(assignments.parts[i].rawValue)], at: 3)
-                if assignments.folds[i] >= 0 { try ins.bind(Int64(assignments.folds[i]), at: 4) } else { try ins.bindNull(at: 4) }
+            // Many rows per statement: a million single-row INSERTs spend most of their time in
+            // per-statement overhead (measured ~3x slower).
+            let rowsPerStatement = 256
+            func statement(rows: Int) throws -> Statement {
+                try connection.prepare("INSERT INTO split_assignments(split_id, example_id, part, fold) VALUES "
+                    + Array(repeating: "(?, ?, ?, ?)", count: rows).joined(separator: ","))
+            }
+            let full = try statement(rows: rowsPerStatement)
+            let partNames: [StaticString] = ["train", "dev", "test"]
+            var start = 0
+            while start < assignments.count {
+                let rows = min(rowsPerStatement, assignments.count - start)
+                let ins = rows == rowsPerStatement ? full : try statement(rows: rows)
+                for r in 0..<rows {
+                    let i = start + r, p = Int32(4 * r)
+                    try ins.bind(id, at: p + 1)
+                    try ins.bind(assignments.exampleIDs[i], at: p + 2)
+                    try ins.bind(static: partNames[Int(assignments.parts[i].rawValue)], at: p + 3)
+                    if assignments.folds[i] >= 0 { try ins.bind(Int64(assignments.folds[i]), at: p + 4) } else { try ins.bindNull(at: p + 4) }
+                }
                 try ins.run()
+                start += rows
             }
             return (try split(id: id)!, removed)
         }
@@ -184,14 +198,15 @@ extension ExampleStore {
             keys.ids.reserveCapacity(Int(n)); keys.normHashes.reserveCapacity(Int(n))
             keys.sourceIDs.reserveCapacity(Int(n)); keys.groupKeys.reserveCapacity(Int(n)); keys.parts.reserveCapacity(Int(n))
         }
-        let st = try connection.prepare("""
-            SELECT e.id, e.norm_hash, e.source_id, e.group_key, COALESCE(e.part, s.part)
-            FROM examples e JOIN sources s ON s.id = e.source_id ORDER BY e.id
-            """)
+        var sourcePart: [Int64: String] = [:]
+        try connection.prepare("SELECT id, part FROM sources WHERE part IS NOT NULL").forEachRow { sourcePart[$0.int64(0)] = $0.string(1) }
+        let st = try connection.prepare("SELECT id, norm_hash, source_id, group_key, part FROM examples ORDER BY id")
         try st.forEachRow { r in
-            keys.ids.append(r.int64(0)); keys.normHashes.append(r.int64(1)); keys.sourceIDs.append(r.int64(2))
-            keys.groupKeys.append(r.string(3))
-            if let p = r.string(4) {
+            keys.ids.append(r.int64(0)); keys.normHashes.append(r.int64(1))
+            let source = r.int64(2)
+            keys.sourceIDs.append(source)
+            keys.groupKeys.append(r.isNull(3) ? nil : r.string(3))
+            if let p = r.isNull(4) ? sourcePart[source] : r.string(4) {
                 let part = SplitPart(name: p)
                 keys.parts.append(part)
                 if part == nil { keys.otherParts[keys.ids.count - 1] = p }

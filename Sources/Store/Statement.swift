@@ -78,6 +78,12 @@ public final class Statement {
         try check(sqlite3_bind_blob(handle, index, value.baseAddress, Int32(value.count), mtl_sqlite_transient()))
     }
 
+    /// Binds a constant string without copying it (SQLITE_STATIC: it lives forever).
+    public func bind(static value: StaticString, at index: Int32) throws(StoreError) {
+        try check(sqlite3_bind_text(handle, index, UnsafeRawPointer(value.utf8Start).assumingMemoryBound(to: CChar.self),
+                                    Int32(value.utf8CodeUnitCount), nil))
+    }
+
     public func bind(_ value: SQLValue, at index: Int32) throws(StoreError) {
         switch value {
         case .null: try bindNull(at: index)

@@ -70,29 +70,60 @@ public struct EmbeddingRecord: Sendable, Hashable, Codable {
 public final class VocabularyWriter {
     public let record: VocabularyRecord
     let store: ExampleStore
-    private let insertEncoded: Statement
     private var open = true
-    private var scratch: [UInt8] = []
+    // Rows are buffered and written many per INSERT: a million single-row statements spend
+    // most of their time in per-statement overhead.
+    private static let rowsPerStatement = 256
+    private var insertFull: Statement?
+    private var pendingIDs: [Int64] = []
+    private var pendingBytes: [UInt8] = []
+    private var pendingEnds: [Int] = []
 
     init(store: ExampleStore, record: VocabularyRecord) throws {
         self.store = store
         self.record = record
-        insertEncoded = try store.connection.prepare("INSERT INTO encoded(vocab_id, example_id, ids) VALUES (?, ?, ?)")
-        try insertEncoded.bind(record.id, at: 1)
+    }
+
+    private func statement(rows: Int) throws -> Statement {
+        try store.connection.prepare("INSERT INTO encoded(vocab_id, example_id, ids) VALUES "
+            + Array(repeating: "(?, ?, ?)", count: rows).joined(separator: ","))
+    }
+
+    private func flush() throws {
+        let rows = pendingIDs.count
+        guard rows > 0 else { return }
+        let st: Statement
+        if rows == Self.rowsPerStatement {
+            if insertFull == nil { insertFull = try statement(rows: rows) }
+            st = insertFull!
+        } else {
+            st = try statement(rows: rows)
+        }
+        try pendingBytes.withUnsafeBytes { raw in
+            var from = 0
+            for r in 0..<rows {
+                let p = Int32(3 * r)
+                try st.bind(record.id, at: p + 1)
+                try st.bind(pendingIDs[r], at: p + 2)
+                try st.bind(rawBlob: UnsafeRawBufferPointer(rebasing: raw[from..<pendingEnds[r]]), at: p + 3)
+                from = pendingEnds[r]
+            }
+        }
+        try st.run()
+        pendingIDs.removeAll(keepingCapacity: true); pendingBytes.removeAll(keepingCapacity: true); pendingEnds.removeAll(keepingCapacity: true)
     }
 
     /// Stores the ids of one example's tokens (in token order).
     public func addEncoded(exampleID: Int64, ids: UnsafeBufferPointer<Int32>) throws {
         precondition(open, "vocabulary writer used after commit or rollback")
-        try insertEncoded.bind(exampleID, at: 2)
+        pendingIDs.append(exampleID)
         if record.idWidth == 4 {
-            try insertEncoded.bind(rawBlob: UnsafeRawBufferPointer(ids), at: 3)
+            for v in ids { withUnsafeBytes(of: v.littleEndian) { pendingBytes.append(contentsOf: $0) } }
         } else {
-            scratch.removeAll(keepingCapacity: true)
-            for v in ids { let u = UInt16(truncatingIfNeeded: v); scratch.append(UInt8(u & 0xff)); scratch.append(UInt8(u >> 8)) }
-            try scratch.withUnsafeBytes { try insertEncoded.bind(rawBlob: $0, at: 3) }
+            for v in ids { let u = UInt16(truncatingIfNeeded: v); pendingBytes.append(UInt8(u & 0xff)); pendingBytes.append(UInt8(u >> 8)) }
         }
-        try insertEncoded.run()
+        pendingEnds.append(pendingBytes.count)
+        if pendingIDs.count == Self.rowsPerStatement { try flush() }
     }
 
     public func addEncoded(exampleID: Int64, ids: [Int32]) throws {
@@ -102,6 +133,7 @@ public final class VocabularyWriter {
     /// Makes the vocabulary visible.
     public func commit() throws -> VocabularyRecord {
         precondition(open, "vocabulary writer committed twice")
+        try flush()
         open = false
         try store.connection.execute("COMMIT")
         store.sessionOpen = false
