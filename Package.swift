@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Splits", targets: ["Splits"]),
         .library(name: "Vocab", targets: ["Vocab"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "Batching", targets: ["Batching"]),
         .executable(name: "mtl-prep", targets: ["mtl-prep"]),
         .executable(name: "mtl-train", targets: ["mtl-train"]),
         .executable(name: "mtl-bench", targets: ["mtl-bench"]),
@@ -52,6 +53,8 @@ let package = Package(
         .target(name: "Vocab", dependencies: ["Store"]),
         .testTarget(name: "SplitsTests", dependencies: ["Splits", "Store"]),
         .testTarget(name: "VocabTests", dependencies: ["Vocab", "Store"]),
+        .target(name: "Batching", dependencies: ["Store"]),
+        .testTarget(name: "BatchingTests", dependencies: ["Batching", "Store"]),
         // OpenBLAS through its CBLAS header; the only C the neural-network core sees.
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "NN", dependencies: ["CBLAS"]),
