@@ -334,8 +334,10 @@ import Store
 
     @Test func errorsSayWhichCommandFixesThem() throws {
         let dir = TempDir(); defer { dir.cleanup() }
+        let nothing = try makeFixture(dir, name: "nothing.sqlite", examples: 50, withVocabulary: false, withSplit: false)
+        #expect(message { _ = try StoreSource(path: nothing.path, config: smallConfig()) }.contains("no vocabulary: run mtl-prep vocab"))
         let noSplit = try makeFixture(dir, name: "nosplit.sqlite", examples: 50, withSplit: false)
-        #expect(message { _ = try StoreSource(path: noSplit.path, config: smallConfig()) }.contains("no vocabulary: run mtl-prep vocab"))
+        #expect(message { _ = try StoreSource(path: noSplit.path, config: smallConfig()) }.contains("no split: run mtl-prep split"))
         let noVocab = try makeFixture(dir, name: "novocab.sqlite", examples: 50, withVocabulary: false)
         #expect(message { _ = try StoreSource(path: noVocab.path, config: smallConfig()) }.contains("run mtl-prep vocab"))
         let fx = try makeFixture(dir, examples: 300)

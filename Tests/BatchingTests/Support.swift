@@ -83,7 +83,8 @@ func makeFixture(_ dir: TempDir, name: String = "mtl.sqlite", examples n: Int = 
         }
         _ = try s.commit()
     }
-    guard withSplit else { return fx }
+    var splitID: Int64? = nil
+    if withSplit {
     var a = SplitAssignments()
     for id in fx.ids {
         if kfold {
@@ -98,7 +99,8 @@ func makeFixture(_ dir: TempDir, name: String = "mtl.sqlite", examples n: Int = 
             fx.parts[id] = part
         }
     }
-    let (split, _) = try store.saveSplit(name: "main", kind: kfold ? .kfold : .ratio, folds: kfold ? 4 : 0, seed: 1, paramsJSON: "{}", assignments: a)
+    splitID = try store.saveSplit(name: "main", kind: kfold ? .kfold : .ratio, folds: kfold ? 4 : 0, seed: 1, paramsJSON: "{}", assignments: a).split.id
+    }
     guard withVocabulary else { return fx }
     // Training label counts for vocab_labels.
     var labelCounts: [Int64: [Int64]] = [:]
@@ -109,7 +111,7 @@ func makeFixture(_ dir: TempDir, name: String = "mtl.sqlite", examples n: Int = 
     }
     var entries = [VocabEntry(token: "<pad>", count: 0), VocabEntry(token: "<unk>", count: 0)]
     entries += (0..<500).map { VocabEntry(token: "w\($0)", count: 1) }
-    let w = try store.beginVocabulary(NewVocabulary(name: "words", splitID: split.id, fold: 0, paramsJSON: "{}", tokens: entries, labelCounts: labelCounts))
+    let w = try store.beginVocabulary(NewVocabulary(name: "words", splitID: splitID, fold: splitID == nil ? nil : 0, paramsJSON: "{}", tokens: entries, labelCounts: labelCounts))
     for id in fx.ids { try w.addEncoded(exampleID: id, ids: fx.tokens[id]!) }
     _ = try w.commit()
     return fx
