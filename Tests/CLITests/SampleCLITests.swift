@@ -61,7 +61,7 @@ struct SampleCLITests {
         #expect(abs((sentiment["realized_share"] as! Double) - 0.75) < 0.03)
         let classes = try #require(sentiment["classes"] as? [[String: Any]])
         for c in classes {
-            #expect(c["target_share"] as! Double == 0.5)
+            #expect(abs((c["target_share"] as! Double) - 0.5) < 1e-9)
             #expect(abs((c["realized_share"] as! Double) - 0.5) < 0.03, "\(c)")
         }
         let text = try run("mtl-prep", ["sample", "--store", db, "--strategy", "temperature", "--temperature", "2", "--steps", "100", "--report"])
