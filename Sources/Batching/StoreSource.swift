@@ -229,11 +229,12 @@ public final class StoreSource: ExampleSource, @unchecked Sendable {
                     while i < candidateIDs.count && candidateIDs[i] < id { i += 1 }
                     guard i < candidateIDs.count, candidateIDs[i] == id else { return }
                     current = id
-                    keepCurrent = filter.task == nil
+                    keepCurrent = false
                     rowStartValues = rows.values.count
                     for _ in 0..<T { rows.annStart.append(-1); rows.annCount.append(0) }
                 }
                 guard let t = slot(ofStoreTask: taskID) else { return }
+                if filter.task == nil { keepCurrent = true }
                 var n = value.count / 4
                 var skip = 0
                 if tasks[t].kind == .tagging || tasks[t].kind == .spans, n > maxLength {

@@ -238,6 +238,11 @@ import Store
         var ids: [Int64] = []
         while let b = try eval.next() { ids += b.exampleIDs; #expect(b.size <= 8) }
         #expect(ids == fx.ids.filter { fx.parts[$0] == part })
+        // With one task, only the examples that carry it.
+        let ner = EvalBatches(source: try StoreSource(path: fx.path, tasks: ["ner"], config: config), part: part, config: config)
+        var nerIDs: [Int64] = []
+        while let b = try ner.next() { nerIDs += b.exampleIDs; #expect(b.targets[0].present == b.size) }
+        #expect(nerIDs == fx.ids.filter { fx.parts[$0] == part && fx.labels["ner"]![$0] != nil })
     }
 
     @Test func firstExhaustedEndsWithTheSmallestTask() throws {
