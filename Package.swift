@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Splits", targets: ["Splits"]),
         .library(name: "Vocab", targets: ["Vocab"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "Batching", targets: ["Batching"]),
         .executable(name: "mtl-prep", targets: ["mtl-prep"]),
         .executable(name: "mtl-train", targets: ["mtl-train"]),
         .executable(name: "mtl-bench", targets: ["mtl-bench"]),
@@ -31,7 +32,7 @@ let package = Package(
         .target(name: "Text", dependencies: ["CICU"]),
         .executableTarget(
             name: "mtl-prep",
-            dependencies: ["Text", "Store", "CorpusImport", "Splits", "Vocab", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Text", "Store", "CorpusImport", "Splits", "Vocab", "Batching", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "mtl-train",
@@ -39,7 +40,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "mtl-bench",
-            dependencies: ["Text", "CICU", "NN", "Store", "CorpusImport", "Splits", "Vocab", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Text", "CICU", "NN", "Store", "CorpusImport", "Splits", "Vocab", "Batching", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "TextTests", dependencies: ["Text"]),
         // SQLite and libxml2 come in as system libraries; only Store imports CSQLite,
@@ -54,6 +55,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Store", "Text", "CorpusImport"], path: "Tests/TestSupport"),
         .testTarget(name: "SplitsTests", dependencies: ["Splits", "Store", "TestSupport"]),
         .testTarget(name: "VocabTests", dependencies: ["Vocab", "Splits", "Store", "TestSupport"]),
+        .target(name: "Batching", dependencies: ["Store"]),
+        .testTarget(name: "BatchingTests", dependencies: ["Batching", "Store"]),
         // OpenBLAS through its CBLAS header; the only C the neural-network core sees.
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "NN", dependencies: ["CBLAS"]),

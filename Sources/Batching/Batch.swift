@@ -1,0 +1,108 @@
+import Store
+
+/// One task's targets in a batch, aligned with the batch's rows (and tokens).
+public struct TaskTargets: Sendable, Hashable {
+    public var task: String
+    public var kind: TaskKind
+    /// Rows that carry a label for this task `[B]` (the loss masks the others).
+    public var mask: [Bool]
+    /// Classification: the class id per row `[B]`, -1 where `mask` is false.
+    public var classes: [Int32] = []
+    /// Multilabel: multi-hot `[B × labelCount]` (0 or 1; rows without a label are all 0).
+    public var multiHot: [Float] = []
+    public var labelCount: Int
+    /// Tagging / spans: one tag id per token `[B × T]`, -1 at padding and on rows without a label.
+    public var tags: [Int32] = []
+
+    /// Rows with a label.
+    public var present: Int { mask.reduce(0) { $0 + ($1 ? 1 : 0) } }
+}
+
+/// A batch, as the model takes it: padded token ids, lengths, and for every task its
+/// targets aligned to the same rows, with a presence mask.
+///
+/// ```swift
+/// let b = try loader.next()
+/// // b.tokenIDs: [b.size × b.paddedLength], padded with the vocabulary's <pad> id
+/// let sentiment = b.targets[0]            // loader task order
+/// let loss = try SoftmaxCrossEntropy()(logits: z, targets: sentiment.classes, mask: sentiment.mask)
+/// ```
+public struct Batch: Sendable, Hashable {
+    /// 0-based index of this batch since the loader started (counting restored runs).
+    public var step: Int
+    /// 0-based loader epoch.
+    public var epoch: Int
+    /// True when this batch completes its epoch.
+    public var endsEpoch: Bool
+    /// The task every row was drawn for (homogeneous batches); nil for mixed batches and
+    /// evaluation batches.
+    public var task: Int?
+    /// B.
+    public var size: Int
+    /// T: the longest (truncated) length in the batch.
+    public var paddedLength: Int
+    /// `[B × T]`, row-major.
+    public var tokenIDs: [Int32]
+    /// `[B]`.
+    public var lengths: [Int32]
+    /// `[B]`: the store's example ids, for tracing.
+    public var exampleIDs: [Int64]
+    /// `[B]`: the task whose stream each row was drawn from (-1 for evaluation batches).
+    public var drawnFor: [Int32]
+    /// One entry per loader task, in the loader's task order.
+    public var targets: [TaskTargets]
+
+    /// A stable 64-bit hash of everything in the batch (FNV-1a; equal across runs and machines).
+    public var fingerprint: UInt64 {
+        var h = FNV64()
+        h.add(Int64(step)); h.add(Int64(epoch)); h.add(UInt8(endsEpoch ? 1 : 0)); h.add(Int64(task ?? -1))
+        h.add(Int64(size)); h.add(Int64(paddedLength))
+        h.add(tokenIDs); h.add(lengths); h.add(exampleIDs); h.add(drawnFor)
+        for t in targets {
+            h.add(t.task); h.add(t.mask.map { UInt8($0 ? 1 : 0) }); h.add(t.classes)
+            h.add(t.multiHot.map { $0.bitPattern }); h.add(t.tags)
+        }
+        return h.value
+    }
+}
+
+extension Batch {
+    /// Builds a batch from staged rows.
+    static func build(rows: ExampleRows, drawnFor: [Int32], tasks: [TaskInfo], padID: Int32, allTaskTargets: Bool,
+                      step: Int, epoch: Int, endsEpoch: Bool, task: Int?) -> Batch {
+        let B = rows.count, TT = tasks.count
+        var T = 0
+        for r in 0..<B { T = Swift.max(T, rows.length(r)) }
+        var tokenIDs = [Int32](repeating: padID, count: B * T)
+        var lengths = [Int32](repeating: 0, count: B)
+        for r in 0..<B {
+            let s = Int(rows.tokenStart[r]), n = rows.length(r)
+            lengths[r] = Int32(n)
+            for k in 0..<n { tokenIDs[r * T + k] = rows.tokens[s + k] }
+        }
+        var targets: [TaskTargets] = []
+        targets.reserveCapacity(TT)
+        for (t, info) in tasks.enumerated() {
+            var tt = TaskTargets(task: info.name, kind: info.kind, mask: [Bool](repeating: false, count: B), labelCount: info.labelCount)
+            switch info.kind {
+            case .classification: tt.classes = [Int32](repeating: -1, count: B)
+            case .multilabel: tt.multiHot = [Float](repeating: 0, count: B * info.labelCount)
+            case .tagging, .spans: tt.tags = [Int32](repeating: -1, count: B * T)
+            }
+            for r in 0..<B {
+                let s = rows.annStart[r * TT + t]
+                guard s >= 0, allTaskTargets || drawnFor[r] == Int32(t) || drawnFor[r] < 0 else { continue }
+                let n = Int(rows.annCount[r * TT + t]), s0 = Int(s)
+                tt.mask[r] = true
+                switch info.kind {
+                case .classification: tt.classes[r] = rows.values[s0]
+                case .multilabel: for k in 0..<n { tt.multiHot[r * info.labelCount + Int(rows.values[s0 + k])] = 1 }
+                case .tagging, .spans: for k in 0..<n { tt.tags[r * T + k] = rows.values[s0 + k] }
+                }
+            }
+            targets.append(tt)
+        }
+        return Batch(step: step, epoch: epoch, endsEpoch: endsEpoch, task: task, size: B, paddedLength: T, tokenIDs: tokenIDs,
+                     lengths: lengths, exampleIDs: rows.exampleIDs, drawnFor: drawnFor, targets: targets)
+    }
+}
