@@ -15,6 +15,8 @@
 /// - `annotations(example_id, task_id, value)`: `value` is an `AnnotationValue` blob.
 /// - `rejects(id, source_id, locator, reason)`: records skipped with `--on-error skip`.
 ///
+/// Version 3 (`v3-compact-tokens`): token blobs may be in layout 2 (see `TokenBlob`).
+///
 /// Foreign keys are declared for documentation but not enforced (`PRAGMA foreign_keys`
 /// stays off): enforcement costs a lookup per inserted row on the bulk path, and the only
 /// deleting code (`ExampleStore.deleteSource`) removes dependent rows explicitly.
@@ -23,11 +25,21 @@ public enum StoreSchema {
     public static let migrator: Migrator = {
         var m = Migrator()
         m.register("v1-core") { db in try db.execute(v1) }
+        // v2-splits-vocab is registered by the vocab/split work
+        m.register("v3-compact-tokens") { db in try db.execute(v3) }
         return m
     }()
 
     /// The schema version this program writes (`PRAGMA user_version`).
     public static var version: Int { migrator.migrations.count }
+
+    /// Version 3 (`v3-compact-tokens`): imports write `examples.tokens` in the compact layout 2
+    /// of `TokenBlob` (narrow offsets, scalar offsets omitted for ASCII text); layout-1 blobs
+    /// already stored stay valid (the first four bytes tell the layouts apart). No table
+    /// changes: the version bump keeps programs that only read layout 1 away from such stores.
+    static let v3 = """
+        SELECT 1;
+        """
 
     static let v1 = """
         CREATE TABLE sources(
