@@ -46,7 +46,9 @@ let package = Package(
         // SQLite and libxml2 come in as system libraries; only Store imports CSQLite,
         // only CorpusImport imports CLibXML2.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "Store", dependencies: ["CSQLite"]),
+        // SHA-256 with the CPU's SHA extensions (portable Swift code in Store otherwise).
+        .target(name: "CHash"),
+        .target(name: "Store", dependencies: ["CSQLite", "CHash"]),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .target(name: "CorpusImport", dependencies: ["Text", "Store", "CLibXML2", .product(name: "Yams", package: "Yams")]),
         .target(name: "Splits", dependencies: ["Store"]),

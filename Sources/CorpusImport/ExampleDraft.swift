@@ -36,6 +36,52 @@ enum RecordOutcome: Sendable {
     case fatal(ImportError)
 }
 
+/// A chunk of records made ready for the store by a worker, packed so that it crosses to the
+/// writer thread as a few arrays (no per-example heap objects to free on the writer) and the
+/// writer binds its bytes to SQLite in place.
+struct PackedChunk: Sendable {
+    struct Row: Sendable {
+        var locator: Range<Int>
+        var text: Range<Int>
+        var tokens: Range<Int>
+        /// Empty range with `hasGroup == false`: no group key.
+        var group: Range<Int>
+        var hasGroup: Bool
+        var normHash: Int64
+        /// Range in `annotations`.
+        var annotations: Range<Int>
+    }
+    struct Annotation: Sendable {
+        /// Index of the task in the plan.
+        var task: Int
+        /// Range in `labelRefs`.
+        var refs: Range<Int>
+    }
+    enum Item: Sendable {
+        case example(Int)      // index in rows
+        case reject(ImportError)
+        case fatal(ImportError)
+    }
+    /// Locators, texts, token blobs (layout 2) and group keys, concatenated.
+    var bytes: [UInt8] = []
+    var rows: [Row] = []
+    var items: [Item] = []
+    var annotations: [Annotation] = []
+    /// Per annotation: indexes into `labelNames[task]` (chunk-local, first-seen order); the
+    /// writer maps them to the store's label ids in place.
+    var labelRefs: [Int32] = []
+    /// Per task: the distinct label names of this chunk, in first-seen order.
+    var labelNames: [[String]]
+    /// Per task: span alignment counts over the chunk's examples.
+    var spanCounts: [SpanCounts]
+    var bytesRead: Int64 = 0
+
+    init(tasks: Int) {
+        labelNames = Array(repeating: [], count: tasks)
+        spanCounts = Array(repeating: SpanCounts(), count: tasks)
+    }
+}
+
 /// Per-thread state of the import workers: a text processor and a token blob builder.
 final class DraftBuilder {
     let plan: ReaderPlan
@@ -53,9 +99,109 @@ final class DraftBuilder {
         do throws(ImportError) { return .example(try draft(record)) } catch { return .reject(error) }
     }
 
+    /// Chunk-local label interning (per task), reused across chunks.
+    private var interned: [[String: Int32]] = []
+
+    /// Makes a packed chunk of records (in order) for the writer.
+    func pack(_ chunk: RecordChunk) -> PackedChunk {
+        let taskCount = plan.tasks.count
+        var out = PackedChunk(tasks: taskCount)
+        out.bytesRead = chunk.bytesRead
+        out.items.reserveCapacity(chunk.items.count)
+        out.rows.reserveCapacity(chunk.items.count)
+        if interned.count != taskCount { interned = Array(repeating: [:], count: taskCount) }
+        for k in 0..<taskCount { interned[k].removeAll(keepingCapacity: true) }
+        for item in chunk.items {
+            switch item {
+            case .unreadable(let e, let fatal):
+                out.items.append(fatal ? .fatal(e) : .reject(e))
+            case .record(let r):
+                do throws(ImportError) {
+                    let d = try draft(r, blobInto: &out.bytes)
+                    out.items.append(.example(out.rows.count))
+                    let annStart = out.annotations.count
+                    for (k, label) in d.labels.enumerated() {
+                        guard let label else { continue }
+                        let refStart = out.labelRefs.count
+                        func intern(_ name: String) {
+                            if let i = interned[k][name] { out.labelRefs.append(i); return }
+                            let i = Int32(out.labelNames[k].count)
+                            interned[k][name] = i
+                            out.labelNames[k].append(name)
+                            out.labelRefs.append(i)
+                        }
+                        switch label {
+                        case .label(let l): intern(l)
+                        case .set(let s): for l in s { intern(l) }
+                        case .tags(let t): for l in t { intern(l) }
+                        }
+                        out.annotations.append(.init(task: k, refs: refStart..<out.labelRefs.count))
+                        out.spanCounts[k] += d.spanCounts[k]
+                    }
+                    let locStart = out.bytes.count
+                    Self.appendLocator(d.locator, to: &out.bytes)
+                    let textStart = out.bytes.count
+                    out.bytes.append(contentsOf: d.text.utf8)
+                    let groupStart = out.bytes.count
+                    if let g = d.group { out.bytes.append(contentsOf: g.utf8) }
+                    out.rows.append(.init(locator: locStart..<textStart, text: textStart..<groupStart,
+                                          tokens: d.blobRange, group: groupStart..<out.bytes.count, hasGroup: d.group != nil,
+                                          normHash: d.normHash, annotations: annStart..<out.annotations.count))
+                } catch {
+                    out.items.append(.reject(error))
+                }
+            }
+        }
+        return out
+    }
+
+    /// Appends `locator.description` as UTF-8 (the common `file:line` without building a String).
+    static func appendLocator(_ locator: RecordLocator, to bytes: inout [UInt8]) {
+        guard locator.column == nil, locator.recordIndex == nil, let line = locator.line, line >= 0 else {
+            bytes.append(contentsOf: locator.description.utf8)
+            return
+        }
+        bytes.append(contentsOf: locator.file.utf8)
+        bytes.append(UInt8(ascii: ":"))
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { d in
+            var v = line, n = 0
+            repeat { d[19 - n] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10; n += 1 } while v > 0
+            bytes.append(contentsOf: d[(20 - n)...])
+        }
+    }
+
+    /// A draft whose token blob (layout 2) was appended to `bytes`, at `blobRange`.
+    struct PackedDraft {
+        var locator: RecordLocator
+        var text: String
+        var blobRange: Range<Int>
+        var normHash: Int64
+        var group: String?
+        var labels: [LabelValue?]
+        var spanCounts: [SpanCounts]
+    }
+
+    func draft(_ record: RawRecord, blobInto bytes: inout [UInt8]) throws(ImportError) -> PackedDraft {
+        let mark = bytes.count
+        do throws(ImportError) {
+            let d = try draft(record, finishBlob: false)
+            blob.appendCompact(to: &bytes)
+            return PackedDraft(locator: d.locator, text: d.text, blobRange: mark..<bytes.count, normHash: d.normHash,
+                               group: d.group, labels: d.labels, spanCounts: d.spanCounts)
+        } catch {
+            bytes.removeSubrange(mark...)
+            throw error
+        }
+    }
+
     private func fieldName(_ slot: Int) -> String { plan.fields[slot] }
 
-    func draft(_ record: RawRecord) throws(ImportError) -> ExampleDraft {
+    func draft(_ record: RawRecord) throws(ImportError) -> ExampleDraft { try draft(record, finishBlob: true) }
+
+    private func draft(_ record: RawRecord, finishBlob: Bool) throws(ImportError) -> ExampleDraft {
         let loc = record.locator
         let format = plan.mapping.format
         let value = record.fields[plan.text]
@@ -102,7 +248,7 @@ final class DraftBuilder {
             }
             group = s
         }
-        return ExampleDraft(locator: loc, text: tokenized.original, tokens: blob.finish(), tokenCount: tokenized.tokens.count,
+        return ExampleDraft(locator: loc, text: tokenized.original, tokens: finishBlob ? blob.finish() : [], tokenCount: tokenized.tokens.count,
                             normHash: StableHash.fnv1a64(tokenized.normalized.utf8), group: group, labels: labels, spanCounts: spanCounts)
     }
 

@@ -192,43 +192,68 @@ public final class Importer {
                 threads: max(1, options.threads),
                 makeWorker: { try DraftBuilder(plan: plan, pipeline: pipeline) },
                 next: { queue.pop() },
-                transform: { builder, chunk in
-                    (chunk.items.map { item -> RecordOutcome in
-                        switch item {
-                        case .record(let r): return builder.outcome(r)
-                        case .unreadable(let e, let fatal): return fatal ? .fatal(e) : .reject(e)
-                        }
-                    }, chunk.bytesRead)
-                },
+                transform: { builder, chunk in builder.pack(chunk) },
                 consume: { output in
-                    let (outcomes, bytesRead) = output
-                    for outcome in outcomes {
-                        records += 1
-                        switch outcome {
-                        case .fatal(let error): throw error
-                        case .reject(let error):
-                            guard skip else { throw error }
-                            try session.addReject(locator: error.locator.description, reason: error.message)
-                            rejectReasons[error.kind.rawValue, default: 0] += 1
-                        case .example(let d):
-                            var annotations: [(taskID: Int64, value: AnnotationValue)] = []
-                            for (k, label) in d.labels.enumerated() {
-                                guard let label else { continue }
-                                func id(_ name: String) throws -> Int32 {
-                                    if let i = ids[k][name] { return i }
-                                    let i = try session.labelID(name, task: taskIDs[k])
-                                    ids[k][name] = i
-                                    return i
-                                }
-                                switch label {
-                                case .label(let l): annotations.append((taskIDs[k], .label(try id(l))))
-                                case .set(let s): annotations.append((taskIDs[k], .labels(try s.map(id))))
-                                case .tags(let t): annotations.append((taskIDs[k], .tags(try t.map(id))))
-                                }
-                                spans[k] += d.spanCounts[k]
+                    var chunk = output
+                    let bytesRead = chunk.bytesRead
+                    // Chunk-local label indexes → the store's label ids (new names get ids here,
+                    // in first-seen order, chunk after chunk: the order of the input).
+                    var refs = chunk.labelRefs
+                    chunk.labelRefs = []
+                    var maps: [[Int32]] = []
+                    for (k, names) in chunk.labelNames.enumerated() {
+                        var map: [Int32] = []
+                        map.reserveCapacity(names.count)
+                        for name in names {
+                            if let i = ids[k][name] { map.append(i); continue }
+                            let i = try session.labelID(name, task: taskIDs[k])
+                            ids[k][name] = i
+                            map.append(i)
+                        }
+                        maps.append(map)
+                    }
+                    var raw: [ImportSession.RawAnnotation] = []
+                    raw.reserveCapacity(chunk.annotations.count)
+                    for a in chunk.annotations {
+                        maps[a.task].withUnsafeBufferPointer { map in
+                            for j in a.refs { refs[j] = map[Int(refs[j])] }
+                        }
+                        var count = a.refs.count
+                        if plan.tasks[a.task].mapping.kind == .multilabel && count > 1 {
+                            // A set: ascending ids, no duplicates.
+                            refs[a.refs].sort()
+                            var w = a.refs.lowerBound + 1
+                            for j in (a.refs.lowerBound + 1)..<a.refs.upperBound where refs[j] != refs[w - 1] {
+                                refs[w] = refs[j]; w += 1
                             }
-                            try session.add(NewExample(locator: d.locator.description, text: d.text, tokens: d.tokens,
-                                                       normHash: d.normHash, groupKey: d.group, annotations: annotations))
+                            count = w - a.refs.lowerBound
+                        }
+                        raw.append(.init(taskID: taskIDs[a.task], start: a.refs.lowerBound, count: count))
+                    }
+                    for k in spans.indices { spans[k] += chunk.spanCounts[k] }
+                    try chunk.bytes.withUnsafeBytes { bytes in
+                        try refs.withUnsafeBufferPointer { refs in
+                            try raw.withUnsafeBufferPointer { raw in
+                                for item in chunk.items {
+                                    records += 1
+                                    switch item {
+                                    case .fatal(let error): throw error
+                                    case .reject(let error):
+                                        guard skip else { throw error }
+                                        try session.addReject(locator: error.locator.description, reason: error.message)
+                                        rejectReasons[error.kind.rawValue, default: 0] += 1
+                                    case .example(let r):
+                                        let row = chunk.rows[r]
+                                        try session.addExample(
+                                            locator: UnsafeRawBufferPointer(rebasing: bytes[row.locator]),
+                                            text: UnsafeRawBufferPointer(rebasing: bytes[row.text]),
+                                            tokens: UnsafeRawBufferPointer(rebasing: bytes[row.tokens]),
+                                            normHash: row.normHash,
+                                            groupKey: row.hasGroup ? UnsafeRawBufferPointer(rebasing: bytes[row.group]) : nil,
+                                            annotations: UnsafeBufferPointer(rebasing: raw[row.annotations]), ids: refs)
+                                    }
+                                }
+                            }
                         }
                     }
                     bytes = bytesRead

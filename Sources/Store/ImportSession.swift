@@ -177,6 +177,85 @@ public final class ImportSession: @unchecked Sendable {
         return id
     }
 
+    /// One annotation of `addExample`: a task and where its label ids are in the `ids` buffer.
+    public struct RawAnnotation: Sendable {
+        public var taskID: Int64
+        /// Index of the first id in `ids`.
+        public var start: Int
+        public var count: Int
+        public init(taskID: Int64, start: Int, count: Int) { self.taskID = taskID; self.start = start; self.count = count }
+    }
+
+    /// The bulk path of `add`: an example given as bytes that SQLite reads in place (nothing is
+    /// copied; the buffers must stay valid during the call). `tokens` is a `TokenBlob` (either
+    /// layout); each annotation's ids are its `AnnotationValue` blob in order (classification:
+    /// one id; multilabel: ascending, no duplicates; tagging/spans: one per token). The example
+    /// gets the source's part. Returns its id; ids are consecutive in call order.
+    @discardableResult
+    public func addExample(locator: UnsafeRawBufferPointer, text: UnsafeRawBufferPointer, tokens: UnsafeRawBufferPointer,
+                           normHash: Int64, groupKey: UnsafeRawBufferPointer?,
+                           annotations: UnsafeBufferPointer<RawAnnotation>, ids: UnsafeBufferPointer<Int32>) throws -> Int64 {
+        try checkOpen()
+        func where_() -> String { String(decoding: locator, as: UTF8.self) }
+        let tokenCount = TokenBlob.tokenCount(tokens)
+        // Validate before writing, so a bad annotation never leaves a half-written example.
+        for a in annotations {
+            guard let k = slot(a.taskID) else {
+                throw StoreError(kind: .misuse, message: "\(where_()): task id \(a.taskID) was not registered in this session")
+            }
+            guard a.start >= 0, a.count >= 0, a.start + a.count <= ids.count else {
+                throw StoreError(kind: .misuse, message: "\(where_()): annotation ids out of range")
+            }
+            let value = UnsafeBufferPointer(rebasing: ids[a.start..<(a.start + a.count)])
+            let labelCount = tasks[k].names.count
+            switch tasks[k].record.kind {
+            case .classification:
+                guard a.count == 1 else {
+                    throw StoreError(kind: .misuse, message: "\(where_()): \(a.count) labels for classification task '\(tasks[k].record.name)'")
+                }
+            case .multilabel:
+                for i in value.indices.dropFirst() where value[i - 1] >= value[i] {
+                    throw StoreError(kind: .misuse, message: "\(where_()): multilabel ids of task '\(tasks[k].record.name)' are not ascending and distinct")
+                }
+            case .tagging, .spans:
+                guard a.count == tokenCount else {
+                    throw StoreError(kind: .misuse, message: "\(where_()): task '\(tasks[k].record.name)' has \(a.count) tags for \(tokenCount ?? -1) tokens")
+                }
+            }
+            for id in value where id < 0 || Int(id) >= labelCount {
+                throw StoreError(kind: .misuse, message: "\(where_()): label id \(id) unknown in task '\(tasks[k].record.name)'")
+            }
+        }
+        let st = insertExample
+        try st.bind(source.id, at: 1)
+        try st.bindNoCopy(text: locator, at: 2)
+        try st.bindNoCopy(text: text, at: 3)
+        try st.bindNoCopy(blob: tokens, at: 4)
+        try st.bind(normHash, at: 5)
+        if let groupKey { try st.bindNoCopy(text: groupKey, at: 6) } else { try st.bindNull(at: 6) }
+        try st.bind(source.info.part, at: 7)
+        try st.runOnce()
+        let id = db.lastInsertRowID
+        let an = insertAnnotation
+        for a in annotations {
+            let value = UnsafeBufferPointer(rebasing: ids[a.start..<(a.start + a.count)])
+            try an.bind(id, at: 1)
+            try an.bind(a.taskID, at: 2)
+            #if _endian(little)
+            try an.bindNoCopy(blob: UnsafeRawBufferPointer(value), at: 3)
+            #else
+            try an.bind(blob: value.flatMap { withUnsafeBytes(of: $0.littleEndian) { Array($0) } }, at: 3)
+            #endif
+            try an.runOnce()
+            let k = slot(a.taskID)!
+            tasks[k].added.withUnsafeMutableBufferPointer { added in
+                for l in value { added[Int(l)] += 1 }
+            }
+        }
+        examples += 1
+        return id
+    }
+
     /// Records a skipped record (`--on-error skip`).
     public func addReject(locator: String, reason: String) throws {
         try checkOpen()

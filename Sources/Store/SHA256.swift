@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CHash
 
 /// Streaming SHA-256 (FIPS 180-4), for `sources.content_sha256`.
 ///
@@ -39,6 +40,15 @@ public struct SHA256: Sendable {
                 pending.withUnsafeBytes { compress(UnsafeRawBufferPointer($0)) }
                 pending.removeAll(keepingCapacity: true)
             }
+        }
+        let blocks = (bytes.count - i) / 64
+        if blocks > 0, let base = bytes.baseAddress,
+           withUnsafeMutablePointer(to: &state, { p in
+               p.withMemoryRebound(to: UInt32.self, capacity: 8) {
+                   mtl_sha256_blocks($0, base.advanced(by: i).assumingMemoryBound(to: UInt8.self), blocks)
+               }
+           }) != 0 {
+            i += 64 * blocks   // SHA extensions of the CPU
         }
         while bytes.count - i >= 64 {
             compress(UnsafeRawBufferPointer(rebasing: bytes[i..<(i + 64)])); i += 64

@@ -43,6 +43,7 @@
 ///   Counting a training part reads it instead of the examples' text and offsets.
 /// - `embeddings(vocab_id, name, dim, matrix, found, folded, params_json, created_at)`:
 ///   `matrix` = float32 little-endian [size × dim], row i = token id i.
+/// Version 3 (`v3-compact-tokens`): token blobs may be in layout 2 (see `TokenBlob`).
 ///
 /// Foreign keys are declared for documentation but not enforced (`PRAGMA foreign_keys`
 /// stays off): enforcement costs a lookup per inserted row on the bulk path, and the only
@@ -53,6 +54,7 @@ public enum StoreSchema {
         var m = Migrator()
         m.register("v1-core") { db in try db.execute(v1) }
         m.register("v2-splits-vocab") { db in try db.execute(v2) }
+        m.register("v3-compact-tokens") { db in try db.execute(v3) }
         return m
     }()
 
@@ -137,6 +139,14 @@ public enum StoreSchema {
           created_at  TEXT NOT NULL,
           PRIMARY KEY (vocab_id, name)
         ) WITHOUT ROWID;
+        """
+
+    /// Version 3 (`v3-compact-tokens`): imports write `examples.tokens` in the compact layout 2
+    /// of `TokenBlob` (narrow offsets, scalar offsets omitted for ASCII text); layout-1 blobs
+    /// already stored stay valid (the first four bytes tell the layouts apart). No table
+    /// changes: the version bump keeps programs that only read layout 1 away from such stores.
+    static let v3 = """
+        SELECT 1;
         """
 
     static let v1 = """

@@ -84,6 +84,21 @@ public final class Statement {
                                     Int32(value.utf8CodeUnitCount), nil))
     }
 
+    /// Binds UTF-8 text WITHOUT a copy: the bytes must stay valid and unchanged until the
+    /// statement has been stepped and reset (the bulk-insert path).
+    public func bindNoCopy(text value: UnsafeRawBufferPointer, at index: Int32) throws(StoreError) {
+        guard let base = value.baseAddress, value.count > 0 else {
+            return try check(sqlite3_bind_text(handle, index, "", 0, mtl_sqlite_transient()))
+        }
+        try check(sqlite3_bind_text(handle, index, base.assumingMemoryBound(to: CChar.self), Int32(value.count), mtl_sqlite_static()))
+    }
+
+    /// Binds a blob WITHOUT a copy (see `bindNoCopy(text:at:)`); empty binds a zero-length blob.
+    public func bindNoCopy(blob value: UnsafeRawBufferPointer, at index: Int32) throws(StoreError) {
+        guard let base = value.baseAddress, value.count > 0 else { return try check(sqlite3_bind_zeroblob(handle, index, 0)) }
+        try check(sqlite3_bind_blob(handle, index, base, Int32(value.count), mtl_sqlite_static()))
+    }
+
     public func bind(_ value: SQLValue, at index: Int32) throws(StoreError) {
         switch value {
         case .null: try bindNull(at: index)
@@ -111,6 +126,18 @@ public final class Statement {
         let err = StoreError(code: rc, db: sqlite3_db_handle(handle), sql: sql)
         sqlite3_reset(handle)
         throw err
+    }
+
+    /// Steps a statement that returns no rows once, then resets it (the bulk-insert path).
+    @inline(__always)
+    public func runOnce() throws(StoreError) {
+        let rc = sqlite3_step(handle)
+        if rc != SQLITE_DONE && rc != SQLITE_ROW {
+            let err = StoreError(code: rc, db: sqlite3_db_handle(handle), sql: sql)
+            sqlite3_reset(handle)
+            throw err
+        }
+        sqlite3_reset(handle)
     }
 
     /// Steps to completion (for statements without result rows), then resets.

@@ -5,10 +5,12 @@ extension TokenBlob {
     @inline(__always)
     public static func forEachNormalizedToken(_ blob: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows -> Bool {
         guard blob.count >= 4 else { return false }
+        if blob[3] & 0x80 != 0 { return try forEachCompact(blob, body) }
         let n = Int(Int32(littleEndian: blob.loadUnaligned(fromByteOffset: 0, as: Int32.self)))
+        guard n >= 0 else { return false }
         let endsAt = 4 + 16 * n
         let header = endsAt + 4 * (n + 1)
-        guard n >= 0, blob.count >= header else { return false }
+        guard blob.count >= header else { return false }
         let areaCount = blob.count - header
         var prev = Int(Int32(littleEndian: blob.loadUnaligned(fromByteOffset: endsAt, as: Int32.self)))
         guard prev == 0 else { return false }
@@ -18,7 +20,36 @@ extension TokenBlob {
             try body(UnsafeRawBufferPointer(rebasing: blob[(header + prev)..<(header + end)]))
             prev = end
         }
-        return true
+        return prev == areaCount
+    }
+
+    /// Layout 2 (see `TokenBlob`): header, offsets of width w, string ends, string area.
+    private static func forEachCompact(_ blob: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows -> Bool {
+        guard blob.count >= 8, blob[2] == 0 else { return false }
+        let w = Int(blob[0]), same = blob[1] & 1 != 0
+        guard w == 1 || w == 2 || w == 4 else { return false }
+        let n = Int(UInt32(littleEndian: blob.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+        let endsAt = 8 + (same ? 2 * n : 4 * n) * w
+        let areaStart = endsAt + (n + 1) * w
+        guard n <= Int(Int32.max), blob.count >= areaStart else { return false }
+        @inline(__always) func end(_ i: Int) -> Int {
+            let o = endsAt + i * w
+            switch w {
+            case 1: return Int(blob[o])
+            case 2: return Int(UInt16(littleEndian: blob.loadUnaligned(fromByteOffset: o, as: UInt16.self)))
+            default: return Int(UInt32(littleEndian: blob.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
+            }
+        }
+        let areaCount = blob.count - areaStart
+        var prev = end(0)
+        guard prev == 0 else { return false }
+        for i in stride(from: 1, through: n, by: 1) {
+            let e = end(i)
+            guard e >= prev, e <= areaCount else { return false }
+            try body(UnsafeRawBufferPointer(rebasing: blob[(areaStart + prev)..<(areaStart + e)]))
+            prev = e
+        }
+        return prev == areaCount
     }
 }
 

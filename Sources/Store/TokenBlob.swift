@@ -22,7 +22,20 @@ public struct DecodedTokens: Sendable, Hashable {
 
 /// The `examples.tokens` blob: a compact, numpy-readable layout of a tokenized text.
 ///
-/// All integers are little-endian int32:
+/// Two layouts exist; the first four bytes tell them apart (byte 3 ≥ 0x80: layout 2).
+///
+/// **Layout 2** (compact, what imports write since schema version 3). An 8-byte header, then
+/// arrays of unsigned little-endian integers of one width `w` (1, 2 or 4 bytes: the smallest
+/// that holds every offset of the blob):
+/// ```
+/// u8 w, u8 flags, u8 0, u8 0x82      flags bit 0: scalar offsets equal UTF-8 offsets (not stored)
+/// u32 N                              token count
+/// N × (utf8Start, utf8End)           [start, end) in UTF-8 bytes of the ORIGINAL text
+/// N × (scalarStart, scalarEnd)       [start, end) in Unicode scalars; absent when flags bit 0
+/// N+1 × byteOffset                   into the string area; token i is area[off[i]..<off[i+1]]
+/// string area                        UTF-8 of the normalized tokens, concatenated
+/// ```
+/// **Layout 1** (older stores; `Builder.finish()`, `encode`). All integers little-endian int32:
 /// ```
 /// N                                   token count
 /// N × (scalarStart, scalarEnd,        offsets into the ORIGINAL text,
@@ -30,14 +43,7 @@ public struct DecodedTokens: Sendable, Hashable {
 /// N+1 × byteOffset                    into the string area; token i is area[off[i]..<off[i+1]]
 /// string area                         UTF-8 of the normalized tokens, concatenated
 /// ```
-/// Reading it in Python:
-/// ```python
-/// n = int(np.frombuffer(b, '<i4', 1)[0])
-/// spans = np.frombuffer(b, '<i4', 4 * n, 4).reshape(n, 4)
-/// ends = np.frombuffer(b, '<i4', n + 1, 4 + 16 * n)
-/// area = b[4 + 16 * n + 4 * (n + 1):]
-/// tokens = [area[ends[i]:ends[i + 1]].decode() for i in range(n)]
-/// ```
+/// Reading both in Python: see the README ("The store", "Reading it from Python").
 public enum TokenBlob {
     /// Encodes spans and normalized token strings (same count).
     public static func encode(spans: [TokenSpan], tokens: [String]) -> [UInt8] {
@@ -46,6 +52,18 @@ public enum TokenBlob {
         for (s, t) in zip(spans, tokens) { b.append(s, normalized: t) }
         return b.finish()
     }
+
+    /// Encodes spans and normalized token strings (same count) in layout 2.
+    public static func encodeCompact(spans: [TokenSpan], tokens: [String]) -> [UInt8] {
+        precondition(spans.count == tokens.count, "one span per token")
+        var b = Builder(capacity: spans.count)
+        for (s, t) in zip(spans, tokens) { b.append(s, normalized: t) }
+        return b.finishCompact()
+    }
+
+    /// Byte 3 of a layout-2 blob (a layout-1 blob starts with a non-negative int32 count,
+    /// so its byte 3 is below 0x80).
+    public static let compactMarker: UInt8 = 0x82
 
     /// Accumulates tokens and produces the blob; reuse one builder per thread with `reset()`.
     public struct Builder: Sendable {
@@ -88,7 +106,60 @@ public enum TokenBlob {
             append(span, normalizedUTF8: normalized.utf8)
         }
 
-        /// The finished blob.
+        /// The finished blob in layout 2 (compact).
+        public func finishCompact() -> [UInt8] {
+            var out: [UInt8] = []
+            appendCompact(to: &out)
+            return out
+        }
+
+        /// Appends the finished blob in layout 2 to `out`; returns its size in bytes.
+        @discardableResult
+        public func appendCompact(to out: inout [UInt8]) -> Int {
+            let n = count
+            var maxValue: UInt32 = UInt32(area.count)
+            var sameScalars = true
+            spans.withUnsafeBufferPointer { s in
+                var i = 0
+                while i < s.count {
+                    sameScalars = sameScalars && s[i] == s[i + 2] && s[i + 1] == s[i + 3]
+                    maxValue = max(maxValue, UInt32(bitPattern: s[i]), UInt32(bitPattern: s[i + 1]),
+                                   UInt32(bitPattern: s[i + 2]), UInt32(bitPattern: s[i + 3]))
+                    i += 4
+                }
+            }
+            let w = maxValue <= 0xFF ? 1 : maxValue <= 0xFFFF ? 2 : 4
+            let values = (sameScalars ? 2 * n : 4 * n) + n + 1
+            let total = 8 + w * values + area.count
+            let base = out.count
+            out.append(contentsOf: repeatElement(0, count: total))
+            out.withUnsafeMutableBytes { whole in
+                let raw = UnsafeMutableRawBufferPointer(rebasing: whole[base..<(base + total)])
+                raw[0] = UInt8(w); raw[1] = sameScalars ? 1 : 0; raw[2] = 0; raw[3] = TokenBlob.compactMarker
+                raw.storeBytes(of: UInt32(n).littleEndian, toByteOffset: 4, as: UInt32.self)
+                var o = 8
+                @inline(__always) func put(_ v: Int32) {
+                    let u = UInt32(bitPattern: v)
+                    switch w {
+                    case 1: raw[o] = UInt8(truncatingIfNeeded: u)
+                    case 2: raw.storeBytes(of: UInt16(truncatingIfNeeded: u).littleEndian, toByteOffset: o, as: UInt16.self)
+                    default: raw.storeBytes(of: u.littleEndian, toByteOffset: o, as: UInt32.self)
+                    }
+                    o += w
+                }
+                spans.withUnsafeBufferPointer { s in
+                    for i in 0..<n { put(s[4 * i + 2]); put(s[4 * i + 3]) }
+                    if !sameScalars { for i in 0..<n { put(s[4 * i]); put(s[4 * i + 1]) } }
+                }
+                ends.withUnsafeBufferPointer { e in for v in e { put(v) } }
+                if !area.isEmpty {
+                    area.withUnsafeBytes { raw.baseAddress!.advanced(by: o).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                }
+            }
+            return total
+        }
+
+        /// The finished blob in layout 1.
         public func finish() -> [UInt8] {
             let n = count
             let total = 4 + 16 * n + 4 * (n + 1) + area.count
@@ -108,13 +179,26 @@ public enum TokenBlob {
 
     /// The token count stored in a blob, without decoding it (nil when too short).
     public static func tokenCount(_ blob: [UInt8]) -> Int? {
-        guard blob.count >= 4 else { return nil }
-        return blob.withUnsafeBytes { Int(Int32(littleEndian: $0.loadUnaligned(fromByteOffset: 0, as: Int32.self))) }
+        blob.withUnsafeBytes { tokenCount($0) }
     }
 
-    /// Decodes a blob, checking its layout.
+    /// The token count stored in a blob (either layout), without decoding it (nil when too short).
+    public static func tokenCount(_ blob: UnsafeRawBufferPointer) -> Int? {
+        guard blob.count >= 4 else { return nil }
+        if blob[3] & 0x80 != 0 {
+            guard blob.count >= 8 else { return nil }
+            return Int(UInt32(littleEndian: blob.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+        }
+        return Int(Int32(littleEndian: blob.loadUnaligned(fromByteOffset: 0, as: Int32.self)))
+    }
+
+    /// True when the blob is in layout 2 (compact).
+    public static func isCompact(_ blob: [UInt8]) -> Bool { blob.count >= 4 && blob[3] & 0x80 != 0 }
+
+    /// Decodes a blob of either layout, checking it.
     public static func decode(_ blob: [UInt8]) throws(StoreError) -> DecodedTokens {
         func bad(_ m: String) -> StoreError { StoreError(kind: .malformedBlob, message: "token blob: " + m) }
+        if isCompact(blob) { return try decodeCompact(blob) }
         guard let n = tokenCount(blob), n >= 0 else { throw bad("shorter than its 4-byte header") }
         let header = 4 + 16 * n + 4 * (n + 1)
         guard blob.count >= header else { throw bad("\(blob.count) bytes, \(n) tokens need at least \(header)") }
@@ -134,6 +218,57 @@ public enum TokenBlob {
                 let end = Int(i32(endsAt + 4 * (i + 1)))
                 guard end >= prev, end <= areaCount else { return .failure(bad("string offset \(end) of token \(i) out of range 0...\(areaCount)")) }
                 let bytes = UnsafeRawBufferPointer(rebasing: raw[(header + prev)..<(header + end)])
+                guard let s = String(validating: bytes.bindMemory(to: UInt8.self), as: UTF8.self) else {
+                    return .failure(bad("token \(i) is not valid UTF-8"))
+                }
+                tokens.append(s)
+                prev = end
+            }
+            guard prev == areaCount else { return .failure(bad("\(areaCount - prev) trailing bytes")) }
+            return .success(DecodedTokens(spans: spans, tokens: tokens))
+        }
+        return try result.get()
+    }
+
+    private static func decodeCompact(_ blob: [UInt8]) throws(StoreError) -> DecodedTokens {
+        func bad(_ m: String) -> StoreError { StoreError(kind: .malformedBlob, message: "token blob: " + m) }
+        guard blob.count >= 8 else { throw bad("shorter than its 8-byte header") }
+        let w = Int(blob[0]), flags = blob[1]
+        guard blob[3] == compactMarker, blob[2] == 0 else { throw bad("unknown layout marker \(blob[3]), \(blob[2])") }
+        guard w == 1 || w == 2 || w == 4 else { throw bad("offset width \(w) is not 1, 2 or 4") }
+        guard flags & ~1 == 0 else { throw bad("unknown flags \(flags)") }
+        let same = flags & 1 != 0
+        let n = tokenCount(blob)!
+        let values = (same ? 2 * n : 4 * n) + n + 1
+        let (header, overflow) = values.multipliedReportingOverflow(by: w)
+        guard !overflow, n <= Int(Int32.max), blob.count >= 8 + header else {
+            throw bad("\(blob.count) bytes, \(n) tokens of width \(w) need at least \(8 &+ header)")
+        }
+        let areaStart = 8 + header
+        let areaCount = blob.count - areaStart
+        let result = blob.withUnsafeBytes { (raw) -> Result<DecodedTokens, StoreError> in
+            func at(_ k: Int) -> Int32 {
+                let o = 8 + k * w
+                switch w {
+                case 1: return Int32(raw[o])
+                case 2: return Int32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self)))
+                default: return Int32(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
+                }
+            }
+            var spans: [TokenSpan] = []; spans.reserveCapacity(n)
+            var tokens: [String] = []; tokens.reserveCapacity(n)
+            let scalarsAt = same ? 0 : 2 * n
+            for i in 0..<n {
+                spans.append(TokenSpan(scalarStart: at(scalarsAt + 2 * i), scalarEnd: at(scalarsAt + 2 * i + 1),
+                                       utf8Start: at(2 * i), utf8End: at(2 * i + 1)))
+            }
+            let endsAt = same ? 2 * n : 4 * n
+            var prev = Int(at(endsAt))
+            guard prev == 0 else { return .failure(bad("first string offset is \(prev), not 0")) }
+            for i in 0..<n {
+                let end = Int(at(endsAt + i + 1))
+                guard end >= prev, end <= areaCount else { return .failure(bad("string offset \(end) of token \(i) out of range 0...\(areaCount)")) }
+                let bytes = UnsafeRawBufferPointer(rebasing: raw[(areaStart + prev)..<(areaStart + end)])
                 guard let s = String(validating: bytes.bindMemory(to: UInt8.self), as: UTF8.self) else {
                     return .failure(bad("token \(i) is not valid UTF-8"))
                 }

@@ -160,3 +160,27 @@ func smallStore(_ dir: TempDir) throws -> ExampleStore {
         #expect(try SpecialTokens.parse("pad=[P],unk=[U]").id(of: .unk) == 1)
     }
 }
+
+@Suite struct TokenScanTests {
+    /// The vocabulary's blob scanner reads both token-blob layouts exactly as `decode` does.
+    @Test func scannerAgreesWithDecodeOnBothLayouts() throws {
+        let texts = ["the cat sat", "Ünïcödé wörds hère", "中文 分词 测试 ok", "", "a", String(repeating: "long ", count: 300)]
+        for text in texts {
+            var builder = TokenBlob.Builder()
+            let decoded = try TokenBlob.decode(whitespaceTokens(text))
+            for (span, token) in zip(decoded.spans, decoded.tokens) { builder.append(span, normalized: token) }
+            for blob in [builder.finish(), builder.finishCompact()] {
+                var scanned: [String] = []
+                let ok = blob.withUnsafeBytes { raw in TokenBlob.forEachNormalizedToken(raw) { scanned.append(String(decoding: $0, as: UTF8.self)) } }
+                #expect(ok)
+                #expect(scanned == decoded.tokens, "\(text)")
+                #expect(try TokenBlob.decode(blob).tokens == decoded.tokens)
+                // A cut blob is reported, never read past its end.
+                if blob.count > 9 {
+                    let cut = Array(blob.dropLast(3))
+                    #expect(!cut.withUnsafeBytes { raw in TokenBlob.forEachNormalizedToken(raw) { _ in } })
+                }
+            }
+        }
+    }
+}
