@@ -72,6 +72,19 @@ struct SplitVocabCLITests {
         #expect(missing.status != 0 && missing.err.contains("no such store"))
     }
 
+    /// `Vocab/examples` are reproduced byte for byte by the commands in `Vocab/README.md`.
+    @Test func referenceExportsAreReproduced() throws {
+        let examples = URL(fileURLWithPath: sampleReviews).deletingLastPathComponent().appendingPathComponent("../Vocab/examples").standardized
+        let db = tmp.path("r.sqlite")
+        #expect(try run("mtl-prep", ["import", sampleReviews, "--store", db, "--text", "review", "--label", "topic=topic"]).status == 0)
+        #expect(try run("mtl-prep", ["vocab", "--store", db, "--name", "ref", "--all", "--min-freq", "2"]).status == 0)
+        for format in ["txt", "json"] {
+            let r = try run("mtl-prep", ["vocab", "export", "--store", db, "--name", "ref", "--format", format])
+            let reference = try String(contentsOf: examples.appendingPathComponent("reviews.vocab.\(format)"), encoding: .utf8)
+            #expect(r.out == reference, "Vocab/examples/reviews.vocab.\(format) no longer matches")
+        }
+    }
+
     @Test func embedReadsWord2VecText() throws {
         let db = try importedStore()
         #expect(try run("mtl-prep", ["vocab", "--store", db, "--name", "v", "--all"]).status == 0)
