@@ -10,6 +10,7 @@
  * which is what keeps the common case at memcpy speed.
  */
 #include "mtl_icu.h"
+#include "mtl_cjk.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -27,6 +28,7 @@
 #include <unicode/utf16.h>
 #include <unicode/utf8.h>
 #include <unicode/utrans.h>
+#include <unicode/uversion.h>
 
 /* ------------------------------------------------------------------ errors */
 
@@ -625,6 +627,9 @@ struct MTLSegmenter {
     int32_t ascii_fast_path;
     uint8_t ascii_word_break[128];
     uint8_t ascii_class[128];
+    int32_t cjk_fast_path;           /* Chinese and Japanese through mtl_cjk.c (root word rules only) */
+    MTLCjk cjk;
+    int32_t last_path;
 };
 
 void mtl_segments_init(MTLSegments *s) { memset(s, 0, sizeof *s); }
@@ -837,7 +842,7 @@ MTLSegmenter *mtl_segmenter_open(int32_t kind, const char *argument, MTLError *e
         return NULL;
     }
     if (sg->ascii_fast_path) {
-        /* The model is calibrated against ICU's root word rules; a locale with rules of its own
+        /* Both fast paths reproduce ICU's root word rules; a locale with rules of its own
          * (en_US_POSIX, fi, sv) is left to ICU whole. */
         UErrorCode ignored = U_ZERO_ERROR;
         const char *actual = ubrk_getLocaleByType(sg->iterator, ULOC_ACTUAL_LOCALE, &ignored);
@@ -846,14 +851,44 @@ MTLSegmenter *mtl_segmenter_open(int32_t kind, const char *argument, MTLError *e
     if (sg->ascii_fast_path) {
         pthread_once(&calibration_once, calibrate_ascii_model);
         memcpy(sg->ascii_word_break, calibrated_word_break, sizeof calibrated_word_break);
+        const MTLCjkData *cjk = mtl_cjk_data();
+        if (cjk) {
+            int32_t rc = mtl_cjk_open(&sg->cjk, cjk);
+            if (rc == MTL_ERR_NO_MEMORY) { no_memory(error); mtl_segmenter_close(sg); return NULL; }
+            sg->cjk_fast_path = rc == MTL_OK;
+        }
+    }
+    if (kind == MTL_SEGMENT_WORDS) {
+        /* An iterator picks a dictionary engine per character among those it has already used,
+         * and a character of the CJK engine's set in the Common script (U+30FC) met before any Han
+         * would go to no engine at all: give every word iterator the CJK engine first, so that
+         * what it does does not depend on the texts it saw before. */
+        UErrorCode ignored = U_ZERO_ERROR;
+        ubrk_setText(sg->iterator, (const UChar *)u"中文", 2, &ignored);
+        ubrk_first(sg->iterator);
+        while (ubrk_next(sg->iterator) != UBRK_DONE) {}
+        ubrk_setText(sg->iterator, (const UChar *)u"", 0, &ignored);
     }
     return sg;
 }
 
-void mtl_segmenter_disable_fast_paths(MTLSegmenter *sg) { sg->ascii_fast_path = 0; }
+int32_t mtl_segmenter_last_path(const MTLSegmenter *sg) { return sg->last_path; }
+
+int32_t mtl_cjk_engine_available(int32_t *icu_major) {
+    UVersionInfo version;
+    u_getVersion(version);
+    if (icu_major) *icu_major = version[0];
+    return mtl_cjk_data() != NULL;
+}
+
+void mtl_segmenter_disable_fast_paths(MTLSegmenter *sg) {
+    sg->ascii_fast_path = 0;
+    sg->cjk_fast_path = 0;
+}
 
 void mtl_segmenter_close(MTLSegmenter *sg) {
     if (!sg) return;
+    mtl_cjk_close(&sg->cjk);
     if (sg->iterator) ubrk_close(sg->iterator);
     if (sg->regex) uregex_close(sg->regex);
     free(sg);
@@ -917,15 +952,38 @@ static int ascii_words(const MTLSegmenter *sg, const UChar *t, int32_t n, MTLSeg
     return 1;
 }
 
+typedef struct { MTLSegments *out; const UChar *text; } WordSink;
+
+static int32_t push_word(void *context, int32_t start, int32_t end, int32_t status) {
+    WordSink *sink = context;
+    return push_segment(sink->out, start, end, status, class_of_word_status(status, sink->text, start, end));
+}
+
 int32_t mtl_segment(MTLSegmenter *sg, const uint16_t *text, int32_t length, MTLSegments *out, MTLError *error) {
     out->count = 0;
+    sg->last_path = MTL_PATH_ICU;
     const UChar *t = (const UChar *)text;
     UErrorCode status = U_ZERO_ERROR;
     if (length == 0) return MTL_OK;
     switch (sg->kind) {
     case MTL_SEGMENT_WORDS:
-        if (sg->ascii_fast_path && ascii_words(sg, t, length, out)) return MTL_OK;
+        if (sg->ascii_fast_path && ascii_words(sg, t, length, out)) {
+            sg->last_path = MTL_PATH_ASCII;
+            return MTL_OK;
+        }
         out->count = 0;
+        if (sg->cjk_fast_path) {
+            if (segments_reserve(out, length / 3 + 8)) return no_memory(error);
+            WordSink sink = { out, t };
+            int32_t rc = mtl_cjk_segment(&sg->cjk, t, length, push_word, &sink);
+            if (rc == 1) {
+                sg->last_path = MTL_PATH_CJK;
+                return MTL_OK;
+            }
+            if (rc == -MTL_ERR_NO_MEMORY) return no_memory(error);
+            if (rc < 0) return icu_error(error, U_INTERNAL_PROGRAM_ERROR, "segmenting");
+            out->count = 0;  /* left to ICU */
+        }
         /* fall through */
     case MTL_SEGMENT_SENTENCES:
     case MTL_SEGMENT_GRAPHEMES: {
