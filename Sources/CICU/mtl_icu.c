@@ -655,7 +655,7 @@ static int32_t segments_reserve(MTLSegments *s, int64_t capacity) {
     return MTL_OK;
 }
 
-static uint8_t class_of_code_point(UChar32 c) {
+static uint8_t class_of_code_point_icu(UChar32 c) {
     if (u_isUWhiteSpace(c)) return MTL_CLASS_WHITESPACE;
     switch (u_charType(c)) {
     case U_UPPERCASE_LETTER: case U_LOWERCASE_LETTER: case U_TITLECASE_LETTER:
@@ -672,6 +672,19 @@ static uint8_t class_of_code_point(UChar32 c) {
     default:
         return MTL_CLASS_OTHER;
     }
+}
+
+/* The same for the BMP, tabulated once per process (it is asked for every token's edges). */
+static uint8_t bmp_class[0x10000];
+static pthread_once_t bmp_class_once = PTHREAD_ONCE_INIT;
+
+static void fill_bmp_class(void) {
+    for (UChar32 c = 0; c < 0x10000; c++) bmp_class[c] = class_of_code_point_icu(c);
+}
+
+/* Callers make sure fill_bmp_class has run (every public entry point that classifies does). */
+static inline uint8_t class_of_code_point(UChar32 c) {
+    return c <= 0xFFFF ? bmp_class[c] : class_of_code_point_icu(c);
 }
 
 /* Class of a segment from its first non-white-space code point (all white space: white space). */
@@ -802,6 +815,7 @@ static void calibrate_ascii_model(void) {
 }
 
 MTLSegmenter *mtl_segmenter_open(int32_t kind, const char *argument, MTLError *error) {
+    pthread_once(&bmp_class_once, fill_bmp_class);
     MTLSegmenter *sg = calloc(1, sizeof *sg);
     if (!sg) { no_memory(error); return NULL; }
     sg->kind = kind;
@@ -1060,9 +1074,7 @@ int32_t mtl_segment(MTLSegmenter *sg, const uint16_t *text, int32_t length, MTLS
 /* ------------------------------------------------------------------ tokens */
 
 static inline int is_space_unit(UChar u) {
-    if (u == 0x20 || (u >= 0x09 && u <= 0x0D)) return 1;
-    if (u < 0x80 || U16_IS_SURROGATE(u)) return 0;
-    return u_isUWhiteSpace(u);
+    return !U16_IS_SURROGATE(u) && bmp_class[u] == MTL_CLASS_WHITESPACE;  /* u_isUWhiteSpace */
 }
 
 static inline int32_t utf8_length_of_unit(UChar u) {
@@ -1071,6 +1083,7 @@ static inline int32_t utf8_length_of_unit(UChar u) {
 
 int32_t mtl_build_tokens(const MTLAligned *a, const MTLSegments *segs, const uint8_t *keep,
                          const uint8_t *original, int32_t all_ascii, MTLToken *out) {
+    pthread_once(&bmp_class_once, fill_bmp_class);
     const UChar *t = a->text;
     const int32_t *as = a->start, *ae = a->end;
     int32_t n = 0;
@@ -1120,6 +1133,7 @@ int32_t mtl_build_tokens(const MTLAligned *a, const MTLSegments *segs, const uin
 }
 
 int32_t mtl_class_of_text(const uint16_t *text, int32_t length) {
+    pthread_once(&bmp_class_once, fill_bmp_class);
     return length > 0 ? class_of_segment((const UChar *)text, 0, length) : MTL_CLASS_OTHER;
 }
 
