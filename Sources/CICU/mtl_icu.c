@@ -193,7 +193,15 @@ struct MTLStage {
     int32_t scratch_capacity;
     UChar *scratch2;
     int32_t scratch2_capacity;
+    struct SegmentMemo *memo;        /* NF* stages: recent one-unit segments and what they became */
 };
+
+/* Normalizing a segment of one code unit is a pure function of the unit, and text repeats a few
+ * such units (full-width punctuation under NFKC) all the time: a direct-mapped memo spares the
+ * ICU call, which costs more than the work. Outputs of up to 3 units; key 0 = empty (NUL is
+ * never normalized by itself: it is quick-check yes). */
+#define MEMO_BITS 10
+typedef struct SegmentMemo { uint16_t unit, length, text[3]; } SegmentMemo;
 
 static int32_t grow(UChar **buffer, int32_t *capacity, int64_t needed) {
     if (needed <= *capacity) return MTL_OK;
@@ -317,11 +325,17 @@ MTLStage *mtl_stage_open(int32_t kind, const char *argument, MTLError *error) {
         mtl_stage_close(st);
         return NULL;
     }
+    if (kind <= MTL_STAGE_NFKC_CASEFOLD && !(st->memo = calloc((size_t)1 << MEMO_BITS, sizeof(SegmentMemo)))) {
+        no_memory(error);
+        mtl_stage_close(st);
+        return NULL;
+    }
     return st;
 }
 
 void mtl_stage_close(MTLStage *st) {
     if (!st) return;
+    free(st->memo);
     if (st->transliterator) utrans_close(st->transliterator);
     if (st->set) uset_close(st->set);
     free(st->scratch);
@@ -356,6 +370,15 @@ static int32_t apply_normalizer(MTLStage *st, const MTLAligned *in, MTLAligned *
             if (i >= length) break;
         }
         int32_t j = segment_end(n, t, i, length);
+        SegmentMemo *memo = NULL;
+        if (j == i + 1 && st->memo) {
+            memo = &st->memo[(t[i] * 0x9E37u) >> (16 - MEMO_BITS) & ((1u << MEMO_BITS) - 1)];
+            if (memo->unit == t[i] && t[i] != 0) {
+                if (append_segment(out, memo->text, memo->length, in->start[i], in->end[i])) return no_memory(error);
+                i = j;
+                continue;
+            }
+        }
         int32_t produced;
         for (;;) {
             status = U_ZERO_ERROR;
@@ -367,6 +390,11 @@ static int32_t apply_normalizer(MTLStage *st, const MTLAligned *in, MTLAligned *
             break;
         }
         if (U_FAILURE(status)) return icu_error(error, status, "normalizing");
+        if (memo && produced <= 3) {
+            memo->unit = t[i];
+            memo->length = (uint16_t)produced;
+            memcpy(memo->text, st->scratch, (size_t)produced * sizeof(UChar));
+        }
         if (append_segment(out, st->scratch, produced, in->start[i], in->end[j - 1])) return no_memory(error);
         i = j;
     }
