@@ -14,29 +14,32 @@
  * The run's own start and end are not reported, so the segment's boundaries become a, the DP's
  * inner boundaries of every run, and b; every piece gets the rule status of the whole segment.
  *
- * What this file does: the same rule state table (ICU's compiled data, copied with
- * fDictCategoriesStart moved past the last category, so ICU never hands a segment to its
- * dictionary code) gives the same rule segments and statuses; the runs are found with the same
- * character categories (ICU's own trie) and the same set; the DP is a transcription of ICU's,
- * over ICU's own cjdict trie read with a transcription of UCharsTrie::first/next/getValue. What
- * makes it faster is memory, not arithmetic: ICU walks its 2 MB trie through UText from every
- * position, and the binary searches through the large branches near the root miss the caches.
- * Here the first step is a table per code unit (built once per process, ~8 ms, 768 KB with the
- * character flags) and later steps from branch nodes go through a per-thread cache of
- * (node, unit) -> step (512 KB): both memoize pure functions of ICU's data.
+ * What this file does: ICU's own compiled root word rules (ubrk_getBinaryRules) run by a
+ * transcription of handleNext() give the same rule segments and statuses (without a dictionary,
+ * ICU's boundaries are handleNext's, each from the one before); the runs are found with the same
+ * character categories (ICU's own trie) and the same set; the DP is a transcription of ICU's, over
+ * ICU's own cjdict trie read with a transcription of UCharsTrie::first/next/getValue. What makes it
+ * faster is memory, not arithmetic: ICU walks its 2 MB trie through UText from every position, and
+ * the binary searches through the large branches near the root miss the caches. Here the first step
+ * is a table per code unit, a Bloom filter of the trie's two-unit prefixes proves most second steps
+ * fail, and the other steps from branch nodes go through a per-thread cache of (node, unit) -> step:
+ * all memoize pure functions of ICU's data (tables ~2 MB per process, built once in ~10 ms; cache
+ * 512 KB per thread). Rule segments come from a direct loop over UTF-16 instead of UText.
  *
- * What is left to ICU, per text (mtl_cjk_segment returns 0 before emitting anything): any
- * dictionary-category character outside the CJK set (Thai, Lao, Khmer, Myanmar, Hangul, and the
- * few Common-script kana marks ICU hands to no engine), and any CJK-set character that is not
- * NFKC-inert (halfwidth katakana, compatibility ideographs): ICU normalizes those runs first.
+ * What is left to ICU, per text (mtl_cjk_segment returns 0 and the caller asks ICU): a rule segment
+ * ICU would hand to another engine — one holding a dictionary-category character outside the CJK
+ * set (Thai, Lao, Khmer, Myanmar, Hangul, and the few Common-script kana marks ICU hands to no
+ * engine) — and a run holding a character that is not NFKC-inert (halfwidth katakana,
+ * compatibility ideographs), which ICU normalizes first. (In a one-unit segment ICU does nothing
+ * with them, and neither does this engine.)
  * Whole engine, per process (mtl_cjk_data returns NULL): an ICU other than the checked version 72,
  * rule or dictionary data of an unexpected format, or a self-check on probe texts that disagrees
  * with ubrk.
  *
  * One condition on ICU's side: an iterator picks its engine per character from the engines it has
  * met, then ICU's global list; a Common-script CJK-set character (U+30FC) met before any CJK engine
- * exists in the process would go to ICU's "unhandled" engine instead. mtl_icu.c opens word
- * iterators after building this data, whose self-check creates ICU's CJK engine.
+ * exists would go to ICU's "unhandled" engine instead. mtl_icu.c gives every word iterator the CJK
+ * engine first (and the self-check here creates it), so ICU's answer does not depend on history.
  */
 #include "mtl_cjk.h"
 #include "mtl_icu.h"
@@ -283,8 +286,12 @@ enum {
 };
 
 struct MTLCjkData {
-    uint8_t *rules;             /* ICU's compiled root word rules, dictionary categories switched off */
-    int32_t rules_length;
+    uint8_t *rules;             /* ICU's compiled root word rules (ubrk_getBinaryRules) */
+    const uint8_t *rows;        /* its forward state table */
+    uint32_t row_length, row_width;
+    int bof_required;
+    const int32_t *statuses;    /* its rule status records */
+    uint8_t category[0x10000];  /* character -> rule category, for the BMP */
     UCPTrie *categories;        /* ICU's character -> rule category trie (from its own data) */
     uint32_t dictionary_start;  /* the first dictionary category */
     USet *cjk_set;
@@ -314,6 +321,14 @@ static inline int unpack_state(const uint16_t *trie, uint32_t packed, TrieState 
     st->pos = trie + (packed >> 7);
     st->remaining = (int32_t)((packed >> 2) & 31) - 1;
     return (int)(packed & 3);
+}
+
+static inline uint32_t row_get(const MTLCjkData *d, uint32_t state, uint32_t k) {
+    const uint8_t *row = d->rows + (size_t)state * d->row_length;
+    if (d->row_width == 1) return row[k];
+    uint16_t v;
+    memcpy(&v, row + 2 * k, 2);
+    return v;
 }
 
 static uint8_t flags_of_code_point(const MTLCjkData *d, UChar32 c) {
@@ -356,8 +371,10 @@ static inline uint32_t katakana_cost(int32_t length) {
 enum {
     RBBI_MAGIC = 0xb1a0,
     H_MAGIC = 0, H_FORMAT = 4, H_LENGTH = 8, H_CAT_COUNT = 12, H_FTABLE = 16, H_FTABLE_LEN = 20,
-    H_RTABLE = 24, H_RTABLE_LEN = 28, H_TRIE = 32, H_TRIE_LEN = 36, H_SIZE = 80,
-    T_DICT_CATEGORIES_START = 8, T_HEADER_SIZE = 20,
+    H_RTABLE = 24, H_RTABLE_LEN = 28, H_TRIE = 32, H_TRIE_LEN = 36, H_STATUS = 48, H_STATUS_LEN = 52, H_SIZE = 80,
+    T_NUM_STATES = 0, T_ROW_LEN = 4, T_DICT_CATEGORIES_START = 8, T_LOOKAHEAD_SIZE = 12, T_FLAGS = 16, T_HEADER_SIZE = 20,
+    RBBI_BOF_REQUIRED = 2, RBBI_8BITS_ROWS = 4,
+    STOP_STATE = 0, START_STATE = 1, ACCEPTING_UNCONDITIONAL = 1,
 };
 
 static uint32_t read32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
@@ -386,16 +403,83 @@ static int load_rules(MTLCjkData *d) {
         free(rules);
         return 0;
     }
-    uint32_t dictionary_start = read32(rules + ftable + T_DICT_CATEGORIES_START);
-    if (dictionary_start == 0 || dictionary_start >= categories) { free(rules); return 0; }
-    d->categories = ucptrie_openFromBinary(UCPTRIE_TYPE_ANY, UCPTRIE_VALUE_BITS_ANY, rules + trie, (int32_t)trie_length, NULL, &status);
-    if (U_FAILURE(status) || !d->categories) { free(rules); return 0; }
-    d->dictionary_start = dictionary_start;
-    /* "the largest category number + 1 if there are no dictionary categories" (rbbidata.h) */
-    memcpy(rules + ftable + T_DICT_CATEGORIES_START, &categories, 4);
+    const uint8_t *table = rules + ftable;
+    uint32_t dictionary_start = read32(table + T_DICT_CATEGORIES_START);
+    uint32_t states = read32(table + T_NUM_STATES), row_length = read32(table + T_ROW_LEN);
+    uint32_t table_flags = read32(table + T_FLAGS), width = table_flags & RBBI_8BITS_ROWS ? 1 : 2;
+    uint32_t status_at = read32(rules + H_STATUS), status_length = read32(rules + H_STATUS_LEN);
+    if (dictionary_start == 0 || dictionary_start >= categories || categories > 255 || states < 2 ||
+        row_length < width * (3 + categories) || (uint64_t)states * row_length > ftable_length - T_HEADER_SIZE ||
+        status_at > total || status_length > total - status_at || status_length < 8 || (status_at & 3)) {
+        free(rules);
+        return 0;
+    }
     d->rules = rules;
-    d->rules_length = length;
+    d->rows = table + T_HEADER_SIZE;
+    d->row_length = row_length;
+    d->row_width = width;
+    d->bof_required = (table_flags & RBBI_BOF_REQUIRED) != 0;
+    d->statuses = (const int32_t *)(rules + status_at);
+    /* handleNext as transcribed here has no look-ahead rules (ICU 72's word rules have none): every
+     * row must accept unconditionally or not at all, go to a real state and name a status record. */
+    uint32_t status_count = status_length / 4;
+    for (uint32_t state = 0; state < states; state++) {
+        uint32_t accepting = row_get(d, state, 0), lookahead = row_get(d, state, 1), tags = row_get(d, state, 2);
+        if (accepting > ACCEPTING_UNCONDITIONAL || lookahead > ACCEPTING_UNCONDITIONAL || tags >= status_count ||
+            tags + (uint32_t)d->statuses[tags] >= status_count) {
+            free(rules);
+            d->rules = NULL;
+            return 0;
+        }
+        for (uint32_t k = 0; k < categories; k++)
+            if (row_get(d, state, 3 + k) >= states) { free(rules); d->rules = NULL; return 0; }
+    }
+    d->categories = ucptrie_openFromBinary(UCPTRIE_TYPE_ANY, UCPTRIE_VALUE_BITS_ANY, rules + trie, (int32_t)trie_length, NULL, &status);
+    if (U_FAILURE(status) || !d->categories) { free(rules); d->rules = NULL; return 0; }
+    d->dictionary_start = dictionary_start;
     return 1;
+}
+
+/* RuleBasedBreakIterator::handleNext from position (ICU 72, rbbi.cpp), for rules without look-ahead:
+ * the next boundary, and ICU's rule status for the segment (getRuleStatus: the last value of the
+ * status record). */
+static int32_t rules_next(const MTLCjkData *d, const UChar *t, int32_t length, int32_t position, int32_t *rule) {
+    int32_t index = position, result = position, tags = 0;
+    UChar32 c;
+    U16_NEXT(t, index, length, c);            /* UTEXT_NEXT32: index is now after c */
+    uint32_t state = START_STATE, category = 0;
+    enum { RUN, START, END } mode = RUN;
+    if (d->bof_required) {
+        category = 2;
+        mode = START;
+    }
+    for (;;) {
+        if (c < 0) {
+            if (mode == END) break;
+            mode = END;
+            category = 1;
+        }
+        if (mode == RUN) category = c <= 0xFFFF ? d->category[c] : ucptrie_get(d->categories, c);
+        state = row_get(d, state, 3 + category);
+        if (row_get(d, state, 0) == ACCEPTING_UNCONDITIONAL) {
+            if (mode != START) result = index;
+            tags = (int32_t)row_get(d, state, 2);
+        }
+        if (state == STOP_STATE) break;
+        if (mode == RUN) {
+            if (index < length) U16_NEXT(t, index, length, c);
+            else c = -1;                       /* U_SENTINEL; the index stays at the end */
+        } else if (mode == START) {
+            mode = RUN;
+        }
+    }
+    if (result == position) {                 /* no progress: force one code point */
+        result = position;
+        U16_FWD_1(t, result, length);
+        tags = 0;
+    }
+    *rule = d->statuses[tags + d->statuses[tags]];
+    return result;
 }
 
 static UBool is_acceptable(void *context, const char *type, const char *name, const UDataInfo *info) {
@@ -456,6 +540,7 @@ static void add_pair(void *context, uint16_t unit) {
 static void fill_tables(MTLCjkData *d) {
     for (int32_t c = 0; c < 0x10000; c++) {
         d->flags[c] = U16_IS_SURROGATE(c) ? F_SURROGATE : flags_of_code_point(d, c);
+        d->category[c] = (uint8_t)ucptrie_get(d->categories, c);
         TrieState st = { d->trie, -1 };
         int result = next_impl(&st, d->trie, c);
         uint64_t value = HAS_VALUE(result) ? (uint32_t)trie_value(&st) : 0;
@@ -469,18 +554,11 @@ static void fill_tables(MTLCjkData *d) {
 
 int32_t mtl_cjk_open(MTLCjk *cjk, const MTLCjkData *data) {
     memset(cjk, 0, sizeof *cjk);
-    UErrorCode status = U_ZERO_ERROR;
-    cjk->rules = ubrk_openBinaryRules(data->rules, data->rules_length, NULL, 0, &status);
-    if (U_FAILURE(status)) {
-        cjk->rules = NULL;
-        return status == U_MEMORY_ALLOCATION_ERROR ? MTL_ERR_NO_MEMORY : MTL_ERR_ICU;
-    }
     cjk->data = data;
     return MTL_OK;
 }
 
 void mtl_cjk_close(MTLCjk *cjk) {
-    if (cjk->rules) ubrk_close(cjk->rules);
     free(cjk->code_points);
     free(cjk->units);
     free(cjk->best);
@@ -636,8 +714,10 @@ static int32_t divide_run(MTLCjk *cjk, const UChar *t, int32_t start, int32_t en
 }
 
 /* DictionaryCache::populateDictionary for the rule segment t[start..<end]: its inner boundaries,
- * ascending, into breaks. The scratch arrays must hold end - start code points (reserve). */
-static int32_t divide_segment(MTLCjk *cjk, const UChar *t, int32_t start, int32_t end, int32_t *breaks) {
+ * ascending, into cjk->breaks. Returns how many; -1 when ICU would do something else here (a
+ * dictionary character of another engine: Thai, Hangul...; a run it would NFKC-normalize first);
+ * -2 when out of memory. */
+static int32_t divide_segment(MTLCjk *cjk, const UChar *t, int32_t start, int32_t end) {
     const MTLCjkData *d = cjk->data;
     int32_t count = 0;
     int32_t i = start;
@@ -645,59 +725,40 @@ static int32_t divide_segment(MTLCjk *cjk, const UChar *t, int32_t start, int32_
         int32_t next;
         uint8_t f = flags_at(d, t, i, end, &next);
         if (!(f & F_DICTIONARY)) { i = next; continue; }
-        /* A dictionary character; mtl_cjk_segment has checked that it is one of the CJK engine's:
-         * DictionaryBreakEngine::findBreaks takes the run of characters in its set. */
+        /* A dictionary character: DictionaryBreakEngine::findBreaks of the engine that handles it
+         * takes the run of characters in its set; CjkBreakEngine normalizes the run unless it is NFKC. */
+        if ((f & (F_CJK | F_INERT)) != (F_CJK | F_INERT)) return -1;
         int32_t run_end = next;
         while (run_end < end) {
             int32_t after;
-            if (!(flags_at(d, t, run_end, end, &after) & F_CJK)) break;
+            uint8_t g = flags_at(d, t, run_end, end, &after);
+            if (!(g & F_CJK)) break;
+            if (!(g & F_INERT)) return -1;
             run_end = after;
         }
-        count += divide_run(cjk, t, i, run_end, breaks + count);
+        if (reserve(cjk, end - start)) return -2;
+        count += divide_run(cjk, t, i, run_end, cjk->breaks + count);
         i = run_end;
     }
     return count;
 }
 
 int32_t mtl_cjk_segment(MTLCjk *cjk, const UChar *t, int32_t length, MTLCjkEmit emit, void *context) {
-    const MTLCjkData *d = cjk->data;
-    /* Leave to ICU what this engine does not do as ICU does; remember whether there is anything
-     * for the dictionary at all. */
-    int any = 0;
-    for (int32_t i = 0; i < length;) {
-        int32_t next;
-        uint8_t f = flags_at(d, t, i, length, &next);
-        if (f & (F_DICTIONARY | F_CJK)) {
-            if ((f & F_DICTIONARY) && !(f & F_CJK)) return 0;
-            if ((f & F_CJK) && !(f & F_INERT)) return 0;
-            any = 1;
-        }
-        i = next;
-    }
-    UErrorCode status = U_ZERO_ERROR;
-    ubrk_setText(cjk->rules, t, length, &status);
-    if (U_FAILURE(status)) return -MTL_ERR_ICU;
-    int32_t start = ubrk_first(cjk->rules);
-    for (int32_t end = ubrk_next(cjk->rules); end != UBRK_DONE; start = end, end = ubrk_next(cjk->rules)) {
-        int32_t rule = ubrk_getRuleStatus(cjk->rules);
+    /* Without dictionary work, ICU's boundaries are handleNext's, each from the one before. */
+    for (int32_t start = 0, end; start < length; start = end) {
+        int32_t rule;
+        end = rules_next(cjk->data, t, length, start, &rule);
         int32_t s = start;
-        if (any && end - start > 1) {
-            /* handleNext() counts dictionary characters; populateDictionary runs on segments that hold one. */
-            int dictionary = 0;
-            for (int32_t i = start; i < end && !dictionary;) {
-                int32_t next;
-                dictionary = flags_at(d, t, i, end, &next) & F_DICTIONARY;
-                i = next;
-            }
-            if (dictionary) {
-                if (reserve(cjk, end - start)) return -MTL_ERR_NO_MEMORY;
-                const int32_t *breaks = cjk->breaks;
-                int32_t found = divide_segment(cjk, t, start, end, cjk->breaks);
-                for (int32_t k = 0; k < found; k++) {
-                    int32_t rc = emit(context, s, breaks[k], rule);
-                    if (rc) return -rc;
-                    s = breaks[k];
-                }
+        /* populateDictionary leaves segments of one unit alone; a longer one without dictionary
+         * characters comes back without breaks. */
+        if (end - start > 1) {
+            int32_t found = divide_segment(cjk, t, start, end);
+            if (found == -1) return 0;
+            if (found < 0) return -MTL_ERR_NO_MEMORY;
+            for (int32_t k = 0; k < found; k++) {
+                int32_t rc = emit(context, s, cjk->breaks[k], rule);
+                if (rc) return -rc;
+                s = cjk->breaks[k];
             }
         }
         int32_t rc = emit(context, s, end, rule);

@@ -2,7 +2,7 @@
 #define MTL_CJK_H
 /*
  * ICU 72's word segmentation of Chinese and Japanese, done here: ICU's own root word rules
- * (its compiled state table, with the dictionary hand-off switched off) find the rule segments,
+ * (its compiled state table, run by a transcription of its handleNext) find the rule segments,
  * and a reimplementation of its CjkBreakEngine over ICU's own cjdict data subdivides the ones
  * holding Han, Hiragana or Katakana. Private to the CICU target; mtl_cjk.c says how exactness
  * with ubrk is kept and when a text is left to ICU.
@@ -18,10 +18,9 @@ typedef struct MTLCjkData MTLCjkData;
  * self-check against ubrk that disagrees. Built on first call; thread-safe. */
 const MTLCjkData *mtl_cjk_data(void);
 
-/* Per-thread state: the rule iterator and scratch. One thread at a time. */
+/* Per-thread state: scratch and a cache. One thread at a time. */
 typedef struct MTLCjk {
     const MTLCjkData *data;
-    UBreakIterator *rules;
     int32_t capacity;       /* code points the arrays below hold (+ 1) */
     int32_t *code_points;
     int32_t *units;         /* units[k]: UTF-16 offset of code point k in the run; units[n] = run length */
@@ -39,8 +38,9 @@ void mtl_cjk_close(MTLCjk *cjk);
 typedef int32_t (*MTLCjkEmit)(void *context, int32_t start, int32_t end, int32_t status);
 
 /* Segments text[0..<length] exactly as ubrk_open(UBRK_WORD, "") would.
- * Returns 1 when done (every segment emitted), 0 when the text holds characters this engine
- * leaves to ICU (nothing emitted), or a negative MTL_ERR_* (MTL_ERR_NO_MEMORY, or what emit returned). */
+ * Returns 1 when done (every segment emitted), 0 when the text holds what this engine leaves to
+ * ICU (the segments emitted so far are to be discarded), or a negative MTL_ERR_* (MTL_ERR_NO_MEMORY,
+ * or what emit returned). */
 int32_t mtl_cjk_segment(MTLCjk *cjk, const UChar *text, int32_t length, MTLCjkEmit emit, void *context);
 
 #endif
