@@ -234,13 +234,13 @@ static inline int32_t trie_value(const TrieState *st) {
  * pure function of (node, unit), and the binary search through a large branch (the words after
  * a common first character) is most of the cost of a walk. Direct-mapped; key node 0 = empty. */
 #define STEP_CACHE_BITS 15
-#define PAIR_FILTER_BITS 23   /* 1 MB; ~190k pairs in ICU 72's cjdict: ~2% of absent pairs pass */
-
-static inline uint32_t pair_hash(uint32_t u1, uint32_t u2) {
-    return ((u1 << 16 | u2) * 0x9E3779B1u) >> (32 - PAIR_FILTER_BITS);
-}
 
 typedef struct StepEntry { uint32_t node, unit, state; int32_t value; } StepEntry;
+
+/* Second steps (after first(u1)) are screened by a Bloom filter of the trie's two-unit prefixes,
+ * one block per first unit (~16 bits per prefix, a power of two), so that the bits a frequent
+ * first character needs stay in cache together. */
+static inline uint32_t pair_bit(uint32_t u2, uint32_t bits) { return (u2 * 0x9E3779B1u) >> (32 - bits); }
 
 /* UCharsTrie::getNextUChars: calls f for each unit that continues from a state; any other unit
  * gives NO_MATCH. */
@@ -298,13 +298,14 @@ struct MTLCjkData {
     UDataMemory *dictionary_memory;
     const uint16_t *trie;       /* cjdict: a UCharsTrie whose values are word costs */
     uint8_t flags[0x10000];
-    /* first(u) for every code unit: 0 (NO_MATCH), or a packed state (pack_state) with, when the
-     * result has a value, the value in the high 32 bits. */
+    /* first(u) for every code unit: 0 (NO_MATCH), or a packed state (pack_state) in the low 32
+     * bits, the value (when the result has one; at most 255) in bits 32-39, and u's filter block. */
     uint64_t first[0x10000];
     /* A Bloom filter (one hash) of the pairs of units the trie continues with from its root: a
      * clear bit proves that a two-unit prefix is no word's, which is what most second steps find.
-     * A set bit proves nothing; the step is then taken. */
-    uint64_t pair_filter[1 << (PAIR_FILTER_BITS - 6)];
+     * A set bit proves nothing; the step is then taken. first[u1] bits 40-44 give log2 of u1's
+     * block size in bits (0: no block), bits 45-63 its first 64-bit word. */
+    uint64_t *pair_filter;
 };
 
 /* A trie state after a step: (offset into the trie << 7) | ((remaining + 1) << 2) | result; 0 is
@@ -529,25 +530,49 @@ static int load_dictionary(MTLCjkData *d) {
     return 1;
 }
 
-typedef struct { uint64_t *filter; uint32_t first; } PairSink;
+typedef struct { uint64_t *filter; uint32_t count, bits; uint64_t word; } PairSink;
+
+static void count_pair(void *context, uint16_t unit) {
+    (void)unit;
+    ((PairSink *)context)->count++;
+}
 
 static void add_pair(void *context, uint16_t unit) {
     PairSink *sink = context;
-    uint32_t h = pair_hash(sink->first, unit);
-    sink->filter[h >> 6] |= (uint64_t)1 << (h & 63);
+    uint32_t h = pair_bit(unit, sink->bits);
+    sink->filter[sink->word + (h >> 6)] |= (uint64_t)1 << (h & 63);
 }
 
-static void fill_tables(MTLCjkData *d) {
+static int fill_tables(MTLCjkData *d) {
+    uint64_t words = 0;
     for (int32_t c = 0; c < 0x10000; c++) {
         d->flags[c] = U16_IS_SURROGATE(c) ? F_SURROGATE : flags_of_code_point(d, c);
         d->category[c] = (uint8_t)ucptrie_get(d->categories, c);
         TrieState st = { d->trie, -1 };
         int result = next_impl(&st, d->trie, c);
-        uint64_t value = HAS_VALUE(result) ? (uint32_t)trie_value(&st) : 0;
-        d->first[c] = pack_state(d->trie, &st, result) | value << 32;
-        PairSink sink = { d->pair_filter, (uint32_t)c };
-        if (result != R_NO_MATCH) next_units(&st, add_pair, &sink);
+        int32_t value = HAS_VALUE(result) ? trie_value(&st) : 0;
+        if (value < 0 || value > 255) return 0;   /* not what this packing holds */
+        PairSink sink = { NULL, 0, 0, 0 };
+        if (result != R_NO_MATCH) next_units(&st, count_pair, &sink);
+        uint32_t bits = 0;
+        if (sink.count) {
+            bits = 6;
+            while (bits < 31 && ((uint64_t)1 << bits) < (uint64_t)sink.count * 16) bits++;
+        }
+        if (words >= ((uint64_t)1 << 19)) return 0;
+        d->first[c] = pack_state(d->trie, &st, result) | (uint64_t)value << 32 | (uint64_t)bits << 40 | words << 45;
+        if (bits) words += (uint64_t)1 << (bits - 6);
     }
+    if (words >= ((uint64_t)1 << 19) || !(d->pair_filter = calloc((size_t)words, sizeof(uint64_t)))) return 0;
+    for (int32_t c = 0; c < 0x10000; c++) {
+        uint32_t bits = (uint32_t)(d->first[c] >> 40) & 31;
+        if (!bits) continue;
+        TrieState st;
+        unpack_state(d->trie, (uint32_t)d->first[c], &st);
+        PairSink sink = { d->pair_filter, 0, bits, d->first[c] >> 45 };
+        next_units(&st, add_pair, &sink);
+    }
+    return 1;
 }
 
 /* ------------------------------------------------------------------ per-thread state */
@@ -649,17 +674,18 @@ static int32_t divide_run(MTLCjk *cjk, const UChar *t, int32_t start, int32_t en
         /* UCharsDictionaryMatcher::matches(text at i, maxLength 20, limit n): every word starting
          * here, shortest first. (The limit never binds: at most n - i words start at i.) */
         TrieState st;
+        uint64_t first = 0;
         int single = 0;   /* a one-code-point word was found */
         for (int32_t k = i; k < n; k++) {
             int result;
             int32_t value = 0;
             if (k == i) {
-                uint64_t first = cp[k] <= 0xFFFF ? d->first[cp[k]] : 0;
+                first = cp[k] <= 0xFFFF ? d->first[cp[k]] : 0;
                 result = unpack_state(d->trie, (uint32_t)first, &st);
-                value = (int32_t)(first >> 32);
-            } else if (k == i + 1 && cp[k] <= 0xFFFF &&
-                       !(d->pair_filter[pair_hash((uint32_t)cp[i], (uint32_t)cp[k]) >> 6] >>
-                         (pair_hash((uint32_t)cp[i], (uint32_t)cp[k]) & 63) & 1)) {
+                value = (int32_t)(first >> 32) & 0xFF;
+            } else if (k == i + 1 && cp[k] <= 0xFFFF && (first >> 40 & 31) &&
+                       !(d->pair_filter[(first >> 45) + (pair_bit((uint32_t)cp[k], first >> 40 & 31) >> 6)] >>
+                         (pair_bit((uint32_t)cp[k], first >> 40 & 31) & 63) & 1)) {
                 result = R_NO_MATCH;   /* the filter proves it: cp[i] cp[k] begins no word */
             } else {
                 result = trie_step(d->trie, cache, &st, cp[k], &value);
@@ -778,6 +804,7 @@ static void free_data(MTLCjkData *d) {
     if (d->categories) ucptrie_close(d->categories);
     if (d->cjk_set) uset_close(d->cjk_set);
     if (d->dictionary_memory) udata_close(d->dictionary_memory);
+    free(d->pair_filter);
     free(d);
 }
 
@@ -842,8 +869,7 @@ static void build(void) {
     d->cjk_set = uset_openPattern(pattern, -1, &status);
     if (U_FAILURE(status) || !load_rules(d) || !load_dictionary(d)) { free_data(d); return; }
     uset_freeze(d->cjk_set);
-    fill_tables(d);
-    if (!self_check(d)) { free_data(d); return; }
+    if (!fill_tables(d) || !self_check(d)) { free_data(d); return; }
     shared_data = d;
 }
 

@@ -144,6 +144,14 @@ int32_t mtl_decode_utf8(const uint8_t *src, int32_t length, int32_t replace,
         }
         ascii = 0;
         int32_t begin = i;
+        /* Three-byte sequences with no special case (E1-EC, EE-EF leads: most of CJK) are always
+         * well-formed when both trail bytes are 80-BF. */
+        if (((byte >= 0xE1 && byte <= 0xEC) || byte >= 0xEE) && byte <= 0xEF && i + 2 < length &&
+            (src[i + 1] & 0xC0) == 0x80 && (src[i + 2] & 0xC0) == 0x80) {
+            t[n] = (uint16_t)((byte & 0x0F) << 12 | (src[i + 1] & 0x3F) << 6 | (src[i + 2] & 0x3F));
+            s[n] = i; e[n] = i + 3; n++; i += 3;
+            continue;
+        }
         UChar32 c;
         U8_NEXT(src, i, length, c);
         if (c < 0) {
@@ -706,8 +714,13 @@ static uint8_t class_of_code_point_icu(UChar32 c) {
 static uint8_t bmp_class[0x10000];
 static pthread_once_t bmp_class_once = PTHREAD_ONCE_INIT;
 
+static UChar last_space_unit;  /* the highest BMP white-space code point */
+
 static void fill_bmp_class(void) {
-    for (UChar32 c = 0; c < 0x10000; c++) bmp_class[c] = class_of_code_point_icu(c);
+    for (UChar32 c = 0; c < 0x10000; c++) {
+        bmp_class[c] = class_of_code_point_icu(c);
+        if (bmp_class[c] == MTL_CLASS_WHITESPACE) last_space_unit = (UChar)c;
+    }
 }
 
 /* Callers make sure fill_bmp_class has run (every public entry point that classifies does). */
@@ -1102,11 +1115,12 @@ int32_t mtl_segment(MTLSegmenter *sg, const uint16_t *text, int32_t length, MTLS
 /* ------------------------------------------------------------------ tokens */
 
 static inline int is_space_unit(UChar u) {
-    return !U16_IS_SURROGATE(u) && bmp_class[u] == MTL_CLASS_WHITESPACE;  /* u_isUWhiteSpace */
+    return u <= last_space_unit && !U16_IS_SURROGATE(u) && bmp_class[u] == MTL_CLASS_WHITESPACE;  /* u_isUWhiteSpace */
 }
 
 static inline int32_t utf8_length_of_unit(UChar u) {
-    return u < 0x80 ? 1 : (u < 0x800 ? 2 : (U16_IS_SURROGATE(u) ? 2 : 3));
+    /* 1, 2 or 3 bytes; a surrogate is half of a 4-byte sequence. Branch-free: text mixes them. */
+    return 1 + (u >= 0x80) + (u >= 0x800) - U16_IS_SURROGATE(u);
 }
 
 int32_t mtl_build_tokens(const MTLAligned *a, const MTLSegments *segs, const uint8_t *keep,
