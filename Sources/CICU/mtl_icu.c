@@ -177,6 +177,27 @@ int32_t mtl_decode_utf8(const uint8_t *src, int32_t length, int32_t replace,
 }
 
 int32_t mtl_encode_utf8(const uint16_t *text, int32_t length, uint8_t *out, int32_t capacity) {
+    /* Room for the worst case and no surrogate: encode here; anything else goes to ICU, from the start. */
+    if ((int64_t)length * 3 <= capacity) {
+        uint8_t *o = out;
+        int32_t i = 0;
+        for (; i < length; i++) {
+            uint16_t u = text[i];
+            if (u < 0x80) {
+                *o++ = (uint8_t)u;
+            } else if (u < 0x800) {
+                *o++ = (uint8_t)(0xC0 | u >> 6);
+                *o++ = (uint8_t)(0x80 | (u & 0x3F));
+            } else if (!U16_IS_SURROGATE(u)) {
+                *o++ = (uint8_t)(0xE0 | u >> 12);
+                *o++ = (uint8_t)(0x80 | (u >> 6 & 0x3F));
+                *o++ = (uint8_t)(0x80 | (u & 0x3F));
+            } else {
+                break;
+            }
+        }
+        if (i == length) return (int32_t)(o - out);
+    }
     UErrorCode status = U_ZERO_ERROR;
     int32_t written = 0;
     u_strToUTF8WithSub((char *)out, capacity, &written, (const UChar *)text, length, 0xFFFD, NULL, &status);
