@@ -48,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unicode/ubrk.h>
 #include <unicode/ucptrie.h>
 #include <unicode/uchar.h>
 #include <unicode/udata.h>

@@ -8,7 +8,6 @@
  * with ubrk is kept and when a text is left to ICU.
  */
 #include <stdint.h>
-#include <unicode/ubrk.h>
 #include <unicode/utypes.h>
 
 typedef struct MTLCjkData MTLCjkData;
