@@ -1,4 +1,5 @@
 import Foundation
+import Store
 
 /// The special tokens of a vocabulary, at fixed ids 0, 1, … in the order given.
 ///
@@ -71,23 +72,3 @@ public struct VocabError: Error, Sendable, CustomStringConvertible, Equatable {
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
-
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 {
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "\""
-}
-

@@ -1,4 +1,5 @@
 import Foundation
+import Store
 
 /// Reading and writing vocabularies in the formats other tools use.
 ///

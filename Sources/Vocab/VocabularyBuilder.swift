@@ -89,7 +89,7 @@ public struct TokenCounts: Sendable {
 
 /// Which part each example is in, for one (split, fold), or every example as train.
 public struct PartMembership: Sendable {
-    let index: IDIndexLite?
+    let index: IDIndex?
     let parts: [SplitPart]
     public let split: SplitRecord?
     public let fold: Int?
@@ -118,35 +118,7 @@ public struct PartMembership: Sendable {
         }
         let a = try store.assignments(splitID: split.id)
         let parts = (0..<a.count).map { split.part(stored: a.parts[$0], fold: a.folds[$0], in: fold ?? 0) }
-        return PartMembership(index: IDIndexLite(sortedIDs: a.exampleIDs), parts: parts, split: split, fold: fold)
-    }
-}
-
-/// Example-id → index for sorted ids (dense table when ids are mostly contiguous).
-struct IDIndexLite: Sendable {
-    private let ids: [Int64]
-    private let base: Int64
-    private let table: [Int32]
-    init(sortedIDs ids: [Int64]) {
-        self.ids = ids
-        if let first = ids.first, let last = ids.last, last - first < Int64(4 * ids.count + 1024) {
-            base = first
-            var t = [Int32](repeating: -1, count: Int(last - first + 1))
-            for (i, id) in ids.enumerated() { t[Int(id - first)] = Int32(i) }
-            table = t
-        } else { base = 0; table = [] }
-    }
-    @inline(__always)
-    func index(of id: Int64) -> Int? {
-        if !table.isEmpty {
-            let o = id - base
-            guard o >= 0 && o < Int64(table.count) else { return nil }
-            let i = table[Int(o)]
-            return i < 0 ? nil : Int(i)
-        }
-        var lo = 0, hi = ids.count
-        while lo < hi { let m = (lo + hi) / 2; if ids[m] < id { lo = m + 1 } else { hi = m } }
-        return lo < ids.count && ids[lo] == id ? lo : nil
+        return PartMembership(index: IDIndex(sortedIDs: a.exampleIDs), parts: parts, split: split, fold: fold)
     }
 }
 
