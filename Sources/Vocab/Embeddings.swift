@@ -67,12 +67,20 @@ public enum Embeddings {
         var state = [UInt8](repeating: 0, count: tokens.count)   // 0 none, 1 folded, 2 exact
         var read = 0
         var vector: [Float] = []
+        func lower(_ word: String) -> String {
+            word.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A || $0 >= 0x80 }) ? word.lowercased() : word
+        }
+        func wanted(_ word: String) -> Bool {
+            if let i = exact[word], state[i] < 2 { return true }
+            if let ids = byLower[lower(word)] { return ids.contains { state[$0] == 0 } }
+            return false
+        }
         func place(_ word: String) {
             if matrix.isEmpty { matrix = [Float](repeating: 0, count: tokens.count * dim) }
             if let i = exact[word], state[i] < 2 {
                 matrix.replaceSubrange((i * dim)..<((i + 1) * dim), with: vector); state[i] = 2
             }
-            if let ids = byLower[word.lowercased()] {
+            if let ids = byLower[lower(word)] {
                 for i in ids where state[i] == 0 { matrix.replaceSubrange((i * dim)..<((i + 1) * dim), with: vector); state[i] = 1 }
             }
         }
@@ -102,6 +110,10 @@ public enum Embeddings {
                 guard values == dim else {
                     throw VocabError("\(path):\(line): '\(word)' has \(values) values, expected \(dim) (inconsistent dimensions)")
                 }
+                read += 1
+                // Values are parsed only for rows the vocabulary uses (most of a large file is
+                // not): every line's dimension is checked, its numbers only when they are kept.
+                guard wanted(word) else { continue }
                 vector.removeAll(keepingCapacity: true)
                 for f in fields.dropFirst() {
                     guard let v = Float(String(decoding: f, as: UTF8.self)), v.isFinite else {
@@ -109,7 +121,6 @@ public enum Embeddings {
                     }
                     vector.append(v)
                 }
-                read += 1
                 place(word)
             }
             if let c = declaredCount, read != c {
