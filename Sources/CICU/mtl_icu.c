@@ -1146,6 +1146,12 @@ static inline int32_t utf8_length_of_unit(UChar u) {
 
 int32_t mtl_build_tokens(const MTLAligned *a, const MTLSegments *segs, const uint8_t *keep,
                          const uint8_t *original, int32_t all_ascii, MTLToken *out) {
+    return mtl_build_tokens_utf8(a, segs, keep, original, all_ascii, out, NULL, 0, NULL);
+}
+
+int32_t mtl_build_tokens_utf8(const MTLAligned *a, const MTLSegments *segs, const uint8_t *keep,
+                              const uint8_t *original, int32_t all_ascii, MTLToken *out,
+                              uint8_t *utf8, int32_t utf8_capacity, int32_t *utf8_length) {
     pthread_once(&bmp_class_once, fill_bmp_class);
     const UChar *t = a->text;
     const int32_t *as = a->start, *ae = a->end;
@@ -1174,7 +1180,49 @@ int32_t mtl_build_tokens(const MTLAligned *a, const MTLSegments *segs, const uin
         tok->normalized_start = s; tok->normalized_end = e;
         tok->kind = cls;
     }
-    /* Normalized UTF-16 positions -> UTF-8 bytes, and original bytes -> scalars: both monotone. */
+    /* Normalized UTF-16 positions -> UTF-8 bytes, and original bytes -> scalars: both monotone.
+     * With an output buffer, the normalized text is encoded in the same walk over its units. */
+    if (utf8_length) *utf8_length = -1;
+    if (utf8 && (int64_t)a->length * 3 <= utf8_capacity) {
+        uint8_t *o = utf8;
+        int encodable = 1;
+        int32_t unit = 0, position = 0, scalars = 0;
+        /* Encodes t[unit..<target) (a surrogate only counts its 2 bytes: the caller re-encodes). */
+#define MTL_ENCODE_TO(target) \
+        while (unit < (target)) { \
+            UChar u = t[unit++]; \
+            if (u < 0x80) { \
+                *o++ = (uint8_t)u; \
+            } else if (u < 0x800) { \
+                o[0] = (uint8_t)(0xC0 | u >> 6); o[1] = (uint8_t)(0x80 | (u & 0x3F)); o += 2; \
+            } else if (!U16_IS_SURROGATE(u)) { \
+                o[0] = (uint8_t)(0xE0 | u >> 12); o[1] = (uint8_t)(0x80 | (u >> 6 & 0x3F)); \
+                o[2] = (uint8_t)(0x80 | (u & 0x3F)); o += 3; \
+            } else { \
+                encodable = 0; o += 2; \
+            } \
+        }
+        for (int32_t i = 0; i < n; i++) {
+            MTLToken *tok = &out[i];
+            MTL_ENCODE_TO(tok->normalized_start)
+            tok->normalized_start = (int32_t)(o - utf8);
+            MTL_ENCODE_TO(tok->normalized_end)
+            tok->normalized_end = (int32_t)(o - utf8);
+            if (all_ascii) {
+                tok->scalar_start = tok->utf8_start;
+                tok->scalar_end = tok->utf8_end;
+            } else {
+                while (position < tok->utf8_start) scalars += (original[position++] & 0xC0) != 0x80;
+                tok->scalar_start = scalars;
+                while (position < tok->utf8_end) scalars += (original[position++] & 0xC0) != 0x80;
+                tok->scalar_end = scalars;
+            }
+        }
+        MTL_ENCODE_TO(a->length)
+#undef MTL_ENCODE_TO
+        if (encodable) *utf8_length = (int32_t)(o - utf8);
+        return n;
+    }
     int32_t unit = 0, byte = 0, position = 0, scalars = 0;
     for (int32_t i = 0; i < n; i++) {
         MTLToken *tok = &out[i];

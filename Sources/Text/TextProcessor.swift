@@ -17,6 +17,8 @@ public final class TextProcessor {
     private let keep = UnsafeMutablePointer<UInt8>.allocate(capacity: 8)
     private var tokenScratch = UnsafeMutablePointer<MTLToken>.allocate(capacity: 256)
     private var tokenCapacity = 256
+    private var utf8Scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: 1024)
+    private var utf8Capacity = 1024
     // Read on every call: kept here rather than through `pipeline`, whose copy costs retains.
     private let isPretokenized: Bool
     private let repairsInvalidUTF8: Bool
@@ -58,6 +60,7 @@ public final class TextProcessor {
         decoded.deallocate()
         keep.deallocate()
         tokenScratch.deallocate()
+        utf8Scratch.deallocate()
         front.deallocate()
         back.deallocate()
         segments.deallocate()
@@ -132,15 +135,17 @@ public final class TextProcessor {
     /// Normalizes and tokenizes UTF-8 bytes and appends the result to a batch: the allocation-free
     /// path for handing many texts to another thread.
     public func tokenize(utf8 bytes: UnsafeBufferPointer<UInt8>, into batch: inout TokenizedBatch) throws {
-        guard case .done(let run) = try outcome(bytes) else {
+        guard case .done(let run) = try outcome(bytes, encoding: true) else {
             batch.append(try tokenize(utf8: bytes))
             return
         }
-        let normalized = run.normalized.pointee
-        batch.append(original: bytes, normalized: { raw in
-            Int(mtl_encode_utf8(normalized.text, normalized.length, raw.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(raw.count)))
-        }, normalizedCapacity: Int(normalized.length) * 3, unchanged: run.unchanged,
-           tokens: UnsafeBufferPointer(start: tokenScratch, count: run.count))
+        var written = run.utf8Count
+        if !run.unchanged && written < 0 {
+            let normalized = run.normalized.pointee
+            written = Int(mtl_encode_utf8(normalized.text, normalized.length, utf8Scratch, Int32(utf8Capacity)))
+        }
+        batch.append(original: bytes, normalized: UnsafeBufferPointer(start: utf8Scratch, count: written),
+                     unchanged: run.unchanged, tokens: UnsafeBufferPointer(start: tokenScratch, count: run.count))
     }
 
     /// Normalizes and tokenizes a text and appends the result to a batch.
@@ -153,6 +158,8 @@ public final class TextProcessor {
         var normalized: UnsafeMutablePointer<MTLAligned>
         var count: Int
         var unchanged: Bool
+        /// Bytes of the normalized UTF-8 in `utf8Scratch` when it was encoded with the tokens, else -1.
+        var utf8Count: Int
     }
 
     private enum Outcome {
@@ -169,7 +176,8 @@ public final class TextProcessor {
 
     /// Decode, normalize, segment and build tokens into `tokenScratch`, unless the text needs a
     /// slow path.
-    private func outcome(_ bytes: UnsafeBufferPointer<UInt8>) throws -> Outcome {
+    /// `encoding`: also encode the normalized text as UTF-8 into `utf8Scratch` (see ``Run/utf8Count``).
+    private func outcome(_ bytes: UnsafeBufferPointer<UInt8>, encoding: Bool = false) throws -> Outcome {
         guard bytes.count <= Self.maximumTextBytes else {
             throw TextError(.tooLong(bytes: bytes.count),
                             "text of \(bytes.count) bytes is longer than the \(Self.maximumTextBytes >> 20) MiB one text may hold")
@@ -192,8 +200,16 @@ public final class TextProcessor {
             tokenCapacity = max(Int(segments.pointee.count), tokenCapacity * 2)
             tokenScratch = .allocate(capacity: tokenCapacity)
         }
-        let count = Int(mtl_build_tokens(normalized, segments, keep, bytes.baseAddress, allASCII, tokenScratch))
-        return .done(Run(normalized: normalized, count: count, unchanged: Self.isUnchanged(decoded.pointee, normalized.pointee)))
+        var utf8Count: Int32 = -1
+        if encoding && utf8Capacity < Int(normalized.pointee.length) * 3 {
+            utf8Scratch.deallocate()
+            utf8Capacity = max(Int(normalized.pointee.length) * 3, utf8Capacity * 2)
+            utf8Scratch = .allocate(capacity: utf8Capacity)
+        }
+        let count = Int(mtl_build_tokens_utf8(normalized, segments, keep, bytes.baseAddress, allASCII, tokenScratch,
+                                              encoding ? utf8Scratch : nil, Int32(utf8Capacity), &utf8Count))
+        return .done(Run(normalized: normalized, count: count, unchanged: Self.isUnchanged(decoded.pointee, normalized.pointee),
+                         utf8Count: Int(utf8Count)))
     }
 
     // MARK: - Testing hooks

@@ -95,22 +95,41 @@ public struct TokenizedBatch: Sendable {
 
     // MARK: - Appending (used by TextProcessor)
 
-    mutating func append(original: UnsafeBufferPointer<UInt8>, normalized: (UnsafeMutableRawBufferPointer) -> Int,
-                         normalizedCapacity: Int, unchanged: Bool, tokens: UnsafeBufferPointer<MTLToken>) {
+    /// Whether a C `MTLToken` has a ``Token``'s layout (same stride, every field at the same offset,
+    /// the kind's low byte where ``Token/kind`` is on this little-endian machine), so that tokens
+    /// can be copied in bulk. Checked once; when it fails, tokens are converted one by one.
+    static let tokenLayoutMatchesC: Bool = {
+        let one = 1 as UInt16
+        let littleEndian = withUnsafeBytes(of: one) { $0[0] == 1 }
+        return littleEndian && MemoryLayout<Token>.stride == MemoryLayout<MTLToken>.stride
+            && MemoryLayout<Token>.offset(of: \.scalarStart) == MemoryLayout<MTLToken>.offset(of: \.scalar_start)
+            && MemoryLayout<Token>.offset(of: \.scalarEnd) == MemoryLayout<MTLToken>.offset(of: \.scalar_end)
+            && MemoryLayout<Token>.offset(of: \.utf8Start) == MemoryLayout<MTLToken>.offset(of: \.utf8_start)
+            && MemoryLayout<Token>.offset(of: \.utf8End) == MemoryLayout<MTLToken>.offset(of: \.utf8_end)
+            && MemoryLayout<Token>.offset(of: \.normalizedStart) == MemoryLayout<MTLToken>.offset(of: \.normalized_start)
+            && MemoryLayout<Token>.offset(of: \.normalizedEnd) == MemoryLayout<MTLToken>.offset(of: \.normalized_end)
+            && MemoryLayout<Token>.offset(of: \.kind) == MemoryLayout<MTLToken>.offset(of: \.kind)
+            && MemoryLayout<TokenKind>.size == 1 && TokenKind.allCases.count == Int(MTL_CLASS_OTHER.rawValue) + 1
+    }()
+
+    /// `normalized` holds the text's normalized UTF-8 (ignored when `unchanged`). Every token's
+    /// kind must be an `MTL_CLASS_*` value (they are `TokenKind`'s raw values).
+    mutating func append(original: UnsafeBufferPointer<UInt8>, normalized: UnsafeBufferPointer<UInt8>,
+                         unchanged: Bool, tokens: UnsafeBufferPointer<MTLToken>) {
         let originalStart = originalBytes.count
         originalBytes.append(contentsOf: original)
         var normalizedStart = -1, normalizedEnd = -1
         if !unchanged {
             normalizedStart = normalizedBytes.count
-            normalizedBytes.append(contentsOf: repeatElement(0, count: normalizedCapacity))
-            let written = normalizedBytes.withUnsafeMutableBytes { raw in
-                normalized(UnsafeMutableRawBufferPointer(rebasing: raw[normalizedStart...]))
-            }
-            normalizedBytes.removeLast(normalizedCapacity - written)
-            normalizedEnd = normalizedStart + written
+            normalizedBytes.append(contentsOf: normalized)
+            normalizedEnd = normalizedBytes.count
         }
         let tokenStart = allTokens.count
-        allTokens.append(contentsOf: tokens.lazy.map(Token.init))
+        if Self.tokenLayoutMatchesC {
+            tokens.withMemoryRebound(to: Token.self) { allTokens.append(contentsOf: $0) }
+        } else {
+            allTokens.append(contentsOf: tokens.lazy.map(Token.init))
+        }
         entries.append(Entry(originalStart: originalStart, originalEnd: originalBytes.count,
                              normalizedStart: normalizedStart, normalizedEnd: normalizedEnd,
                              tokenStart: tokenStart, tokenEnd: allTokens.count))

@@ -151,6 +151,12 @@ typedef struct MTLToken {
  * Writes at most segments->count tokens into out; returns how many. */
 int32_t mtl_build_tokens(const MTLAligned *normalized, const MTLSegments *segments, const uint8_t *keep,
                          const uint8_t *original, int32_t all_ascii, MTLToken *out);
+/* The same, and with utf8 != NULL and utf8_capacity >= 3 * normalized->length, the normalized text
+ * encoded as UTF-8 into utf8 in the same pass: *utf8_length is its length in bytes, or -1 when
+ * it was not encoded (no room, or a surrogate pair: then encode it with mtl_encode_utf8). */
+int32_t mtl_build_tokens_utf8(const MTLAligned *normalized, const MTLSegments *segments, const uint8_t *keep,
+                              const uint8_t *original, int32_t all_ascii, MTLToken *out,
+                              uint8_t *utf8, int32_t utf8_capacity, int32_t *utf8_length);
 
 /* The MTLSegmentClass of a text by its first non-white-space code point (pre-tokenized words). */
 int32_t mtl_class_of_text(const uint16_t *text, int32_t length);
