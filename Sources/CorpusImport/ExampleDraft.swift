@@ -241,7 +241,7 @@ final class DraftBuilder {
             group = s
         }
         return ExampleDraft(locator: loc, text: tokenized.original, tokens: finishBlob ? blob.finish() : [], tokenCount: tokenized.tokens.count,
-                            normHash: StableHash.fnv1a64(tokenized.normalized.utf8), group: group, labels: labels, spanCounts: spanCounts)
+                            normHash: normalized.withUTF8 { StableHash.fnv1a64($0) }, group: group, labels: labels, spanCounts: spanCounts)
     }
 
     private func label(_ task: ReaderPlan.TaskSlots, _ k: Int, _ record: RawRecord, _ tokenized: TokenizedText,
