@@ -48,7 +48,12 @@ public final class ImportSession: @unchecked Sendable {
     /// Rows per multi-row INSERT: a million single-row statements spend most of their time in
     /// per-statement work (reset, VDBE start, bookkeeping), not in the b-tree.
     static let rowsPerStatement = 256
-    /// Multi-row statements by row count (the full one and the tails).
+    /// Rows of the next statement for `n` rows to go: a full one, else the largest power of two
+    /// ≤ n, so a session prepares at most 9 statements per table however runs and rejects fall.
+    static func statementRows(_ n: Int) -> Int {
+        n >= rowsPerStatement ? rowsPerStatement : 1 << (Int.bitWidth - 1 - n.leadingZeroBitCount)
+    }
+    /// Multi-row statements by row count (the full one and power-of-two tails).
     private var exampleInserts: [Int: Statement] = [:]
     private var annotationInserts: [Int: Statement] = [:]
     private var rejectInserts: [Int: Statement] = [:]
@@ -321,10 +326,9 @@ public final class ImportSession: @unchecked Sendable {
         }
 
         // Examples, `rowsPerStatement` at a time.
-        let full = Self.rowsPerStatement
         var start = 0
         while start < rows.count {
-            let n = min(full, rows.count - start)
+            let n = Self.statementRows(rows.count - start)
             let st = try exampleInsert(rows: n)
             for r in 0..<n {
                 let row = rows[start + r]
@@ -350,7 +354,8 @@ public final class ImportSession: @unchecked Sendable {
             examples += Int64(rows.count)
             return first
         }
-        var st = try annotationInsert(rows: min(full, annotationRows))
+        var stRows = Self.statementRows(annotationRows)
+        var st = try annotationInsert(rows: stRows)
         var inStatement = 0, written = 0
         for (i, row) in rows.enumerated() {
             let exampleID = first + Int64(i)
@@ -369,11 +374,14 @@ public final class ImportSession: @unchecked Sendable {
                     for l in value { added[Int(l)] += 1 }
                 }
                 inStatement += 1
-                if inStatement == full || written + inStatement == annotationRows {
+                if inStatement == stRows {
                     try st.runOnce()
                     written += inStatement
                     inStatement = 0
-                    if written < annotationRows { st = try annotationInsert(rows: min(full, annotationRows - written)) }
+                    if written < annotationRows {
+                        stRows = Self.statementRows(annotationRows - written)
+                        st = try annotationInsert(rows: stRows)
+                    }
                 }
             }
         }
@@ -412,12 +420,17 @@ public final class ImportSession: @unchecked Sendable {
 
     private func flushRejects() throws {
         guard !pendingRejects.isEmpty else { return }
-        let st = try rejectInsert(rows: pendingRejects.count)
-        for (r, reject) in pendingRejects.enumerated() {
-            try st.bind(reject.locator, at: Int32(2 + 2 * r))
-            try st.bind(reject.reason, at: Int32(3 + 2 * r))
+        var start = 0
+        while start < pendingRejects.count {
+            let n = Self.statementRows(pendingRejects.count - start)
+            let st = try rejectInsert(rows: n)
+            for r in 0..<n {
+                try st.bind(pendingRejects[start + r].locator, at: Int32(2 + 2 * r))
+                try st.bind(pendingRejects[start + r].reason, at: Int32(3 + 2 * r))
+            }
+            try st.run()
+            start += n
         }
-        try st.run()
         pendingRejects.removeAll(keepingCapacity: true)
     }
 
