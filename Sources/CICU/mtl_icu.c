@@ -10,6 +10,7 @@
  * which is what keeps the common case at memcpy speed.
  */
 #include "mtl_icu.h"
+#include "mtl_cjk.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -27,6 +28,7 @@
 #include <unicode/utf16.h>
 #include <unicode/utf8.h>
 #include <unicode/utrans.h>
+#include <unicode/uversion.h>
 
 /* ------------------------------------------------------------------ errors */
 
@@ -142,6 +144,14 @@ int32_t mtl_decode_utf8(const uint8_t *src, int32_t length, int32_t replace,
         }
         ascii = 0;
         int32_t begin = i;
+        /* Three-byte sequences with no special case (E1-EC, EE-EF leads: most of CJK) are always
+         * well-formed when both trail bytes are 80-BF. */
+        if (((byte >= 0xE1 && byte <= 0xEC) || byte >= 0xEE) && byte <= 0xEF && i + 2 < length &&
+            (src[i + 1] & 0xC0) == 0x80 && (src[i + 2] & 0xC0) == 0x80) {
+            t[n] = (uint16_t)((byte & 0x0F) << 12 | (src[i + 1] & 0x3F) << 6 | (src[i + 2] & 0x3F));
+            s[n] = i; e[n] = i + 3; n++; i += 3;
+            continue;
+        }
         UChar32 c;
         U8_NEXT(src, i, length, c);
         if (c < 0) {
@@ -167,6 +177,27 @@ int32_t mtl_decode_utf8(const uint8_t *src, int32_t length, int32_t replace,
 }
 
 int32_t mtl_encode_utf8(const uint16_t *text, int32_t length, uint8_t *out, int32_t capacity) {
+    /* Room for the worst case and no surrogate: encode here; anything else goes to ICU, from the start. */
+    if ((int64_t)length * 3 <= capacity) {
+        uint8_t *o = out;
+        int32_t i = 0;
+        for (; i < length; i++) {
+            uint16_t u = text[i];
+            if (u < 0x80) {
+                *o++ = (uint8_t)u;
+            } else if (u < 0x800) {
+                *o++ = (uint8_t)(0xC0 | u >> 6);
+                *o++ = (uint8_t)(0x80 | (u & 0x3F));
+            } else if (!U16_IS_SURROGATE(u)) {
+                *o++ = (uint8_t)(0xE0 | u >> 12);
+                *o++ = (uint8_t)(0x80 | (u >> 6 & 0x3F));
+                *o++ = (uint8_t)(0x80 | (u & 0x3F));
+            } else {
+                break;
+            }
+        }
+        if (i == length) return (int32_t)(o - out);
+    }
     UErrorCode status = U_ZERO_ERROR;
     int32_t written = 0;
     u_strToUTF8WithSub((char *)out, capacity, &written, (const UChar *)text, length, 0xFFFD, NULL, &status);
@@ -191,7 +222,15 @@ struct MTLStage {
     int32_t scratch_capacity;
     UChar *scratch2;
     int32_t scratch2_capacity;
+    struct SegmentMemo *memo;        /* NF* stages: recent one-unit segments and what they became */
 };
+
+/* Normalizing a segment of one code unit is a pure function of the unit, and text repeats a few
+ * such units (full-width punctuation under NFKC) all the time: a direct-mapped memo spares the
+ * ICU call, which costs more than the work. Outputs of up to 3 units; key 0 = empty (NUL is
+ * never normalized by itself: it is quick-check yes). */
+#define MEMO_BITS 10
+typedef struct SegmentMemo { uint16_t unit, length, text[3]; } SegmentMemo;
 
 static int32_t grow(UChar **buffer, int32_t *capacity, int64_t needed) {
     if (needed <= *capacity) return MTL_OK;
@@ -315,11 +354,17 @@ MTLStage *mtl_stage_open(int32_t kind, const char *argument, MTLError *error) {
         mtl_stage_close(st);
         return NULL;
     }
+    if (kind <= MTL_STAGE_NFKC_CASEFOLD && !(st->memo = calloc((size_t)1 << MEMO_BITS, sizeof(SegmentMemo)))) {
+        no_memory(error);
+        mtl_stage_close(st);
+        return NULL;
+    }
     return st;
 }
 
 void mtl_stage_close(MTLStage *st) {
     if (!st) return;
+    free(st->memo);
     if (st->transliterator) utrans_close(st->transliterator);
     if (st->set) uset_close(st->set);
     free(st->scratch);
@@ -354,6 +399,15 @@ static int32_t apply_normalizer(MTLStage *st, const MTLAligned *in, MTLAligned *
             if (i >= length) break;
         }
         int32_t j = segment_end(n, t, i, length);
+        SegmentMemo *memo = NULL;
+        if (j == i + 1 && st->memo) {
+            memo = &st->memo[(t[i] * 0x9E37u) >> (16 - MEMO_BITS) & ((1u << MEMO_BITS) - 1)];
+            if (memo->unit == t[i] && t[i] != 0) {
+                if (append_segment(out, memo->text, memo->length, in->start[i], in->end[i])) return no_memory(error);
+                i = j;
+                continue;
+            }
+        }
         int32_t produced;
         for (;;) {
             status = U_ZERO_ERROR;
@@ -365,6 +419,11 @@ static int32_t apply_normalizer(MTLStage *st, const MTLAligned *in, MTLAligned *
             break;
         }
         if (U_FAILURE(status)) return icu_error(error, status, "normalizing");
+        if (memo && produced <= 3) {
+            memo->unit = t[i];
+            memo->length = (uint16_t)produced;
+            memcpy(memo->text, st->scratch, (size_t)produced * sizeof(UChar));
+        }
         if (append_segment(out, st->scratch, produced, in->start[i], in->end[j - 1])) return no_memory(error);
         i = j;
     }
@@ -625,6 +684,9 @@ struct MTLSegmenter {
     int32_t ascii_fast_path;
     uint8_t ascii_word_break[128];
     uint8_t ascii_class[128];
+    int32_t cjk_fast_path;           /* Chinese and Japanese through mtl_cjk.c (root word rules only) */
+    MTLCjk cjk;
+    int32_t last_path;
 };
 
 void mtl_segments_init(MTLSegments *s) { memset(s, 0, sizeof *s); }
@@ -650,7 +712,7 @@ static int32_t segments_reserve(MTLSegments *s, int64_t capacity) {
     return MTL_OK;
 }
 
-static uint8_t class_of_code_point(UChar32 c) {
+static uint8_t class_of_code_point_icu(UChar32 c) {
     if (u_isUWhiteSpace(c)) return MTL_CLASS_WHITESPACE;
     switch (u_charType(c)) {
     case U_UPPERCASE_LETTER: case U_LOWERCASE_LETTER: case U_TITLECASE_LETTER:
@@ -667,6 +729,24 @@ static uint8_t class_of_code_point(UChar32 c) {
     default:
         return MTL_CLASS_OTHER;
     }
+}
+
+/* The same for the BMP, tabulated once per process (it is asked for every token's edges). */
+static uint8_t bmp_class[0x10000];
+static pthread_once_t bmp_class_once = PTHREAD_ONCE_INIT;
+
+static UChar last_space_unit;  /* the highest BMP white-space code point */
+
+static void fill_bmp_class(void) {
+    for (UChar32 c = 0; c < 0x10000; c++) {
+        bmp_class[c] = class_of_code_point_icu(c);
+        if (bmp_class[c] == MTL_CLASS_WHITESPACE) last_space_unit = (UChar)c;
+    }
+}
+
+/* Callers make sure fill_bmp_class has run (every public entry point that classifies does). */
+static inline uint8_t class_of_code_point(UChar32 c) {
+    return c <= 0xFFFF ? bmp_class[c] : class_of_code_point_icu(c);
 }
 
 /* Class of a segment from its first non-white-space code point (all white space: white space). */
@@ -797,6 +877,7 @@ static void calibrate_ascii_model(void) {
 }
 
 MTLSegmenter *mtl_segmenter_open(int32_t kind, const char *argument, MTLError *error) {
+    pthread_once(&bmp_class_once, fill_bmp_class);
     MTLSegmenter *sg = calloc(1, sizeof *sg);
     if (!sg) { no_memory(error); return NULL; }
     sg->kind = kind;
@@ -837,7 +918,7 @@ MTLSegmenter *mtl_segmenter_open(int32_t kind, const char *argument, MTLError *e
         return NULL;
     }
     if (sg->ascii_fast_path) {
-        /* The model is calibrated against ICU's root word rules; a locale with rules of its own
+        /* Both fast paths reproduce ICU's root word rules; a locale with rules of its own
          * (en_US_POSIX, fi, sv) is left to ICU whole. */
         UErrorCode ignored = U_ZERO_ERROR;
         const char *actual = ubrk_getLocaleByType(sg->iterator, ULOC_ACTUAL_LOCALE, &ignored);
@@ -846,14 +927,44 @@ MTLSegmenter *mtl_segmenter_open(int32_t kind, const char *argument, MTLError *e
     if (sg->ascii_fast_path) {
         pthread_once(&calibration_once, calibrate_ascii_model);
         memcpy(sg->ascii_word_break, calibrated_word_break, sizeof calibrated_word_break);
+        const MTLCjkData *cjk = mtl_cjk_data();
+        if (cjk) {
+            int32_t rc = mtl_cjk_open(&sg->cjk, cjk);
+            if (rc == MTL_ERR_NO_MEMORY) { no_memory(error); mtl_segmenter_close(sg); return NULL; }
+            sg->cjk_fast_path = rc == MTL_OK;
+        }
+    }
+    if (kind == MTL_SEGMENT_WORDS) {
+        /* An iterator picks a dictionary engine per character among those it has already used,
+         * and a character of the CJK engine's set in the Common script (U+30FC) met before any Han
+         * would go to no engine at all: give every word iterator the CJK engine first, so that
+         * what it does does not depend on the texts it saw before. */
+        UErrorCode ignored = U_ZERO_ERROR;
+        ubrk_setText(sg->iterator, (const UChar *)u"中文", 2, &ignored);
+        ubrk_first(sg->iterator);
+        while (ubrk_next(sg->iterator) != UBRK_DONE) {}
+        ubrk_setText(sg->iterator, (const UChar *)u"", 0, &ignored);
     }
     return sg;
 }
 
-void mtl_segmenter_disable_fast_paths(MTLSegmenter *sg) { sg->ascii_fast_path = 0; }
+int32_t mtl_segmenter_last_path(const MTLSegmenter *sg) { return sg->last_path; }
+
+int32_t mtl_cjk_engine_available(int32_t *icu_major) {
+    UVersionInfo version;
+    u_getVersion(version);
+    if (icu_major) *icu_major = version[0];
+    return mtl_cjk_data() != NULL;
+}
+
+void mtl_segmenter_disable_fast_paths(MTLSegmenter *sg) {
+    sg->ascii_fast_path = 0;
+    sg->cjk_fast_path = 0;
+}
 
 void mtl_segmenter_close(MTLSegmenter *sg) {
     if (!sg) return;
+    mtl_cjk_close(&sg->cjk);
     if (sg->iterator) ubrk_close(sg->iterator);
     if (sg->regex) uregex_close(sg->regex);
     free(sg);
@@ -917,15 +1028,38 @@ static int ascii_words(const MTLSegmenter *sg, const UChar *t, int32_t n, MTLSeg
     return 1;
 }
 
+typedef struct { MTLSegments *out; const UChar *text; } WordSink;
+
+static int32_t push_word(void *context, int32_t start, int32_t end, int32_t status) {
+    WordSink *sink = context;
+    return push_segment(sink->out, start, end, status, class_of_word_status(status, sink->text, start, end));
+}
+
 int32_t mtl_segment(MTLSegmenter *sg, const uint16_t *text, int32_t length, MTLSegments *out, MTLError *error) {
     out->count = 0;
+    sg->last_path = MTL_PATH_ICU;
     const UChar *t = (const UChar *)text;
     UErrorCode status = U_ZERO_ERROR;
     if (length == 0) return MTL_OK;
     switch (sg->kind) {
     case MTL_SEGMENT_WORDS:
-        if (sg->ascii_fast_path && ascii_words(sg, t, length, out)) return MTL_OK;
+        if (sg->ascii_fast_path && ascii_words(sg, t, length, out)) {
+            sg->last_path = MTL_PATH_ASCII;
+            return MTL_OK;
+        }
         out->count = 0;
+        if (sg->cjk_fast_path) {
+            if (segments_reserve(out, length / 3 + 8)) return no_memory(error);
+            WordSink sink = { out, t };
+            int32_t rc = mtl_cjk_segment(&sg->cjk, t, length, push_word, &sink);
+            if (rc == 1) {
+                sg->last_path = MTL_PATH_CJK;
+                return MTL_OK;
+            }
+            if (rc == -MTL_ERR_NO_MEMORY) return no_memory(error);
+            if (rc < 0) return icu_error(error, U_INTERNAL_PROGRAM_ERROR, "segmenting");
+            out->count = 0;  /* left to ICU */
+        }
         /* fall through */
     case MTL_SEGMENT_SENTENCES:
     case MTL_SEGMENT_GRAPHEMES: {
@@ -1002,17 +1136,17 @@ int32_t mtl_segment(MTLSegmenter *sg, const uint16_t *text, int32_t length, MTLS
 /* ------------------------------------------------------------------ tokens */
 
 static inline int is_space_unit(UChar u) {
-    if (u == 0x20 || (u >= 0x09 && u <= 0x0D)) return 1;
-    if (u < 0x80 || U16_IS_SURROGATE(u)) return 0;
-    return u_isUWhiteSpace(u);
+    return u <= last_space_unit && !U16_IS_SURROGATE(u) && bmp_class[u] == MTL_CLASS_WHITESPACE;  /* u_isUWhiteSpace */
 }
 
 static inline int32_t utf8_length_of_unit(UChar u) {
-    return u < 0x80 ? 1 : (u < 0x800 ? 2 : (U16_IS_SURROGATE(u) ? 2 : 3));
+    /* 1, 2 or 3 bytes; a surrogate is half of a 4-byte sequence. Branch-free: text mixes them. */
+    return 1 + (u >= 0x80) + (u >= 0x800) - U16_IS_SURROGATE(u);
 }
 
 int32_t mtl_build_tokens(const MTLAligned *a, const MTLSegments *segs, const uint8_t *keep,
                          const uint8_t *original, int32_t all_ascii, MTLToken *out) {
+    pthread_once(&bmp_class_once, fill_bmp_class);
     const UChar *t = a->text;
     const int32_t *as = a->start, *ae = a->end;
     int32_t n = 0;
@@ -1062,6 +1196,7 @@ int32_t mtl_build_tokens(const MTLAligned *a, const MTLSegments *segs, const uin
 }
 
 int32_t mtl_class_of_text(const uint16_t *text, int32_t length) {
+    pthread_once(&bmp_class_once, fill_bmp_class);
     return length > 0 ? class_of_segment((const UChar *)text, 0, length) : MTL_CLASS_OTHER;
 }
 

@@ -196,6 +196,29 @@ public final class TextProcessor {
         return .done(Run(normalized: normalized, count: count, unchanged: Self.isUnchanged(decoded.pointee, normalized.pointee)))
     }
 
+    // MARK: - Testing hooks
+
+    /// The segments of `text` after normalization — [start, end) in UTF-16 units of the normalized
+    /// text, and ICU's rule status — and which path cut them (`MTL_PATH_*`). Tests compare paths.
+    func segmentsForTesting(_ text: String) throws -> (segments: [[Int32]], path: Int32) {
+        var text = text
+        return try text.withUTF8 { bytes in
+            var error = MTLError()
+            try check(mtl_decode_utf8(bytes.baseAddress, Int32(bytes.count), 1, decoded, nil, &error), error)
+            let normalized = try normalizeDecoded()
+            try check(mtl_segment(segmenter, normalized.pointee.text, normalized.pointee.length, segments, &error), error)
+            let s = segments.pointee
+            return ((0..<Int(s.count)).map { [s.start[$0], s.end[$0], s.status[$0]] }, mtl_segmenter_last_path(segmenter))
+        }
+    }
+
+    /// Whether the CJK dictionary engine serves this ICU, and ICU's major version.
+    static var cjkEngineForTesting: (available: Bool, icuMajor: Int32) {
+        var major: Int32 = 0
+        let available = mtl_cjk_engine_available(&major) != 0
+        return (available, major)
+    }
+
     /// Each piece (a byte range of `bytes`) becomes exactly one token, normalized on its own.
     private func tokenizePieces(bytes: UnsafeBufferPointer<UInt8>, original: String, pieces: [Range<Int>]) throws -> TokenizedText {
         var tokens: [Token] = []

@@ -16,17 +16,23 @@ struct TokenizeBench: ParsableCommand {
     @Option(help: "Repeat each corpus until its line file holds at least this many bytes, so that thread start-up and the last chunk do not dominate a run.")
     var minimumBytes = 16_000_000
 
+    @Option(help: "Which corpora to run: sst2, chinese or both.")
+    var corpus: CorpusChoice = .both
+
+    enum CorpusChoice: String, ExpressibleByArgument { case sst2, chinese, both }
+
     func run() throws {
         let workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("mtl-bench-tokenize-\(getpid())")
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: workDirectory) }
         let corpora = URL(fileURLWithPath: options.corpora)
-        let inputs = [
-            ("sst2", try LineFiles.repeated(LineFiles.sst2Sentences(corpora, into: workDirectory), toAtLeast: minimumBytes)),
-            ("chinese", try LineFiles.repeated(LineFiles.chineseReviews(corpora, into: workDirectory), toAtLeast: minimumBytes)),
-        ]
-        for (name, file) in inputs {
-            try bench(corpus: name, file: file, mtlPrep: options.mtlPrepPath)
+        if corpus != .chinese {
+            let file = try LineFiles.repeated(LineFiles.sst2Sentences(corpora, into: workDirectory), toAtLeast: minimumBytes)
+            try bench(corpus: "sst2", file: file, mtlPrep: options.mtlPrepPath)
+        }
+        if corpus != .sst2 {
+            let file = try LineFiles.repeated(LineFiles.chineseReviews(corpora, into: workDirectory), toAtLeast: minimumBytes)
+            try bench(corpus: "chinese", file: file, mtlPrep: options.mtlPrepPath)
         }
     }
 

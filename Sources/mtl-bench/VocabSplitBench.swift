@@ -27,8 +27,12 @@ struct MillionStore: ParsableArguments {
             var out = bytes.prefix(firstNewline)
             for _ in 0..<times { out.append(bytes.suffix(from: firstNewline)) }
             try out.write(to: URL(fileURLWithPath: file))
-            let labels = corpus == "chinese" ? ["--label", "topic=cat", "--label", "sentiment=label"] : ["--label", "sentiment=label"]
-            _ = try runProgram(options.mtlPrepPath, ["import", file, "--store", store, "--text", text] + labels)
+            let labels = corpus == "chinese" ? ["--label", "topic=cat", "--label", "sentiment=label", "--allow-empty-text"] : ["--label", "sentiment=label"]
+            // Import beside it and rename on success, so a failed import leaves no half store behind.
+            let partial = store + ".partial"
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: partial + suffix) }
+            _ = try runProgram(options.mtlPrepPath, ["import", file, "--store", partial, "--text", text] + labels)
+            try FileManager.default.moveItem(atPath: partial, toPath: store)
         }
         return (file, text, label, store)
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Splits
 import Store
 
 /// Opens an existing store read-only for `stats` and `show`.
@@ -15,7 +16,7 @@ func writeJSON(_ object: Any) throws {
 
 struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show what a store holds: examples, tasks with their kind and per-label counts, sources, rejects.")
+        abstract: "Show what a store holds: examples, tasks with their kind and per-label counts, sources, rejects, splits (with their leakage check) and vocabularies.")
 
     @Option(help: "The store.")
     var store = "mtl.sqlite"
@@ -25,7 +26,15 @@ struct Stats: ParsableCommand {
 
     func run() throws {
         let s: StoreStats
-        do { s = try openExisting(store).stats() } catch let e as CLIError { throw e } catch { throw CLIError("\(store): \(error)") }
+        var reports: [SplitReport] = []
+        var vocabularies: [VocabularyRecord] = []
+        do {
+            let db = try openExisting(store)
+            s = try db.stats()
+            reports = try db.splits().map { try SplitReport.make(store: db, split: $0) }
+            vocabularies = try db.vocabularies()
+        } catch let e as CLIError { throw e } catch { throw CLIError("\(store): \(error)") }
+        let splitNames = Dictionary(uniqueKeysWithValues: reports.map { ($0.split.id, $0.split.name) })
         if json {
             try writeJSON([
                 "store": store, "schema_version": s.schemaVersion, "examples": s.examples, "rejects": s.rejects,
@@ -38,6 +47,16 @@ struct Stats: ParsableCommand {
                     ["id": t.task.id, "name": t.task.name, "kind": t.task.kind.rawValue, "tag_scheme": t.task.tagScheme?.rawValue ?? NSNull(),
                      "examples": t.examples,
                      "labels": t.labels.map { ["id": Int($0.id), "name": $0.name, "count": $0.count] as [String: Any] }]
+                },
+                "splits": reports.map { r -> [String: Any] in
+                    ["name": r.split.name, "kind": r.split.kind.rawValue, "folds": r.split.folds, "seed": r.split.seed,
+                     "examples": r.split.examples, "unassigned": r.unassigned, "duplicates_across_parts": r.duplicatesAcrossParts,
+                     "groups_across_parts": r.groupsAcrossParts ?? NSNull(),
+                     "parts": r.parts.map { ["name": $0.name, "examples": $0.examples, "max_deviation": $0.maxDeviation, "labels": $0.labels] as [String: Any] }]
+                },
+                "vocabularies": vocabularies.map { v -> [String: Any] in
+                    ["name": v.name, "size": v.size, "split": v.splitID.flatMap { splitNames[$0] } ?? NSNull(), "fold": v.fold ?? NSNull(),
+                     "id_width": v.idWidth, "created_at": v.createdAt]
                 },
             ])
             return
@@ -54,6 +73,20 @@ struct Stats: ParsableCommand {
             for l in t.labels.sorted(by: { $0.count != $1.count ? $0.count > $1.count : $0.id < $1.id }) {
                 out += "    \(l.name)\t\(l.count)\n"
             }
+        }
+        if !reports.isEmpty { out += "splits:\n" }
+        for r in reports {
+            out += "  \(r.split.name) (\(r.split.kind == .kfold ? "\(r.split.folds)-fold" : "ratio"), seed \(r.split.seed)): "
+            out += r.parts.map { "\($0.name) \($0.examples)" }.joined(separator: ", ")
+            let worst = r.parts.flatMap { $0.maxDeviation.values }.max() ?? 0
+            out += String(format: "; max label-share deviation %.2f points; %d duplicate texts across parts", worst, r.duplicatesAcrossParts)
+            if let g = r.groupsAcrossParts { out += ", \(g) groups across parts" }
+            if r.unassigned > 0 { out += "; \(r.unassigned) examples not in the split" }
+            out += "\n"
+        }
+        if !vocabularies.isEmpty { out += "vocabularies:\n" }
+        for v in vocabularies {
+            out += "  \(v.name): \(v.size) tokens, " + (v.splitID.map { "split \(splitNames[$0] ?? "#\($0)")" + (v.fold.map { " fold \($0)" } ?? "") } ?? "all examples") + "\n"
         }
         try StandardOutput.write(Array(out.utf8))
     }

@@ -123,6 +123,14 @@ MTLSegmenter *mtl_segmenter_open(int32_t kind, const char *argument, MTLError *e
 void mtl_segmenter_close(MTLSegmenter *segmenter);
 /* Makes the segmenter use ICU's iterator for everything (tests compare the two). */
 void mtl_segmenter_disable_fast_paths(MTLSegmenter *segmenter);
+/* Which path cut the last text (tests compare them): MTL_PATH_ICU (ICU's iterator), MTL_PATH_ASCII
+ * (the ASCII word model) or MTL_PATH_CJK (ICU's root word rules with the dictionary segmentation of
+ * Han, Hiragana and Katakana done in mtl_cjk.c). */
+enum { MTL_PATH_ICU = 0, MTL_PATH_ASCII = 1, MTL_PATH_CJK = 2 };
+int32_t mtl_segmenter_last_path(const MTLSegmenter *segmenter);
+/* 1 when the CJK dictionary engine serves this ICU (0: every text is left to ICU's iterator);
+ * *icu_major receives ICU's major version. */
+int32_t mtl_cjk_engine_available(int32_t *icu_major);
 /* Segments text[0..<length]. Segments cover the text in order; the caller filters by class. */
 int32_t mtl_segment(MTLSegmenter *segmenter, const uint16_t *text, int32_t length,
                     MTLSegments *out, MTLError *error);
