@@ -40,17 +40,9 @@ enum RecordOutcome: Sendable {
 /// writer thread as a few arrays (no per-example heap objects to free on the writer) and the
 /// writer binds its bytes to SQLite in place.
 struct PackedChunk: Sendable {
-    struct Row: Sendable {
-        var locator: Range<Int>
-        var text: Range<Int>
-        var tokens: Range<Int>
-        /// Empty range with `hasGroup == false`: no group key.
-        var group: Range<Int>
-        var hasGroup: Bool
-        var normHash: Int64
-        /// Range in `annotations`.
-        var annotations: Range<Int>
-    }
+    /// One example: byte ranges in `bytes` (group: an empty range with `hasGroup == false` when
+    /// there is no group key) and its range in `annotations`.
+    typealias Row = ImportSession.RawExample
     struct Annotation: Sendable {
         /// Index of the task in the plan.
         var task: Int
@@ -249,7 +241,7 @@ final class DraftBuilder {
             group = s
         }
         return ExampleDraft(locator: loc, text: tokenized.original, tokens: finishBlob ? blob.finish() : [], tokenCount: tokenized.tokens.count,
-                            normHash: StableHash.fnv1a64(tokenized.normalized.utf8), group: group, labels: labels, spanCounts: spanCounts)
+                            normHash: normalized.withUTF8 { StableHash.fnv1a64($0) }, group: group, labels: labels, spanCounts: spanCounts)
     }
 
     private func label(_ task: ReaderPlan.TaskSlots, _ k: Int, _ record: RawRecord, _ tokenized: TokenizedText,

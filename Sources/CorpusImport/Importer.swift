@@ -234,24 +234,33 @@ public final class Importer {
                     try chunk.bytes.withUnsafeBytes { bytes in
                         try refs.withUnsafeBufferPointer { refs in
                             try raw.withUnsafeBufferPointer { raw in
-                                for item in chunk.items {
-                                    records += 1
-                                    switch item {
-                                    case .fatal(let error): throw error
-                                    case .reject(let error):
-                                        guard skip else { throw error }
-                                        try session.addReject(locator: error.locator.description, reason: error.message)
-                                        rejectReasons[error.kind.rawValue, default: 0] += 1
-                                    case .example(let r):
-                                        let row = chunk.rows[r]
-                                        try session.addExample(
-                                            locator: UnsafeRawBufferPointer(rebasing: bytes[row.locator]),
-                                            text: UnsafeRawBufferPointer(rebasing: bytes[row.text]),
-                                            tokens: UnsafeRawBufferPointer(rebasing: bytes[row.tokens]),
-                                            normHash: row.normHash,
-                                            groupKey: row.hasGroup ? UnsafeRawBufferPointer(rebasing: bytes[row.group]) : nil,
-                                            annotations: UnsafeBufferPointer(rebasing: raw[row.annotations]), ids: refs)
+                                try chunk.rows.withUnsafeBufferPointer { rows in
+                                    // Consecutive examples are consecutive rows: write each run with
+                                    // multi-row INSERTs, before the reject or error that ends it.
+                                    var run = 0..<0
+                                    func flush() throws {
+                                        guard !run.isEmpty else { return }
+                                        try session.addExamples(UnsafeBufferPointer(rebasing: rows[run]), bytes: bytes,
+                                                                annotations: raw, ids: refs)
+                                        run = run.upperBound..<run.upperBound
                                     }
+                                    for item in chunk.items {
+                                        records += 1
+                                        switch item {
+                                        case .example(let r):
+                                            if r != run.upperBound { try flush(); run = r..<r }
+                                            run = run.lowerBound..<(r + 1)
+                                        case .fatal(let error):
+                                            try flush()
+                                            throw error
+                                        case .reject(let error):
+                                            try flush()
+                                            guard skip else { throw error }
+                                            try session.addReject(locator: error.locator.description, reason: error.message)
+                                            rejectReasons[error.kind.rawValue, default: 0] += 1
+                                        }
+                                    }
+                                    try flush()
                                 }
                             }
                         }

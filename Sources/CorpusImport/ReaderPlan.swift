@@ -4,11 +4,14 @@ import Store
 /// The fields a mapping needs, deduplicated, with where each task finds its values in
 /// `RawRecord.fields`; and the reader that extracts them.
 struct ReaderPlan: Sendable {
-    struct TaskSlots: Sendable {
-        var name: String
-        var mapping: TaskMapping
+    /// A class: the workers pass each task around per record, and a struct of strings and
+    /// optionals would be retained field by field on every copy.
+    final class TaskSlots: Sendable {
+        let name: String
+        let mapping: TaskMapping
         /// classification / multilabel / tagging: [field]; spans: [start, end, label].
-        var slots: [Int]
+        let slots: [Int]
+        init(name: String, mapping: TaskMapping, slots: [Int]) { self.name = name; self.mapping = mapping; self.slots = slots }
     }
     let mapping: Mapping
     private(set) var fields: [String] = []

@@ -114,7 +114,7 @@ extension ExampleStore {
     private func statsBody() throws -> StoreStats {
         do {
             var perSource: [Int64: (Int64, Int64)] = [:]
-            try connection.cached("SELECT source_id, COUNT(*) FROM examples GROUP BY source_id").forEachRow { perSource[$0.int64(0), default: (0, 0)].0 = $0.int64(1) }
+            try connection.cached("SELECT id, examples FROM sources").forEachRow { perSource[$0.int64(0), default: (0, 0)].0 = $0.int64(1) }
             try connection.cached("SELECT source_id, COUNT(*) FROM rejects GROUP BY source_id").forEachRow { perSource[$0.int64(0), default: (0, 0)].1 = $0.int64(1) }
             var perTask: [Int64: Int64] = [:]
             try connection.cached("SELECT task_id, COUNT(*) FROM annotations GROUP BY task_id").forEachRow { perTask[$0.int64(0)] = $0.int64(1) }
@@ -171,7 +171,11 @@ extension ExampleStore {
     public func forEachExample(sourceID: Int64? = nil, _ body: (ExampleRecord) throws -> Void) throws {
         let st = try connection.prepare(sourceID == nil
             ? "SELECT \(Self.exampleColumns) FROM examples ORDER BY id"
-            : "SELECT \(Self.exampleColumns) FROM examples WHERE source_id = ? ORDER BY id")
+            : """
+              SELECT \(Self.exampleColumns) FROM examples
+              WHERE id BETWEEN (SELECT first_example_id FROM sources WHERE id = ?1) AND (SELECT last_example_id FROM sources WHERE id = ?1)
+                AND source_id = ?1 ORDER BY id
+              """)
         if let sourceID { try st.bind(sourceID, at: 1) }
         try st.forEachRow { try body(Self.exampleRecord($0)) }
     }

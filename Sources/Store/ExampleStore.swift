@@ -112,11 +112,22 @@ public final class ExampleStore: @unchecked Sendable {
     func deleteSources(_ ids: [Int64]) throws {
         guard !ids.isEmpty else { return }
         for id in ids {
-            // Splits and vocabularies keep their other examples; these ones leave them.
-            for table in ["annotations", "split_assignments", "encoded"] {
-                try connection.run("DELETE FROM \(table) WHERE example_id IN (SELECT id FROM examples WHERE source_id = ?)", [.integer(id)])
+            // The source's examples: its id range (schema v4), checked against source_id.
+            let range = try connection.cached("SELECT first_example_id, last_example_id FROM sources WHERE id = ?")
+            try range.bind([.integer(id)])
+            var bounds: (Int64, Int64)?
+            if try range.step(), !range.isNull(0), !range.isNull(1) { bounds = (range.int64(0), range.int64(1)) }
+            range.reset()
+            if let (first, last) = bounds {
+                let mine = "SELECT id FROM examples WHERE id BETWEEN ?2 AND ?3 AND source_id = ?1"
+                let args: [SQLValue] = [.integer(id), .integer(first), .integer(last)]
+                // Splits and vocabularies keep their other examples; these ones leave them.
+                try connection.run("DELETE FROM annotations WHERE example_id BETWEEN ?2 AND ?3 AND example_id IN (\(mine))", args)
+                for table in ["split_assignments", "encoded"] {
+                    try connection.run("DELETE FROM \(table) WHERE example_id IN (\(mine))", args)
+                }
+                try connection.run("DELETE FROM examples WHERE id BETWEEN ?2 AND ?3 AND source_id = ?1", args)
             }
-            try connection.run("DELETE FROM examples WHERE source_id = ?", [.integer(id)])
             try connection.run("DELETE FROM rejects WHERE source_id = ?", [.integer(id)])
             try connection.run("DELETE FROM sources WHERE id = ?", [.integer(id)])
         }

@@ -38,10 +38,27 @@ public final class ImportSession: @unchecked Sendable {
     }
     private var examples: Int64 = 0
     private var rejects: Int64 = 0
+    /// The id of the next example: `max(examples.id) + 1` when the session began (under the
+    /// write lock, after `--replace` deletions), so ids are exactly what SQLite's rowid
+    /// allocation would give one INSERT at a time, and consecutive in call order.
+    private var nextExampleID: Int64
+    /// The id of the session's first example (the source's `first_example_id`).
+    private let firstExampleID: Int64
 
-    private let insertExample: Statement
-    private let insertAnnotation: Statement
-    private let insertReject: Statement
+    /// Rows per multi-row INSERT: a million single-row statements spend most of their time in
+    /// per-statement work (reset, VDBE start, bookkeeping), not in the b-tree.
+    static let rowsPerStatement = 256
+    /// Rows of the next statement for `n` rows to go: a full one, else the largest power of two
+    /// ≤ n, so a session prepares at most 9 statements per table however runs and rejects fall.
+    static func statementRows(_ n: Int) -> Int {
+        n >= rowsPerStatement ? rowsPerStatement : 1 << (Int.bitWidth - 1 - n.leadingZeroBitCount)
+    }
+    /// Multi-row statements by row count (the full one and power-of-two tails).
+    private var exampleInserts: [Int: Statement] = [:]
+    private var annotationInserts: [Int: Statement] = [:]
+    private var rejectInserts: [Int: Statement] = [:]
+    /// Rejects not yet written (few; copied, flushed at `rowsPerStatement` and before commit).
+    private var pendingRejects: [(locator: String, reason: String)] = []
 
     init(store: ExampleStore, info: SourceInfo, mode: ExampleStore.ImportMode, replaced: [Int64]) throws {
         self.store = store
@@ -56,11 +73,47 @@ public final class ImportSession: @unchecked Sendable {
                   .text(info.pipelineJSON), info.part.map { .text($0) } ?? .null])
         let id = db.lastInsertRowID
         source = try store.source(id: id)!
-        insertExample = try db.prepare("""
-            INSERT INTO examples(source_id, locator, text, tokens, norm_hash, group_key, part) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """)
-        insertAnnotation = try db.prepare("INSERT INTO annotations(example_id, task_id, value) VALUES (?, ?, ?)")
-        insertReject = try db.prepare("INSERT INTO rejects(source_id, locator, reason) VALUES (?, ?, ?)")
+        if case .integer(let maxID)? = try db.scalar("SELECT max(id) FROM examples") {
+            nextExampleID = maxID + 1
+        } else {
+            nextExampleID = 1
+        }
+        firstExampleID = nextExampleID
+    }
+
+    /// `INSERT INTO examples … VALUES (…), (…), …` for `rows` rows. Parameters ?1 (source id)
+    /// and ?2 (part) are shared by every row and bound once; row r has 6 of its own from ?3 + 6r:
+    /// id, locator, text, tokens, norm_hash, group_key.
+    private func exampleInsert(rows: Int) throws -> Statement {
+        if let st = exampleInserts[rows] { return st }
+        var sql = "INSERT INTO examples(id, source_id, locator, text, tokens, norm_hash, group_key, part) VALUES "
+        for r in 0..<rows {
+            let p = 3 + 6 * r
+            sql += "\(r == 0 ? "" : ",")(?\(p), ?1, ?\(p + 1), ?\(p + 2), ?\(p + 3), ?\(p + 4), ?\(p + 5), ?2)"
+        }
+        let st = try db.prepare(sql)
+        try st.bind(source.id, at: 1)
+        try st.bind(source.info.part, at: 2)
+        exampleInserts[rows] = st
+        return st
+    }
+
+    private func annotationInsert(rows: Int) throws -> Statement {
+        if let st = annotationInserts[rows] { return st }
+        let st = try db.prepare("INSERT INTO annotations(example_id, task_id, value) VALUES "
+            + Array(repeating: "(?, ?, ?)", count: rows).joined(separator: ","))
+        annotationInserts[rows] = st
+        return st
+    }
+
+    private func rejectInsert(rows: Int) throws -> Statement {
+        if let st = rejectInserts[rows] { return st }
+        var sql = "INSERT INTO rejects(source_id, locator, reason) VALUES "
+        for r in 0..<rows { sql += "\(r == 0 ? "" : ",")(?1, ?\(2 + 2 * r), ?\(3 + 2 * r))" }
+        let st = try db.prepare(sql)
+        try st.bind(source.id, at: 1)
+        rejectInserts[rows] = st
+        return st
     }
 
     deinit {
@@ -148,17 +201,27 @@ public final class ImportSession: @unchecked Sendable {
                 throw StoreError(kind: .misuse, message: "\(example.locator): label id \(id) unknown in task '\(tasks[k].record.name)'")
             }
         }
-        let st = insertExample
-        try st.bind(source.id, at: 1)
-        try st.bind(example.locator, at: 2)
-        try st.bind(example.text, at: 3)
-        try st.bind(blob: example.tokens, at: 4)
-        try st.bind(example.normHash, at: 5)
-        try st.bind(example.groupKey, at: 6)
-        try st.bind(example.part ?? source.info.part, at: 7)
-        try st.run()
-        let id = db.lastInsertRowID
-        let an = insertAnnotation
+        let id = nextExampleID
+        let st = try exampleInsert(rows: 1)
+        try st.bind(id, at: 3)
+        try st.bind(example.locator, at: 4)
+        try st.bind(example.text, at: 5)
+        try st.bind(blob: example.tokens, at: 6)
+        try st.bind(example.normHash, at: 7)
+        try st.bind(example.groupKey, at: 8)
+        if let part = example.part, part != source.info.part {
+            // A part of its own: a one-off statement (the shared ?2 is the source's part).
+            let one = try db.prepare("""
+                INSERT INTO examples(id, source_id, locator, text, tokens, norm_hash, group_key, part) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            try one.bind([.integer(id), .integer(source.id), .text(example.locator), .text(example.text), .blob(example.tokens),
+                          .integer(example.normHash), example.groupKey.map { .text($0) } ?? .null, .text(part)])
+            try one.run()
+        } else {
+            try st.run()
+        }
+        nextExampleID += 1
+        let an = try annotationInsert(rows: 1)
         for (j, (taskID, value)) in example.annotations.enumerated() {
             try an.bind(id, at: 1)
             try an.bind(taskID, at: 2)
@@ -177,7 +240,7 @@ public final class ImportSession: @unchecked Sendable {
         return id
     }
 
-    /// One annotation of `addExample`: a task and where its label ids are in the `ids` buffer.
+    /// One annotation of `addExamples`: a task and where its label ids are in the `ids` buffer.
     public struct RawAnnotation: Sendable {
         public var taskID: Int64
         /// Index of the first id in `ids`.
@@ -186,84 +249,189 @@ public final class ImportSession: @unchecked Sendable {
         public init(taskID: Int64, start: Int, count: Int) { self.taskID = taskID; self.start = start; self.count = count }
     }
 
-    /// The bulk path of `add`: an example given as bytes that SQLite reads in place (nothing is
-    /// copied; the buffers must stay valid during the call). `tokens` is a `TokenBlob` (either
-    /// layout); each annotation's ids are its `AnnotationValue` blob in order (classification:
-    /// one id; multilabel: ascending, no duplicates; tagging/spans: one per token). The example
-    /// gets the source's part. Returns its id; ids are consecutive in call order.
+    /// One example of `addExamples`: byte ranges in the batch's `bytes`, and its annotations.
+    public struct RawExample: Sendable {
+        public var locator: Range<Int>
+        public var text: Range<Int>
+        /// A `TokenBlob` (either layout).
+        public var tokens: Range<Int>
+        /// The group key's bytes; ignored unless `hasGroup` (no group key: NULL).
+        public var group: Range<Int>
+        public var hasGroup: Bool
+        public var normHash: Int64
+        /// Range in the batch's `annotations`.
+        public var annotations: Range<Int>
+        public init(locator: Range<Int>, text: Range<Int>, tokens: Range<Int>, group: Range<Int>, hasGroup: Bool,
+                    normHash: Int64, annotations: Range<Int>) {
+            self.locator = locator; self.text = text; self.tokens = tokens; self.group = group
+            self.hasGroup = hasGroup; self.normHash = normHash; self.annotations = annotations
+        }
+    }
+
+    /// The bulk path of `add`: examples given as bytes that SQLite reads in place (nothing is
+    /// copied; the buffers need only stay valid during the call), written with multi-row
+    /// INSERTs (`rowsPerStatement` rows each). Each annotation's ids are its `AnnotationValue`
+    /// blob in order (classification: one id; multilabel: ascending, no duplicates;
+    /// tagging/spans: one per token). The examples get the source's part. Every row is
+    /// validated before any is written, so a misuse error leaves nothing of the batch.
+    /// Returns the id of the first example; the others follow consecutively.
+    @discardableResult
+    public func addExamples(_ rows: UnsafeBufferPointer<RawExample>, bytes: UnsafeRawBufferPointer,
+                            annotations: UnsafeBufferPointer<RawAnnotation>, ids: UnsafeBufferPointer<Int32>) throws -> Int64 {
+        try checkOpen()
+        let first = nextExampleID
+        guard !rows.isEmpty else { return first }
+        // Validate, and resolve each annotation's task slot once.
+        var slots = [Int](repeating: 0, count: annotations.count)
+        var annotationRows = 0
+        for row in rows {
+            func where_() -> String { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[row.locator]), as: UTF8.self) }
+            guard row.annotations.lowerBound >= 0, row.annotations.upperBound <= annotations.count,
+                  row.locator.upperBound <= bytes.count, row.text.upperBound <= bytes.count,
+                  row.tokens.upperBound <= bytes.count, !row.hasGroup || row.group.upperBound <= bytes.count,
+                  row.locator.lowerBound >= 0, row.text.lowerBound >= 0, row.tokens.lowerBound >= 0, row.group.lowerBound >= 0 else {
+                throw StoreError(kind: .misuse, message: "example byte or annotation ranges out of range")
+            }
+            let tokenCount = TokenBlob.tokenCount(UnsafeRawBufferPointer(rebasing: bytes[row.tokens]))
+            annotationRows += row.annotations.count
+            for j in row.annotations {
+                let a = annotations[j]
+                guard let k = slot(a.taskID) else {
+                    throw StoreError(kind: .misuse, message: "\(where_()): task id \(a.taskID) was not registered in this session")
+                }
+                slots[j] = k
+                guard a.start >= 0, a.count >= 0, a.start + a.count <= ids.count else {
+                    throw StoreError(kind: .misuse, message: "\(where_()): annotation ids out of range")
+                }
+                let value = UnsafeBufferPointer(rebasing: ids[a.start..<(a.start + a.count)])
+                let labelCount = tasks[k].names.count
+                switch tasks[k].record.kind {
+                case .classification:
+                    guard a.count == 1 else {
+                        throw StoreError(kind: .misuse, message: "\(where_()): \(a.count) labels for classification task '\(tasks[k].record.name)'")
+                    }
+                case .multilabel:
+                    for i in value.indices.dropFirst() where value[i - 1] >= value[i] {
+                        throw StoreError(kind: .misuse, message: "\(where_()): multilabel ids of task '\(tasks[k].record.name)' are not ascending and distinct")
+                    }
+                case .tagging, .spans:
+                    guard a.count == tokenCount else {
+                        throw StoreError(kind: .misuse, message: "\(where_()): task '\(tasks[k].record.name)' has \(a.count) tags for \(tokenCount ?? -1) tokens")
+                    }
+                }
+                for id in value where id < 0 || Int(id) >= labelCount {
+                    throw StoreError(kind: .misuse, message: "\(where_()): label id \(id) unknown in task '\(tasks[k].record.name)'")
+                }
+            }
+        }
+
+        // Examples, `rowsPerStatement` at a time.
+        var start = 0
+        while start < rows.count {
+            let n = Self.statementRows(rows.count - start)
+            let st = try exampleInsert(rows: n)
+            for r in 0..<n {
+                let row = rows[start + r]
+                let p = Int32(3 + 6 * r)
+                try st.bind(first + Int64(start + r), at: p)
+                try st.bindNoCopy(text: UnsafeRawBufferPointer(rebasing: bytes[row.locator]), at: p + 1)
+                try st.bindNoCopy(text: UnsafeRawBufferPointer(rebasing: bytes[row.text]), at: p + 2)
+                try st.bindNoCopy(blob: UnsafeRawBufferPointer(rebasing: bytes[row.tokens]), at: p + 3)
+                try st.bind(row.normHash, at: p + 4)
+                if row.hasGroup {
+                    try st.bindNoCopy(text: UnsafeRawBufferPointer(rebasing: bytes[row.group]), at: p + 5)
+                } else {
+                    try st.bindNull(at: p + 5)
+                }
+            }
+            try st.runOnce()
+            start += n
+        }
+
+        // Annotations, in example order, `rowsPerStatement` at a time.
+        guard annotationRows > 0 else {
+            nextExampleID += Int64(rows.count)
+            examples += Int64(rows.count)
+            return first
+        }
+        var stRows = Self.statementRows(annotationRows)
+        var st = try annotationInsert(rows: stRows)
+        var inStatement = 0, written = 0
+        for (i, row) in rows.enumerated() {
+            let exampleID = first + Int64(i)
+            for j in row.annotations {
+                let a = annotations[j]
+                let value = UnsafeBufferPointer(rebasing: ids[a.start..<(a.start + a.count)])
+                let p = Int32(3 * inStatement)
+                try st.bind(exampleID, at: p + 1)
+                try st.bind(a.taskID, at: p + 2)
+                #if _endian(little)
+                try st.bindNoCopy(blob: UnsafeRawBufferPointer(value), at: p + 3)
+                #else
+                try st.bind(blob: value.flatMap { withUnsafeBytes(of: $0.littleEndian) { Array($0) } }, at: p + 3)
+                #endif
+                tasks[slots[j]].added.withUnsafeMutableBufferPointer { added in
+                    for l in value { added[Int(l)] += 1 }
+                }
+                inStatement += 1
+                if inStatement == stRows {
+                    try st.runOnce()
+                    written += inStatement
+                    inStatement = 0
+                    if written < annotationRows {
+                        stRows = Self.statementRows(annotationRows - written)
+                        st = try annotationInsert(rows: stRows)
+                    }
+                }
+            }
+        }
+        nextExampleID += Int64(rows.count)
+        examples += Int64(rows.count)
+        return first
+    }
+
+    /// One example of the bulk path, written at once (see `addExamples`). Returns its id.
     @discardableResult
     public func addExample(locator: UnsafeRawBufferPointer, text: UnsafeRawBufferPointer, tokens: UnsafeRawBufferPointer,
                            normHash: Int64, groupKey: UnsafeRawBufferPointer?,
                            annotations: UnsafeBufferPointer<RawAnnotation>, ids: UnsafeBufferPointer<Int32>) throws -> Int64 {
-        try checkOpen()
-        func where_() -> String { String(decoding: locator, as: UTF8.self) }
-        let tokenCount = TokenBlob.tokenCount(tokens)
-        // Validate before writing, so a bad annotation never leaves a half-written example.
-        for a in annotations {
-            guard let k = slot(a.taskID) else {
-                throw StoreError(kind: .misuse, message: "\(where_()): task id \(a.taskID) was not registered in this session")
-            }
-            guard a.start >= 0, a.count >= 0, a.start + a.count <= ids.count else {
-                throw StoreError(kind: .misuse, message: "\(where_()): annotation ids out of range")
-            }
-            let value = UnsafeBufferPointer(rebasing: ids[a.start..<(a.start + a.count)])
-            let labelCount = tasks[k].names.count
-            switch tasks[k].record.kind {
-            case .classification:
-                guard a.count == 1 else {
-                    throw StoreError(kind: .misuse, message: "\(where_()): \(a.count) labels for classification task '\(tasks[k].record.name)'")
-                }
-            case .multilabel:
-                for i in value.indices.dropFirst() where value[i - 1] >= value[i] {
-                    throw StoreError(kind: .misuse, message: "\(where_()): multilabel ids of task '\(tasks[k].record.name)' are not ascending and distinct")
-                }
-            case .tagging, .spans:
-                guard a.count == tokenCount else {
-                    throw StoreError(kind: .misuse, message: "\(where_()): task '\(tasks[k].record.name)' has \(a.count) tags for \(tokenCount ?? -1) tokens")
-                }
-            }
-            for id in value where id < 0 || Int(id) >= labelCount {
-                throw StoreError(kind: .misuse, message: "\(where_()): label id \(id) unknown in task '\(tasks[k].record.name)'")
+        // Copy the pieces into one buffer: this path is for single examples, not bulk imports.
+        var bytes: [UInt8] = []
+        bytes.append(contentsOf: locator)
+        let t = bytes.count; bytes.append(contentsOf: text)
+        let k = bytes.count; bytes.append(contentsOf: tokens)
+        let g = bytes.count; if let groupKey { bytes.append(contentsOf: groupKey) }
+        let row = RawExample(locator: 0..<t, text: t..<k, tokens: k..<g, group: g..<bytes.count, hasGroup: groupKey != nil,
+                             normHash: normHash, annotations: 0..<annotations.count)
+        return try bytes.withUnsafeBytes { raw in
+            try withUnsafePointer(to: row) { r in
+                try addExamples(UnsafeBufferPointer(start: r, count: 1), bytes: raw, annotations: annotations, ids: ids)
             }
         }
-        let st = insertExample
-        try st.bind(source.id, at: 1)
-        try st.bindNoCopy(text: locator, at: 2)
-        try st.bindNoCopy(text: text, at: 3)
-        try st.bindNoCopy(blob: tokens, at: 4)
-        try st.bind(normHash, at: 5)
-        if let groupKey { try st.bindNoCopy(text: groupKey, at: 6) } else { try st.bindNull(at: 6) }
-        try st.bind(source.info.part, at: 7)
-        try st.runOnce()
-        let id = db.lastInsertRowID
-        let an = insertAnnotation
-        for a in annotations {
-            let value = UnsafeBufferPointer(rebasing: ids[a.start..<(a.start + a.count)])
-            try an.bind(id, at: 1)
-            try an.bind(a.taskID, at: 2)
-            #if _endian(little)
-            try an.bindNoCopy(blob: UnsafeRawBufferPointer(value), at: 3)
-            #else
-            try an.bind(blob: value.flatMap { withUnsafeBytes(of: $0.littleEndian) { Array($0) } }, at: 3)
-            #endif
-            try an.runOnce()
-            let k = slot(a.taskID)!
-            tasks[k].added.withUnsafeMutableBufferPointer { added in
-                for l in value { added[Int(l)] += 1 }
-            }
-        }
-        examples += 1
-        return id
     }
 
-    /// Records a skipped record (`--on-error skip`).
+    /// Records a skipped record (`--on-error skip`). Written in batches (before `commit` at the latest).
     public func addReject(locator: String, reason: String) throws {
         try checkOpen()
-        try insertReject.bind(source.id, at: 1)
-        try insertReject.bind(locator, at: 2)
-        try insertReject.bind(reason, at: 3)
-        try insertReject.run()
+        pendingRejects.append((locator, reason))
         rejects += 1
+        if pendingRejects.count == Self.rowsPerStatement { try flushRejects() }
+    }
+
+    private func flushRejects() throws {
+        guard !pendingRejects.isEmpty else { return }
+        var start = 0
+        while start < pendingRejects.count {
+            let n = Self.statementRows(pendingRejects.count - start)
+            let st = try rejectInsert(rows: n)
+            for r in 0..<n {
+                try st.bind(pendingRejects[start + r].locator, at: Int32(2 + 2 * r))
+                try st.bind(pendingRejects[start + r].reason, at: Int32(3 + 2 * r))
+            }
+            try st.run()
+            start += n
+        }
+        pendingRejects.removeAll(keepingCapacity: true)
     }
 
     /// Examples and rejects added so far.
@@ -278,6 +446,7 @@ public final class ImportSession: @unchecked Sendable {
     /// "already imported"); with `.replace`, deletes such sources inside this transaction.
     public func setContentSHA256(_ sha256: String) throws -> SourceRecord? {
         try checkOpen()
+        try flushRejects()
         try db.run("UPDATE sources SET content_sha256 = ? WHERE id = ?", [.text(sha256), .integer(source.id)])
         source.info.contentSHA256 = sha256
         let st = try db.cached("""
@@ -301,6 +470,7 @@ public final class ImportSession: @unchecked Sendable {
     public func commit(records: Int64? = nil) throws -> ImportResult {
         try checkOpen()
         do {
+            try flushRejects()
             let up = try db.prepare("UPDATE labels SET count = count + ? WHERE task_id = ? AND id = ?")
             var added: [String: [String: Int64]] = [:]
             for state in tasks {
@@ -314,7 +484,9 @@ public final class ImportSession: @unchecked Sendable {
                 added[state.record.name] = perLabel
             }
             let total = records ?? (examples + rejects)
-            try db.run("UPDATE sources SET records = ? WHERE id = ?", [.integer(total), .integer(source.id)])
+            let range: (SQLValue, SQLValue) = examples > 0 ? (.integer(firstExampleID), .integer(nextExampleID - 1)) : (.null, .null)
+            try db.run("UPDATE sources SET records = ?, examples = ?, first_example_id = ?, last_example_id = ? WHERE id = ?",
+                       [.integer(total), .integer(examples), range.0, range.1, .integer(source.id)])
             try db.execute("COMMIT")
             open = false
             store.sessionOpen = false

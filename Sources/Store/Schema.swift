@@ -55,6 +55,7 @@ public enum StoreSchema {
         m.register("v1-core") { db in try db.execute(v1) }
         m.register("v2-splits-vocab") { db in try db.execute(v2) }
         m.register("v3-compact-tokens") { db in try db.execute(v3) }
+        m.register("v4-source-id-ranges") { db in try db.execute(v4) }
         return m
     }()
 
@@ -147,6 +148,22 @@ public enum StoreSchema {
     /// changes: the version bump keeps programs that only read layout 1 away from such stores.
     static let v3 = """
         SELECT 1;
+        """
+
+    /// A source's examples are one id range (an import is one transaction that numbers its
+    /// examples max(id) + 1, + 2, …), so the `examples_by_source` index — a second b-tree
+    /// insert per imported example — gives way to the range and a count in `sources`.
+    /// Deleting a source and reading its examples scan `id BETWEEN first AND last` (rowid
+    /// range) and still test `source_id`, so the range is a bound, never trusted alone.
+    static let v4 = """
+        ALTER TABLE sources ADD COLUMN first_example_id INTEGER;
+        ALTER TABLE sources ADD COLUMN last_example_id INTEGER;
+        ALTER TABLE sources ADD COLUMN examples INTEGER NOT NULL DEFAULT 0;
+        UPDATE sources SET
+          first_example_id = (SELECT min(id) FROM examples WHERE source_id = sources.id),
+          last_example_id  = (SELECT max(id) FROM examples WHERE source_id = sources.id),
+          examples         = (SELECT count(*) FROM examples WHERE source_id = sources.id);
+        DROP INDEX examples_by_source;
         """
 
     static let v1 = """
