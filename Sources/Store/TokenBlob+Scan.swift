@@ -4,52 +4,73 @@ extension TokenBlob {
     /// layout is inconsistent (nothing is reported for the inconsistent part).
     @inline(__always)
     public static func forEachNormalizedToken(_ blob: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows -> Bool {
-        guard blob.count >= 4 else { return false }
-        if blob[3] & 0x80 != 0 { return try forEachCompact(blob, body) }
-        let n = Int(Int32(littleEndian: blob.loadUnaligned(fromByteOffset: 0, as: Int32.self)))
-        guard n >= 0 else { return false }
-        let endsAt = 4 + 16 * n
-        let header = endsAt + 4 * (n + 1)
-        guard blob.count >= header else { return false }
-        let areaCount = blob.count - header
-        var prev = Int(Int32(littleEndian: blob.loadUnaligned(fromByteOffset: endsAt, as: Int32.self)))
-        guard prev == 0 else { return false }
-        for i in stride(from: 1, through: n, by: 1) {
-            let end = Int(Int32(littleEndian: blob.loadUnaligned(fromByteOffset: endsAt + 4 * i, as: Int32.self)))
-            guard end >= prev, end <= areaCount else { return false }
-            try body(UnsafeRawBufferPointer(rebasing: blob[(header + prev)..<(header + end)]))
-            prev = end
-        }
-        return prev == areaCount
+        guard let area = stringArea(blob) else { return false }
+        return try area.walk(blob) { _, token in try body(token); return true } == nil
     }
 
-    /// Layout 2 (see `TokenBlob`): header, offsets of width w, string ends, string area.
-    private static func forEachCompact(_ blob: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows -> Bool {
-        guard blob.count >= 8, blob[2] == 0 else { return false }
+    /// Where a blob's string area lies (either layout), checking only that the header and
+    /// the offsets fit; `StringArea.walk` checks the offsets themselves.
+    static func stringArea(_ blob: UnsafeRawBufferPointer) -> StringArea? {
+        guard blob.count >= 4 else { return nil }
+        if blob[3] & 0x80 == 0 {
+            let n = Int(Int32(littleEndian: blob.loadUnaligned(fromByteOffset: 0, as: Int32.self)))
+            guard n >= 0, blob.count >= 4 + 16 * n + 4 * (n + 1) else { return nil }
+            return StringArea(count: n, endsAt: 4 + 16 * n, width: 4, start: 4 + 16 * n + 4 * (n + 1))
+        }
+        guard blob.count >= 8, blob[3] == compactMarker, blob[2] == 0, blob[1] & ~1 == 0 else { return nil }
         let w = Int(blob[0]), same = blob[1] & 1 != 0
-        guard w == 1 || w == 2 || w == 4 else { return false }
+        guard w == 1 || w == 2 || w == 4 else { return nil }
         let n = Int(UInt32(littleEndian: blob.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+        guard n <= Int(Int32.max) else { return nil }
         let endsAt = 8 + (same ? 2 * n : 4 * n) * w
-        let areaStart = endsAt + (n + 1) * w
-        guard n <= Int(Int32.max), blob.count >= areaStart else { return false }
-        @inline(__always) func end(_ i: Int) -> Int {
-            let o = endsAt + i * w
-            switch w {
-            case 1: return Int(blob[o])
-            case 2: return Int(UInt16(littleEndian: blob.loadUnaligned(fromByteOffset: o, as: UInt16.self)))
-            default: return Int(UInt32(littleEndian: blob.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
+        guard blob.count >= endsAt + (n + 1) * w else { return nil }
+        return StringArea(count: n, endsAt: endsAt, width: w, start: endsAt + (n + 1) * w)
+    }
+}
+
+/// The string area of a token blob: `count + 1` end offsets of `width` bytes (1, 2 or 4;
+/// 4 read as a signed int32, as both layouts store it) from byte `endsAt`, then the tokens'
+/// UTF-8 from byte `start` to the blob's end. One walk serves `decode` (both layouts) and the
+/// vocabulary's scanner, so they accept and reject exactly the same blobs.
+struct StringArea {
+    let count: Int, endsAt: Int, width: Int, start: Int
+
+    enum Failure {
+        case firstOffset(Int), outOfRange(token: Int, end: Int, areaCount: Int), trailing(Int), rejected(token: Int)
+        var message: String {
+            switch self {
+            case .firstOffset(let v): return "first string offset is \(v), not 0"
+            case .outOfRange(let i, let end, let n): return "string offset \(end) of token \(i) out of range 0...\(n)"
+            case .trailing(let k): return "\(k) trailing bytes"
+            case .rejected(let i): return "token \(i) is not valid UTF-8"
             }
         }
-        let areaCount = blob.count - areaStart
-        var prev = end(0)
-        guard prev == 0 else { return false }
-        for i in stride(from: 1, through: n, by: 1) {
-            let e = end(i)
-            guard e >= prev, e <= areaCount else { return false }
-            try body(UnsafeRawBufferPointer(rebasing: blob[(areaStart + prev)..<(areaStart + e)]))
-            prev = e
+    }
+
+    @inline(__always)
+    func offset(_ raw: UnsafeRawBufferPointer, _ i: Int) -> Int {
+        let o = endsAt + i * width
+        switch width {
+        case 1: return Int(raw[o])
+        case 2: return Int(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self)))
+        default: return Int(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: Int32.self)))
         }
-        return prev == areaCount
+    }
+
+    /// Calls `body(i, bytes)` for each token in order; `body` returning false stops the walk
+    /// with `.rejected(i)`. Returns nil when every offset is valid and the area is used exactly.
+    @inline(__always)
+    func walk(_ raw: UnsafeRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer) throws -> Bool) rethrows -> Failure? {
+        let areaCount = raw.count - start
+        var prev = offset(raw, 0)
+        guard prev == 0 else { return .firstOffset(prev) }
+        for i in 0..<count {
+            let end = offset(raw, i + 1)
+            guard end >= prev, end <= areaCount else { return .outOfRange(token: i, end: end, areaCount: areaCount) }
+            guard try body(i, UnsafeRawBufferPointer(rebasing: raw[(start + prev)..<(start + end)])) else { return .rejected(token: i) }
+            prev = end
+        }
+        return prev == areaCount ? nil : .trailing(areaCount - prev)
     }
 }
 

@@ -202,7 +202,6 @@ public enum TokenBlob {
         guard let n = tokenCount(blob), n >= 0 else { throw bad("shorter than its 4-byte header") }
         let header = 4 + 16 * n + 4 * (n + 1)
         guard blob.count >= header else { throw bad("\(blob.count) bytes, \(n) tokens need at least \(header)") }
-        let areaCount = blob.count - header
         let result = blob.withUnsafeBytes { (raw) -> Result<DecodedTokens, StoreError> in
             func i32(_ o: Int) -> Int32 { Int32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: Int32.self)) }
             var spans: [TokenSpan] = []; spans.reserveCapacity(n)
@@ -211,20 +210,12 @@ public enum TokenBlob {
                 let o = 4 + 16 * i
                 spans.append(TokenSpan(scalarStart: i32(o), scalarEnd: i32(o + 4), utf8Start: i32(o + 8), utf8End: i32(o + 12)))
             }
-            let endsAt = 4 + 16 * n
-            var prev = Int(i32(endsAt))
-            guard prev == 0 else { return .failure(bad("first string offset is \(prev), not 0")) }
-            for i in 0..<n {
-                let end = Int(i32(endsAt + 4 * (i + 1)))
-                guard end >= prev, end <= areaCount else { return .failure(bad("string offset \(end) of token \(i) out of range 0...\(areaCount)")) }
-                let bytes = UnsafeRawBufferPointer(rebasing: raw[(header + prev)..<(header + end)])
-                guard let s = String(validating: bytes.bindMemory(to: UInt8.self), as: UTF8.self) else {
-                    return .failure(bad("token \(i) is not valid UTF-8"))
-                }
+            let area = StringArea(count: n, endsAt: 4 + 16 * n, width: 4, start: header)
+            if let failure = area.walk(raw, { _, bytes in
+                guard let s = String(validating: bytes.bindMemory(to: UInt8.self), as: UTF8.self) else { return false }
                 tokens.append(s)
-                prev = end
-            }
-            guard prev == areaCount else { return .failure(bad("\(areaCount - prev) trailing bytes")) }
+                return true
+            }) { return .failure(bad(failure.message)) }
             return .success(DecodedTokens(spans: spans, tokens: tokens))
         }
         return try result.get()
@@ -245,7 +236,6 @@ public enum TokenBlob {
             throw bad("\(blob.count) bytes, \(n) tokens of width \(w) need at least \(8 &+ header)")
         }
         let areaStart = 8 + header
-        let areaCount = blob.count - areaStart
         let result = blob.withUnsafeBytes { (raw) -> Result<DecodedTokens, StoreError> in
             func at(_ k: Int) -> Int32 {
                 let o = 8 + k * w
@@ -262,20 +252,12 @@ public enum TokenBlob {
                 spans.append(TokenSpan(scalarStart: at(scalarsAt + 2 * i), scalarEnd: at(scalarsAt + 2 * i + 1),
                                        utf8Start: at(2 * i), utf8End: at(2 * i + 1)))
             }
-            let endsAt = same ? 2 * n : 4 * n
-            var prev = Int(at(endsAt))
-            guard prev == 0 else { return .failure(bad("first string offset is \(prev), not 0")) }
-            for i in 0..<n {
-                let end = Int(at(endsAt + i + 1))
-                guard end >= prev, end <= areaCount else { return .failure(bad("string offset \(end) of token \(i) out of range 0...\(areaCount)")) }
-                let bytes = UnsafeRawBufferPointer(rebasing: raw[(areaStart + prev)..<(areaStart + end)])
-                guard let s = String(validating: bytes.bindMemory(to: UInt8.self), as: UTF8.self) else {
-                    return .failure(bad("token \(i) is not valid UTF-8"))
-                }
+            let area = StringArea(count: n, endsAt: 8 + (same ? 2 * n : 4 * n) * w, width: w, start: areaStart)
+            if let failure = area.walk(raw, { _, bytes in
+                guard let s = String(validating: bytes.bindMemory(to: UInt8.self), as: UTF8.self) else { return false }
                 tokens.append(s)
-                prev = end
-            }
-            guard prev == areaCount else { return .failure(bad("\(areaCount - prev) trailing bytes")) }
+                return true
+            }) { return .failure(bad(failure.message)) }
             return .success(DecodedTokens(spans: spans, tokens: tokens))
         }
         return try result.get()
