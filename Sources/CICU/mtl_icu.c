@@ -671,6 +671,34 @@ int32_t mtl_stage_apply(MTLStage *st, const MTLAligned *in, MTLAligned *out, MTL
     }
 }
 
+int32_t mtl_stage_ascii_map(MTLStage *st, uint8_t map[128]) {
+    /* Per-character stages only: on all-ASCII text every one of these maps each character on its
+     * own (ASCII has no combining marks, compositions or special-casing contexts, and Turkic and
+     * Lithuanian case mapping was excluded by ascii_fast_path), so the stage applied to a text is
+     * the stage applied to each character. Transforms can have context rules; collapse_ws depends
+     * on neighbours. */
+    switch (st->kind) {
+    case MTL_STAGE_TRANSFORM: case MTL_STAGE_COLLAPSE_WHITESPACE: return 0;
+    case MTL_STAGE_LOWERCASE: case MTL_STAGE_UPPERCASE: case MTL_STAGE_CASEFOLD:
+        if (!st->ascii_fast_path) return 0;
+        break;
+    default: break;
+    }
+    MTLAligned one, mapped;
+    mtl_aligned_init(&one);
+    mtl_aligned_init(&mapped);
+    int32_t ok = mtl_aligned_reserve(&one, 1) == MTL_OK;
+    for (int c = 0; ok && c < 128; c++) {
+        one.text[0] = (uint16_t)c; one.start[0] = 0; one.end[0] = 1; one.length = 1;
+        MTLError error;
+        if (mtl_stage_apply(st, &one, &mapped, &error) != MTL_OK) { ok = 0; break; }
+        map[c] = mapped.length == 1 && mapped.text[0] < 0x80 ? (uint8_t)mapped.text[0] : MTL_ASCII_UNMAPPED;
+    }
+    mtl_aligned_free(&one);
+    mtl_aligned_free(&mapped);
+    return ok;
+}
+
 /* ------------------------------------------------------------------ segmentation */
 
 /* Word-break classes of ASCII, read from ICU's own Word_Break property at open. */
@@ -974,59 +1002,63 @@ void mtl_segmenter_close(MTLSegmenter *sg) {
  * ICU's rule statuses: 200 for runs holding a letter, 100 for numbers, 0 otherwise. Returns 0
  * (and leaves `out` to be refilled) when the text holds anything it does not handle. The test
  * suite checks it against ICU on every ASCII line of the corpora. */
-static int ascii_words(const MTLSegmenter *sg, const UChar *t, int32_t n, MTLSegments *out) {
-    for (int32_t i = 0; i < n; i++)
-        if (t[i] >= 0x80 || sg->ascii_word_break[t[i]] == WB_UNSUPPORTED) return 0;
-    if (segments_reserve(out, n + 1)) return 0;
-    const uint8_t *wb = sg->ascii_word_break;
-    int32_t count = 0, i = 0;
-    while (i < n) {
-        uint8_t c = wb[t[i]];
-        int32_t j = i + 1, status = 0;
-        uint8_t cls;
-        if (c == WB_LETTER || c == WB_NUMERIC) {
-            int letter = c == WB_LETTER;
-            for (;;) {
-                if (j < n && (wb[t[j]] == WB_LETTER || wb[t[j]] == WB_NUMERIC)) {
-                    letter |= wb[t[j]] == WB_LETTER;
-                    j++;
-                    continue;
-                }
-                if (j + 1 < n) {
-                    uint8_t before = wb[t[j - 1]], mid = wb[t[j]], after = wb[t[j + 1]];
-                    if (before == WB_LETTER && after == WB_LETTER && (mid == WB_MID_NUM_LET || mid == WB_SINGLE_QUOTE)) {
-                        j += 2;
-                        continue;
-                    }
-                    if (before == WB_NUMERIC && after == WB_NUMERIC &&
-                        (mid == WB_MID_NUM || mid == WB_MID_NUM_LET || mid == WB_SINGLE_QUOTE)) {
-                        j += 2;
-                        continue;
-                    }
-                }
-                break;
-            }
-            /* ICU's status is the last rule's: "DV4" is a number, "4x4s" a word. */
-            (void)letter;
-            letter = wb[t[j - 1]] == WB_LETTER;
-            status = letter ? UBRK_WORD_LETTER : UBRK_WORD_NUMBER;
-            cls = letter ? MTL_CLASS_WORD : MTL_CLASS_NUMBER;
-        } else if (c == WB_SPACE) {
-            while (j < n && wb[t[j]] == WB_SPACE) j++;
-            cls = MTL_CLASS_WHITESPACE;
-        } else {
-            cls = sg->ascii_class[t[i]];
-        }
-        out->start[count] = i;
-        out->end[count] = j;
-        out->status[count] = status;
-        out->segment_class[count] = cls;
-        count++;
-        i = j;
-    }
-    out->count = count;
-    return 1;
+#define MTL_DEFINE_ASCII_WORDS(NAME, UNIT) \
+static int NAME(const MTLSegmenter *sg, const UNIT *t, int32_t n, MTLSegments *out) { \
+    for (int32_t i = 0; i < n; i++) \
+        if (t[i] >= 0x80 || sg->ascii_word_break[t[i]] == WB_UNSUPPORTED) return 0; \
+    if (segments_reserve(out, n + 1)) return 0; \
+    const uint8_t *wb = sg->ascii_word_break; \
+    int32_t count = 0, i = 0; \
+    while (i < n) { \
+        uint8_t c = wb[t[i]]; \
+        int32_t j = i + 1, status = 0; \
+        uint8_t cls; \
+        if (c == WB_LETTER || c == WB_NUMERIC) { \
+            int letter = c == WB_LETTER; \
+            for (;;) { \
+                if (j < n && (wb[t[j]] == WB_LETTER || wb[t[j]] == WB_NUMERIC)) { \
+                    letter |= wb[t[j]] == WB_LETTER; \
+                    j++; \
+                    continue; \
+                } \
+                if (j + 1 < n) { \
+                    uint8_t before = wb[t[j - 1]], mid = wb[t[j]], after = wb[t[j + 1]]; \
+                    if (before == WB_LETTER && after == WB_LETTER && (mid == WB_MID_NUM_LET || mid == WB_SINGLE_QUOTE)) { \
+                        j += 2; \
+                        continue; \
+                    } \
+                    if (before == WB_NUMERIC && after == WB_NUMERIC && \
+                        (mid == WB_MID_NUM || mid == WB_MID_NUM_LET || mid == WB_SINGLE_QUOTE)) { \
+                        j += 2; \
+                        continue; \
+                    } \
+                } \
+                break; \
+            } \
+            /* ICU's status is the last rule's: "DV4" is a number, "4x4s" a word. */ \
+            (void)letter; \
+            letter = wb[t[j - 1]] == WB_LETTER; \
+            status = letter ? UBRK_WORD_LETTER : UBRK_WORD_NUMBER; \
+            cls = letter ? MTL_CLASS_WORD : MTL_CLASS_NUMBER; \
+        } else if (c == WB_SPACE) { \
+            while (j < n && wb[t[j]] == WB_SPACE) j++; \
+            cls = MTL_CLASS_WHITESPACE; \
+        } else { \
+            cls = sg->ascii_class[t[i]]; \
+        } \
+        out->start[count] = i; \
+        out->end[count] = j; \
+        out->status[count] = status; \
+        out->segment_class[count] = cls; \
+        count++; \
+        i = j; \
+    } \
+    out->count = count; \
+    return 1; \
 }
+/* The same model over UTF-16 (after the normalizers) and over UTF-8 bytes (mtl_tokenize_ascii). */
+MTL_DEFINE_ASCII_WORDS(ascii_words, UChar)
+MTL_DEFINE_ASCII_WORDS(ascii_words_utf8, uint8_t)
 
 typedef struct { MTLSegments *out; const UChar *text; } WordSink;
 
@@ -1240,6 +1272,40 @@ int32_t mtl_build_tokens_utf8(const MTLAligned *a, const MTLSegments *segs, cons
             tok->scalar_end = scalars;
         }
     }
+    return n;
+}
+
+int32_t mtl_segmenter_has_ascii_model(const MTLSegmenter *sg) { return sg->ascii_fast_path; }
+
+int32_t mtl_tokenize_ascii(MTLSegmenter *sg, const uint8_t map[128], const uint8_t *keep, const uint8_t *text,
+                           int32_t length, uint8_t *normalized, MTLToken *tokens, MTLSegments *segments,
+                           int32_t *changed) {
+    if (!sg->ascii_fast_path) return -1;
+    uint8_t differs = 0;
+    for (int32_t i = 0; i < length; i++) {
+        uint8_t b = text[i];
+        if (b >= 0x80) return -1;
+        uint8_t m = map[b];
+        if (m == MTL_ASCII_UNMAPPED) return -1;
+        normalized[i] = m;
+        differs |= m ^ b;
+    }
+    segments->count = 0;
+    if (length > 0 && !ascii_words_utf8(sg, normalized, length, segments)) return -1;
+    sg->last_path = MTL_PATH_ASCII;
+    /* What mtl_build_tokens would make of these segments under the identity alignment: the
+     * model's segments never carry white space at the edge of a non-space segment, and one
+     * byte is one unit, one scalar and one normalized byte, so nothing snaps or merges. */
+    int32_t n = 0;
+    for (int32_t k = 0; k < segments->count; k++) {
+        uint8_t cls = segments->segment_class[k];
+        if (!keep[cls]) continue;
+        MTLToken *tok = &tokens[n++];
+        tok->scalar_start = tok->utf8_start = tok->normalized_start = segments->start[k];
+        tok->scalar_end = tok->utf8_end = tok->normalized_end = segments->end[k];
+        tok->kind = cls;
+    }
+    *changed = differs != 0;
     return n;
 }
 

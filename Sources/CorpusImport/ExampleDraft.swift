@@ -2,38 +2,10 @@ import Store
 import Text
 
 /// The labels of one record for one task, by name (ids are assigned by the writer).
-public enum LabelValue: Sendable, Hashable {
+enum LabelValue: Sendable, Hashable {
     case label(String)
     case set([String])
     case tags([String])
-}
-
-/// A record made ready for the store by a worker: text, token blob and labels by name.
-public struct ExampleDraft: Sendable {
-    /// Where the record came from (stored as `examples.locator`).
-    public var locator: RecordLocator
-    /// The original text (for pre-tokenized input, the words joined by single spaces).
-    public var text: String
-    /// A `TokenBlob`.
-    public var tokens: [UInt8]
-    /// Tokens in `tokens`.
-    public var tokenCount: Int
-    /// `StableHash` of the normalized text.
-    public var normHash: Int64
-    /// The group key, when the mapping has a group field.
-    public var group: String?
-    /// One entry per mapping task (in `Mapping.taskNames` order); nil = no annotation.
-    public var labels: [LabelValue?]
-    /// Per mapping task: span alignment counts (zero for other kinds).
-    public var spanCounts: [SpanCounts]
-}
-
-/// What a worker made of one record: a draft, or the reason it is a bad record.
-enum RecordOutcome: Sendable {
-    case example(ExampleDraft)
-    case reject(ImportError)
-    /// The reader stopped here: fails the import whatever the error policy.
-    case fatal(ImportError)
 }
 
 /// A chunk of records made ready for the store by a worker, packed so that it crosses to the
@@ -74,25 +46,30 @@ struct PackedChunk: Sendable {
     }
 }
 
-/// Per-thread state of the import workers: a text processor and a token blob builder.
+/// Per-thread state of the import workers: a text processor, a token blob builder and
+/// scratch space reused from record to record, so that a record costs no allocation of its own.
 final class DraftBuilder {
     let plan: ReaderPlan
     let processor: TextProcessor
     private var blob = TokenBlob.Builder(capacity: 256)
     private let fixedLabels: [Set<String>?]
+    /// Whether some task needs the tokens as values (tagging and spans tasks check or align them).
+    private let labelsNeedTokens: Bool
+    private let allowsEmptyText: Bool
+    /// This record's labels, validated before any is interned (a rejected record must not leave
+    /// label names behind).
+    private var labels: [LabelValue?] = []
+    private var spanCounts: [SpanCounts] = []
+    /// Chunk-local label interning (per task), reused across chunks.
+    private var interned: [[String: Int32]] = []
 
     init(plan: ReaderPlan, pipeline: TextPipeline) throws {
         self.plan = plan
         processor = try pipeline.makeProcessor()
         fixedLabels = plan.tasks.map { $0.mapping.labels.map(Set.init) }
+        labelsNeedTokens = plan.tasks.contains { $0.mapping.kind == .tagging || $0.mapping.kind == .spans }
+        allowsEmptyText = plan.mapping.allowEmptyText == true
     }
-
-    func outcome(_ record: RawRecord) -> RecordOutcome {
-        do throws(ImportError) { return .example(try draft(record)) } catch { return .reject(error) }
-    }
-
-    /// Chunk-local label interning (per task), reused across chunks.
-    private var interned: [[String: Int32]] = []
 
     /// Makes a packed chunk of records (in order) for the writer.
     func pack(_ chunk: RecordChunk) -> PackedChunk {
@@ -108,43 +85,152 @@ final class DraftBuilder {
             case .unreadable(let e, let fatal):
                 out.items.append(fatal ? .fatal(e) : .reject(e))
             case .record(let r):
+                let mark = out.bytes.count
                 do throws(ImportError) {
-                    let d = try draft(r, blobInto: &out.bytes)
-                    out.items.append(.example(out.rows.count))
-                    let annStart = out.annotations.count
-                    for (k, label) in d.labels.enumerated() {
-                        guard let label else { continue }
-                        let refStart = out.labelRefs.count
-                        func intern(_ name: String) {
-                            if let i = interned[k][name] { out.labelRefs.append(i); return }
-                            let i = Int32(out.labelNames[k].count)
-                            interned[k][name] = i
-                            out.labelNames[k].append(name)
-                            out.labelRefs.append(i)
-                        }
-                        switch label {
-                        case .label(let l): intern(l)
-                        case .set(let s): for l in s { intern(l) }
-                        case .tags(let t): for l in t { intern(l) }
-                        }
-                        out.annotations.append(.init(task: k, refs: refStart..<out.labelRefs.count))
-                        out.spanCounts[k] += d.spanCounts[k]
-                    }
-                    let locStart = out.bytes.count
-                    Self.appendLocator(d.locator, to: &out.bytes)
-                    let textStart = out.bytes.count
-                    out.bytes.append(contentsOf: d.text.utf8)
-                    let groupStart = out.bytes.count
-                    if let g = d.group { out.bytes.append(contentsOf: g.utf8) }
-                    out.rows.append(.init(locator: locStart..<textStart, text: textStart..<groupStart,
-                                          tokens: d.blobRange, group: groupStart..<out.bytes.count, hasGroup: d.group != nil,
-                                          normHash: d.normHash, annotations: annStart..<out.annotations.count))
+                    try append(r, to: &out)
+                    out.items.append(.example(out.rows.count - 1))
                 } catch {
+                    out.bytes.removeSubrange(mark...)
                     out.items.append(.reject(error))
                 }
             }
         }
         return out
+    }
+
+    /// Appends one record's example to `out`: locator, text and token blob to `bytes`, then (once
+    /// everything is known to be valid) its labels and row. On error only `bytes` has grown.
+    private func append(_ record: RawRecord, to out: inout PackedChunk) throws(ImportError) {
+        let loc = record.locator
+        let locStart = out.bytes.count
+        Self.appendLocator(loc, to: &out.bytes)
+        let textStart = out.bytes.count
+        var blobRange = 0..<0
+        var normHash: Int64 = 0
+        var tokenized: TokenizedText?
+        switch try text(of: record) {
+        case .text(let original):
+            out.bytes.append(contentsOf: original.utf8)
+            var text = original
+            do {
+                try text.withUTF8 { utf8 in
+                    try processor.withTokens(utf8: utf8) { view in
+                        if view.isEmpty && !allowsEmptyText { throw emptyText(loc) }
+                        blobRange = appendBlob(view, to: &out.bytes)
+                        normHash = StableHash.fnv1a64(view.normalizedUTF8)
+                        if labelsNeedTokens {
+                            tokenized = TokenizedText(original: original, normalized: String(decoding: view.normalizedUTF8, as: UTF8.self),
+                                                      tokens: view.tokens)
+                        }
+                    }
+                }
+            } catch {
+                throw Self.importError(error, loc)
+            }
+        case .words(let words):
+            let t: TokenizedText
+            do { t = try processor.tokenize(pretokenized: words) } catch { throw Self.importError(error, loc) }
+            if t.tokens.isEmpty && !allowsEmptyText { throw emptyText(loc) }
+            out.bytes.append(contentsOf: t.original.utf8)
+            blob.reset()
+            var normalized = t.normalized
+            normalized.withUTF8 { n in
+                for token in t.tokens {
+                    blob.append(Self.span(token), normalizedUTF8: UnsafeBufferPointer(rebasing: n[Int(token.normalizedStart)..<Int(token.normalizedEnd)]))
+                }
+                normHash = StableHash.fnv1a64(n)
+            }
+            let blobStart = out.bytes.count
+            blob.appendCompact(to: &out.bytes)
+            blobRange = blobStart..<out.bytes.count
+            tokenized = t
+        }
+        let textEnd = blobRange.lowerBound
+
+        labels.removeAll(keepingCapacity: true)
+        spanCounts.removeAll(keepingCapacity: true)
+        for (k, task) in plan.tasks.enumerated() {
+            var counts = SpanCounts()
+            labels.append(try label(task, k, record, tokenized, &counts))
+            spanCounts.append(counts)
+        }
+        let groupStart = out.bytes.count
+        var hasGroup = false
+        if let g = plan.group {
+            guard let s = record.fields[g].single else {
+                throw ImportError(.missingField, loc, "missing group field '\(fieldName(g))'")
+            }
+            out.bytes.append(contentsOf: s.utf8)
+            hasGroup = true
+        }
+
+        // Valid: intern the labels (chunk-local indexes, first-seen order) and add the row.
+        let annotationStart = out.annotations.count
+        for k in labels.indices {
+            guard let label = labels[k] else { continue }
+            let refStart = out.labelRefs.count
+            switch label {
+            case .label(let l): intern(l, task: k, into: &out)
+            case .set(let s): for l in s { intern(l, task: k, into: &out) }
+            case .tags(let t): for l in t { intern(l, task: k, into: &out) }
+            }
+            out.annotations.append(.init(task: k, refs: refStart..<out.labelRefs.count))
+            out.spanCounts[k] += spanCounts[k]
+        }
+        out.rows.append(.init(locator: locStart..<textStart, text: textStart..<textEnd, tokens: blobRange,
+                              group: groupStart..<out.bytes.count, hasGroup: hasGroup, normHash: normHash,
+                              annotations: annotationStart..<out.annotations.count))
+    }
+
+    private func intern(_ name: String, task k: Int, into out: inout PackedChunk) {
+        if let i = interned[k][name] { out.labelRefs.append(i); return }
+        let i = Int32(out.labelNames[k].count)
+        interned[k][name] = i
+        out.labelNames[k].append(name)
+        out.labelRefs.append(i)
+    }
+
+    /// Writes the token blob (layout 2) straight from the processor's scratch buffers; text that
+    /// normalization left unchanged stores its tokens as slices of itself (no string area).
+    private func appendBlob(_ view: BorrowedTokens, to bytes: inout [UInt8]) -> Range<Int> {
+        blob.reset()
+        if view.isUnchanged {
+            for i in 0..<view.count { blob.appendSlice(Self.span(view[i])) }
+        } else {
+            for i in 0..<view.count { blob.append(Self.span(view[i]), normalizedUTF8: view.normalizedUTF8(of: i)) }
+        }
+        let start = bytes.count
+        blob.appendCompact(to: &bytes)
+        return start..<bytes.count
+    }
+
+    private static func span(_ t: Token) -> TokenSpan {
+        TokenSpan(scalarStart: t.scalarStart, scalarEnd: t.scalarEnd, utf8Start: t.utf8Start, utf8End: t.utf8End)
+    }
+
+    private func emptyText(_ loc: RecordLocator) -> ImportError {
+        ImportError(.emptyText, loc, "empty text in field '\(fieldName(plan.text))' (no tokens; allow_empty_text: true keeps such records)")
+    }
+
+    private static func importError(_ error: any Error, _ loc: RecordLocator) -> ImportError {
+        if let e = error as? ImportError { return e }
+        if let e = error as? TextError { return ImportError(.textPipeline, loc, e.message) }
+        return ImportError(.textPipeline, loc, "\(error)")
+    }
+
+    private enum TextValue { case text(String), words([String]) }
+
+    private func text(of record: RawRecord) throws(ImportError) -> TextValue {
+        let loc = record.locator
+        let value = record.fields[plan.text]
+        switch value {
+        case _ where plan.mapping.format.isCoNLL: return .words(value.strings)
+        case .string(let s): return .text(s)
+        case .list(let l) where l.count == 1: return .text(l[0])
+        case .list(let l) where plan.mapping.format == .jsonl && !l.isEmpty: return .words(l)
+        case .missing, .list([]): throw ImportError(.missingField, loc, "missing text field '\(fieldName(plan.text))'")
+        case .list(let l): throw ImportError(.invalidMapping, loc, "text field '\(fieldName(plan.text))' matched \(l.count) values, expected one")
+        }
     }
 
     /// Appends `locator.description` as UTF-8 (the common `file:line` without building a String).
@@ -165,86 +251,9 @@ final class DraftBuilder {
         }
     }
 
-    /// A draft whose token blob (layout 2) was appended to `bytes`, at `blobRange`.
-    struct PackedDraft {
-        var locator: RecordLocator
-        var text: String
-        var blobRange: Range<Int>
-        var normHash: Int64
-        var group: String?
-        var labels: [LabelValue?]
-        var spanCounts: [SpanCounts]
-    }
-
-    func draft(_ record: RawRecord, blobInto bytes: inout [UInt8]) throws(ImportError) -> PackedDraft {
-        let mark = bytes.count
-        do throws(ImportError) {
-            let d = try draft(record, finishBlob: false)
-            blob.appendCompact(to: &bytes)
-            return PackedDraft(locator: d.locator, text: d.text, blobRange: mark..<bytes.count, normHash: d.normHash,
-                               group: d.group, labels: d.labels, spanCounts: d.spanCounts)
-        } catch {
-            bytes.removeSubrange(mark...)
-            throw error
-        }
-    }
-
     private func fieldName(_ slot: Int) -> String { plan.fields[slot] }
 
-    func draft(_ record: RawRecord) throws(ImportError) -> ExampleDraft { try draft(record, finishBlob: true) }
-
-    private func draft(_ record: RawRecord, finishBlob: Bool) throws(ImportError) -> ExampleDraft {
-        let loc = record.locator
-        let format = plan.mapping.format
-        let value = record.fields[plan.text]
-        var words: [String]?
-        var text = ""
-        switch value {
-        case _ where format.isCoNLL: words = value.strings
-        case .string(let s): text = s
-        case .list(let l) where l.count == 1: text = l[0]
-        case .list(let l) where format == .jsonl && !l.isEmpty: words = l
-        case .missing, .list([]): throw ImportError(.missingField, loc, "missing text field '\(fieldName(plan.text))'")
-        case .list(let l): throw ImportError(.invalidMapping, loc, "text field '\(fieldName(plan.text))' matched \(l.count) values, expected one")
-        }
-        let tokenized: TokenizedText
-        do {
-            tokenized = try words.map { try processor.tokenize(pretokenized: $0) } ?? processor.tokenize(text)
-        } catch let e as TextError {
-            throw ImportError(.textPipeline, loc, e.message)
-        } catch {
-            throw ImportError(.textPipeline, loc, "\(error)")
-        }
-        if tokenized.tokens.isEmpty && plan.mapping.allowEmptyText != true {
-            throw ImportError(.emptyText, loc, "empty text in field '\(fieldName(plan.text))' (no tokens; allow_empty_text: true keeps such records)")
-        }
-        blob.reset()
-        var normalized = tokenized.normalized
-        normalized.withUTF8 { n in
-            for t in tokenized.tokens {
-                blob.append(TokenSpan(scalarStart: t.scalarStart, scalarEnd: t.scalarEnd, utf8Start: t.utf8Start, utf8End: t.utf8End),
-                            normalizedUTF8: UnsafeBufferPointer(rebasing: n[Int(t.normalizedStart)..<Int(t.normalizedEnd)]))
-            }
-        }
-        var labels: [LabelValue?] = []
-        var spanCounts: [SpanCounts] = []
-        for (k, task) in plan.tasks.enumerated() {
-            var counts = SpanCounts()
-            labels.append(try label(task, k, record, tokenized, &counts))
-            spanCounts.append(counts)
-        }
-        var group: String?
-        if let g = plan.group {
-            guard let s = record.fields[g].single else {
-                throw ImportError(.missingField, loc, "missing group field '\(fieldName(g))'")
-            }
-            group = s
-        }
-        return ExampleDraft(locator: loc, text: tokenized.original, tokens: finishBlob ? blob.finish() : [], tokenCount: tokenized.tokens.count,
-                            normHash: normalized.withUTF8 { StableHash.fnv1a64($0) }, group: group, labels: labels, spanCounts: spanCounts)
-    }
-
-    private func label(_ task: ReaderPlan.TaskSlots, _ k: Int, _ record: RawRecord, _ tokenized: TokenizedText,
+    private func label(_ task: ReaderPlan.TaskSlots, _ k: Int, _ record: RawRecord, _ tokenized: TokenizedText?,
                        _ counts: inout SpanCounts) throws(ImportError) -> LabelValue? {
         let loc = record.locator
         let optional = task.mapping.optional == true
@@ -279,8 +288,9 @@ final class DraftBuilder {
         case .tagging:
             if case .missing = first { return try missing() }
             let tags = first.strings
-            guard tags.count == tokenized.tokens.count else {
-                throw ImportError(.invalidLabel, loc, "task '\(task.name)' has \(tags.count) tags for \(tokenized.tokens.count) tokens")
+            let tokenCount = tokenized?.tokens.count ?? 0
+            guard tags.count == tokenCount else {
+                throw ImportError(.invalidLabel, loc, "task '\(task.name)' has \(tags.count) tags for \(tokenCount) tokens")
             }
             for t in tags { try check(t) }
             return .tags(tags)
@@ -300,6 +310,7 @@ final class DraftBuilder {
                 spans.append(.init(start: a, end: b, label: l[i]))
             }
             let m = task.mapping
+            guard let tokenized else { return nil }
             return .tags(try SpanAligner.tags(locator: loc, text: tokenized.original, tokens: tokenized.tokens, spans: spans,
                                               unit: m.unit ?? .scalars, scheme: m.scheme ?? .bio, unaligned: m.unaligned ?? .expand,
                                               counts: &counts))

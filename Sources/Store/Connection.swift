@@ -13,6 +13,7 @@ public final class Connection {
     /// The file this connection opened.
     public let path: String
     private var cache: [String: Statement] = [:]
+    private var isClosed = false
 
     /// Opens (and for read-write, creates) the database at `path`.
     /// - Parameters:
@@ -20,8 +21,12 @@ public final class Connection {
     ///   - busyTimeoutMilliseconds: how long to wait for another connection's lock.
     ///   - newDatabasePageSize: the page size given to a database this call creates (SQLite
     ///     fixes it when the first table is written; an existing database keeps its own).
+    ///   - unpublished: the database is being built under a temporary name that no other
+    ///     connection knows (`ExampleStore.create(at:_:)`): the rollback journal stays in memory
+    ///     and nothing is synced, because the builder discards the whole file on failure and
+    ///     syncs it once when it publishes it. No WAL: every page is written once.
     public init(path: String, readOnly: Bool = false, busyTimeoutMilliseconds: Int32 = 30_000,
-                newDatabasePageSize: Int? = nil) throws(StoreError) {
+                newDatabasePageSize: Int? = nil, unpublished: Bool = false) throws(StoreError) {
         _ = Self.configureOnce
         var db: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) | SQLITE_OPEN_NOMUTEX
@@ -39,11 +44,15 @@ public final class Connection {
             if let size = newDatabasePageSize, case .integer(0)? = try scalar("PRAGMA page_count") {
                 try execute("PRAGMA page_size=\(size)")
             }
-            try execute("PRAGMA journal_mode=WAL")
-            // Truncate a large WAL (left by a big import) once it has been checkpointed.
-            try execute("PRAGMA journal_size_limit=67108864")
+            if unpublished {
+                try execute("PRAGMA journal_mode=MEMORY")
+            } else {
+                try execute("PRAGMA journal_mode=WAL")
+                // Truncate a large WAL (left by a big import) once it has been checkpointed.
+                try execute("PRAGMA journal_size_limit=67108864")
+            }
         }
-        try execute("PRAGMA synchronous=NORMAL")
+        try execute(unpublished ? "PRAGMA synchronous=OFF" : "PRAGMA synchronous=NORMAL")
     }
 
     /// Process-wide SQLite settings, applied before the first connection opens: no memory
@@ -52,7 +61,20 @@ public final class Connection {
 
     deinit {
         cache.removeAll()
-        sqlite3_close_v2(handle)
+        if !isClosed { sqlite3_close_v2(handle) }
+    }
+
+    /// Closes the connection now (its files are closed when this returns). Fails with `.misuse`
+    /// while statements prepared with `prepare` are still alive; the connection must not be
+    /// used afterwards.
+    public func close() throws(StoreError) {
+        guard !isClosed else { return }
+        cache.removeAll()
+        let rc = sqlite3_close(handle)
+        guard rc == SQLITE_OK else {
+            throw StoreError(kind: .misuse, message: "\(path): cannot close the connection while statements are open (SQLite \(rc))")
+        }
+        isClosed = true
     }
 
     /// Runs one or more SQL statements that return no rows needed by the caller.

@@ -164,7 +164,7 @@ extension ExampleStore {
             annotations.append(.init(task: task, value: value,
                                      names: value.ids.map { Int($0) < names.count && $0 >= 0 ? names[Int($0)] : "#\($0)" }))
         }
-        return ExampleDetail(example: example, source: source, tokens: try TokenBlob.decode(example.tokens), annotations: annotations)
+        return ExampleDetail(example: example, source: source, tokens: try TokenBlob.decode(example.tokens, text: example.text), annotations: annotations)
     }
 
     /// Calls `body` for every example (of one source, or all), in id order.

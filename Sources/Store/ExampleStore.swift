@@ -29,8 +29,13 @@ public final class ExampleStore: @unchecked Sendable {
 
     /// Opens or creates the store and applies pending migrations.
     /// With `readOnly`, nothing is written: the store must exist at this program's version.
-    public init(path: String, readOnly: Bool = false) throws {
-        connection = try Connection(path: path, readOnly: readOnly, newDatabasePageSize: Self.newStorePageSize)
+    public convenience init(path: String, readOnly: Bool = false) throws {
+        try self.init(path: path, readOnly: readOnly, unpublished: false)
+    }
+
+    init(path: String, readOnly: Bool, unpublished: Bool) throws {
+        connection = try Connection(path: path, readOnly: readOnly, newDatabasePageSize: Self.newStorePageSize,
+                                    unpublished: unpublished)
         if readOnly {
             let v = try connection.userVersion
             if v != StoreSchema.version {

@@ -56,6 +56,7 @@ public enum StoreSchema {
         m.register("v2-splits-vocab") { db in try db.execute(v2) }
         m.register("v3-compact-tokens") { db in try db.execute(v3) }
         m.register("v4-source-id-ranges") { db in try db.execute(v4) }
+        m.register("v5-text-slice-tokens") { db in try db.execute(v5) }
         return m
     }()
 
@@ -164,6 +165,14 @@ public enum StoreSchema {
           last_example_id  = (SELECT max(id) FROM examples WHERE source_id = sources.id),
           examples         = (SELECT count(*) FROM examples WHERE source_id = sources.id);
         DROP INDEX examples_by_source;
+        """
+
+    /// Version 5 (`v5-text-slice-tokens`): a layout-2 token blob may carry flags bit 1 — its
+    /// tokens are slices of the example's text (normalization changed nothing), so the string
+    /// area and its offsets are left out, and readers take token strings from `examples.text`.
+    /// No table changes: the bump keeps programs that cannot read such blobs away.
+    static let v5 = """
+        SELECT 1;
         """
 
     static let v1 = """

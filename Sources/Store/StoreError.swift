@@ -21,6 +21,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, Equatable {
         case schema
         /// The API was used against its contract (wrong task kind, unknown label id, …).
         case misuse
+        /// A file operation outside SQLite failed (publishing a new store: sync, link).
+        case file
     }
 
     public var kind: Kind
@@ -65,6 +67,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, Equatable {
         case .malformedBlob: s = "malformed blob: \(message)"
         case .schema: s = "store schema: \(message)"
         case .misuse: s = "store misuse: \(message)"
+        case .file: s = message
         }
         if let sql { s += " - while executing `\(sql)`" }
         return s

@@ -29,12 +29,17 @@ public struct DecodedTokens: Sendable, Hashable {
 /// that holds every offset of the blob):
 /// ```
 /// u8 w, u8 flags, u8 0, u8 0x82      flags bit 0: scalar offsets equal UTF-8 offsets (not stored)
+///                                    flags bit 1: tokens are slices of the text (no string area)
 /// u32 N                              token count
 /// N × (utf8Start, utf8End)           [start, end) in UTF-8 bytes of the ORIGINAL text
 /// N × (scalarStart, scalarEnd)       [start, end) in Unicode scalars; absent when flags bit 0
 /// N+1 × byteOffset                   into the string area; token i is area[off[i]..<off[i+1]]
 /// string area                        UTF-8 of the normalized tokens, concatenated
 /// ```
+/// With flags bit 1 (schema version 5) the last two parts are absent: normalization left the
+/// text unchanged, so token i is `text[utf8Start..<utf8End]` of the example's own text — most
+/// text is already normalized, and this halves what a token costs to store. Readers need the
+/// text (`decode(_:text:)`).
 /// **Layout 1** (older stores; `Builder.finish()`, `encode`). All integers little-endian int32:
 /// ```
 /// N                                   token count
@@ -65,11 +70,18 @@ public enum TokenBlob {
     /// so its byte 3 is below 0x80).
     public static let compactMarker: UInt8 = 0x82
 
+    /// Flags bit 1 of layout 2: the tokens are slices of the example's text.
+    public static let textSlicesFlag: UInt8 = 2
+
     /// Accumulates tokens and produces the blob; reuse one builder per thread with `reset()`.
+    ///
+    /// Tokens are appended either all with their normalized bytes (`append(_:normalizedUTF8:)`)
+    /// or all as slices of the text (`appendSlice`, layout 2 only).
     public struct Builder: Sendable {
         private var spans: [Int32] = []
         private var ends: [Int32] = [0]
         private var area: [UInt8] = []
+        private var slices = 0
 
         public init(capacity: Int = 64) {
             spans.reserveCapacity(capacity * 4)
@@ -80,6 +92,7 @@ public enum TokenBlob {
         public var count: Int { ends.count - 1 }
 
         public mutating func reset() {
+            slices = 0
             spans.removeAll(keepingCapacity: true)
             ends.removeAll(keepingCapacity: true); ends.append(0)
             area.removeAll(keepingCapacity: true)
@@ -106,6 +119,13 @@ public enum TokenBlob {
             append(span, normalizedUTF8: normalized.utf8)
         }
 
+        /// Appends a token whose normalized form is the text's own bytes at `span`'s UTF-8 range.
+        public mutating func appendSlice(_ span: TokenSpan) {
+            spans.append(span.scalarStart); spans.append(span.scalarEnd)
+            spans.append(span.utf8Start); spans.append(span.utf8End)
+            slices += 1
+        }
+
         /// The finished blob in layout 2 (compact).
         public func finishCompact() -> [UInt8] {
             var out: [UInt8] = []
@@ -116,7 +136,9 @@ public enum TokenBlob {
         /// Appends the finished blob in layout 2 to `out`; returns its size in bytes.
         @discardableResult
         public func appendCompact(to out: inout [UInt8]) -> Int {
-            let n = count
+            let n = spans.count / 4
+            precondition(slices == 0 || slices == n, "a blob's tokens are all slices of the text or none is")
+            let textSlices = n > 0 && slices == n
             var maxValue: UInt32 = UInt32(area.count)
             var sameScalars = true
             spans.withUnsafeBufferPointer { s in
@@ -129,13 +151,14 @@ public enum TokenBlob {
                 }
             }
             let w = maxValue <= 0xFF ? 1 : maxValue <= 0xFFFF ? 2 : 4
-            let values = (sameScalars ? 2 * n : 4 * n) + n + 1
+            let values = (sameScalars ? 2 * n : 4 * n) + (textSlices ? 0 : n + 1)
             let total = 8 + w * values + area.count
             let base = out.count
             out.append(contentsOf: repeatElement(0, count: total))
             out.withUnsafeMutableBytes { whole in
                 let raw = UnsafeMutableRawBufferPointer(rebasing: whole[base..<(base + total)])
-                raw[0] = UInt8(w); raw[1] = sameScalars ? 1 : 0; raw[2] = 0; raw[3] = TokenBlob.compactMarker
+                raw[0] = UInt8(w); raw[1] = (sameScalars ? 1 : 0) | (textSlices ? TokenBlob.textSlicesFlag : 0)
+                raw[2] = 0; raw[3] = TokenBlob.compactMarker
                 raw.storeBytes(of: UInt32(n).littleEndian, toByteOffset: 4, as: UInt32.self)
                 var o = 8
                 @inline(__always) func put(_ v: Int32) {
@@ -151,7 +174,7 @@ public enum TokenBlob {
                     for i in 0..<n { put(s[4 * i + 2]); put(s[4 * i + 3]) }
                     if !sameScalars { for i in 0..<n { put(s[4 * i]); put(s[4 * i + 1]) } }
                 }
-                ends.withUnsafeBufferPointer { e in for v in e { put(v) } }
+                if !textSlices { ends.withUnsafeBufferPointer { e in for v in e { put(v) } } }
                 if !area.isEmpty {
                     area.withUnsafeBytes { raw.baseAddress!.advanced(by: o).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
                 }
@@ -161,6 +184,7 @@ public enum TokenBlob {
 
         /// The finished blob in layout 1.
         public func finish() -> [UInt8] {
+            precondition(slices == 0, "layout 1 stores every token's string")
             let n = count
             let total = 4 + 16 * n + 4 * (n + 1) + area.count
             return [UInt8](unsafeUninitializedCapacity: total) { buf, initialized in
@@ -195,10 +219,11 @@ public enum TokenBlob {
     /// True when the blob is in layout 2 (compact).
     public static func isCompact(_ blob: [UInt8]) -> Bool { blob.count >= 4 && blob[3] & 0x80 != 0 }
 
-    /// Decodes a blob of either layout, checking it.
-    public static func decode(_ blob: [UInt8]) throws(StoreError) -> DecodedTokens {
+    /// Decodes a blob of either layout, checking it. `text` is the example's text, which a blob
+    /// of text slices (flags bit 1) takes its token strings from.
+    public static func decode(_ blob: [UInt8], text: String? = nil) throws(StoreError) -> DecodedTokens {
         func bad(_ m: String) -> StoreError { StoreError(kind: .malformedBlob, message: "token blob: " + m) }
-        if isCompact(blob) { return try decodeCompact(blob) }
+        if isCompact(blob) { return try decodeCompact(blob, text: text) }
         guard let n = tokenCount(blob), n >= 0 else { throw bad("shorter than its 4-byte header") }
         let header = 4 + 16 * n + 4 * (n + 1)
         guard blob.count >= header else { throw bad("\(blob.count) bytes, \(n) tokens need at least \(header)") }
@@ -221,16 +246,16 @@ public enum TokenBlob {
         return try result.get()
     }
 
-    private static func decodeCompact(_ blob: [UInt8]) throws(StoreError) -> DecodedTokens {
+    private static func decodeCompact(_ blob: [UInt8], text: String?) throws(StoreError) -> DecodedTokens {
         func bad(_ m: String) -> StoreError { StoreError(kind: .malformedBlob, message: "token blob: " + m) }
         guard blob.count >= 8 else { throw bad("shorter than its 8-byte header") }
         let w = Int(blob[0]), flags = blob[1]
         guard blob[3] == compactMarker, blob[2] == 0 else { throw bad("unknown layout marker \(blob[3]), \(blob[2])") }
         guard w == 1 || w == 2 || w == 4 else { throw bad("offset width \(w) is not 1, 2 or 4") }
-        guard flags & ~1 == 0 else { throw bad("unknown flags \(flags)") }
-        let same = flags & 1 != 0
+        guard flags & ~(1 | textSlicesFlag) == 0 else { throw bad("unknown flags \(flags)") }
+        let same = flags & 1 != 0, textSlices = flags & textSlicesFlag != 0
         let n = tokenCount(blob)!
-        let values = (same ? 2 * n : 4 * n) + n + 1
+        let values = (same ? 2 * n : 4 * n) + (textSlices ? 0 : n + 1)
         let (header, overflow) = values.multipliedReportingOverflow(by: w)
         guard !overflow, n <= Int(Int32.max), blob.count >= 8 + header else {
             throw bad("\(blob.count) bytes, \(n) tokens of width \(w) need at least \(8 &+ header)")
@@ -251,6 +276,24 @@ public enum TokenBlob {
             for i in 0..<n {
                 spans.append(TokenSpan(scalarStart: at(scalarsAt + 2 * i), scalarEnd: at(scalarsAt + 2 * i + 1),
                                        utf8Start: at(2 * i), utf8End: at(2 * i + 1)))
+            }
+            if textSlices {
+                guard blob.count == areaStart else { return .failure(bad("\(blob.count - areaStart) trailing bytes")) }
+                guard var text else { return .failure(bad("its tokens are slices of the example's text, which was not given")) }
+                let failure: String? = text.withUTF8 { utf8 in
+                    for (i, s) in spans.enumerated() {
+                        guard s.utf8Start >= 0, s.utf8Start <= s.utf8End, Int(s.utf8End) <= utf8.count else {
+                            return "token \(i) at UTF-8 \(s.utf8Start)..<\(s.utf8End) is outside the \(utf8.count)-byte text"
+                        }
+                        guard let token = String(validating: UnsafeBufferPointer(rebasing: utf8[Int(s.utf8Start)..<Int(s.utf8End)]), as: UTF8.self) else {
+                            return "token \(i) does not fall on character boundaries of the text"
+                        }
+                        tokens.append(token)
+                    }
+                    return nil
+                }
+                if let failure { return .failure(bad(failure)) }
+                return .success(DecodedTokens(spans: spans, tokens: tokens))
             }
             let area = StringArea(count: n, endsAt: 8 + (same ? 2 * n : 4 * n) * w, width: w, start: areaStart)
             if let failure = area.walk(raw, { _, bytes in

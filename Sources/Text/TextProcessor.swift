@@ -22,6 +22,10 @@ public final class TextProcessor {
     // Read on every call: kept here rather than through `pipeline`, whose copy costs retains.
     private let isPretokenized: Bool
     private let repairsInvalidUTF8: Bool
+    /// What the normalizer chain does to each ASCII character (`mtl_stage_ascii_map`, composed), when
+    /// every stage and the segmenter have an exact ASCII model: all-ASCII text then goes through
+    /// `mtl_tokenize_ascii` in one pass over its bytes, with no UTF-16 round trip. nil: no such path.
+    private let asciiMap: UnsafeMutablePointer<UInt8>?
 
     /// `fastPaths: false` makes every segmentation go through ICU (tests compare the two).
     init(pipeline: TextPipeline, fastPaths: Bool = true) throws {
@@ -48,6 +52,19 @@ public final class TextProcessor {
             segmenter = opened
             if !fastPaths { mtl_segmenter_disable_fast_paths(opened) }
         }
+        asciiMap = isPretokenized ? nil : Self.composedASCIIMap(stages: stages, segmenter: segmenter)
+    }
+
+    private static func composedASCIIMap(stages: [OpaquePointer], segmenter: OpaquePointer?) -> UnsafeMutablePointer<UInt8>? {
+        guard let segmenter, mtl_segmenter_has_ascii_model(segmenter) != 0 else { return nil }
+        let map = UnsafeMutablePointer<UInt8>.allocate(capacity: 128)
+        for c in 0..<128 { map[c] = UInt8(c) }
+        var stageMap = [UInt8](repeating: 0, count: 128)
+        for stage in stages {
+            guard mtl_stage_ascii_map(stage, &stageMap) != 0 else { map.deallocate(); return nil }
+            for c in 0..<128 where map[c] != UInt8(MTL_ASCII_UNMAPPED) { map[c] = stageMap[Int(map[c])] }
+        }
+        return map
     }
 
     deinit {
@@ -61,6 +78,7 @@ public final class TextProcessor {
         keep.deallocate()
         tokenScratch.deallocate()
         utf8Scratch.deallocate()
+        asciiMap?.deallocate()
         front.deallocate()
         back.deallocate()
         segments.deallocate()
@@ -128,7 +146,7 @@ public final class TextProcessor {
             initialized = run.count
         }
         // Most text comes out of normalization unchanged: share the original's storage then.
-        let normalizedText = run.unchanged ? original : Self.utf8String(run.normalized.pointee.text, run.normalized.pointee.length)
+        let normalizedText = run.unchanged ? original : String(decoding: normalizedUTF8(run), as: UTF8.self)
         return TokenizedText(original: original, normalized: normalizedText, tokens: tokens)
     }
 
@@ -139,13 +157,44 @@ public final class TextProcessor {
             batch.append(try tokenize(utf8: bytes))
             return
         }
-        var written = run.utf8Count
-        if !run.unchanged && written < 0 {
-            let normalized = run.normalized.pointee
-            written = Int(mtl_encode_utf8(normalized.text, normalized.length, utf8Scratch, Int32(utf8Capacity)))
-        }
-        batch.append(original: bytes, normalized: UnsafeBufferPointer(start: utf8Scratch, count: written),
+        let normalized = run.unchanged ? UnsafeBufferPointer(start: utf8Scratch, count: 0) : normalizedUTF8(run)
+        batch.append(original: bytes, normalized: normalized,
                      unchanged: run.unchanged, tokens: UnsafeBufferPointer(start: tokenScratch, count: run.count))
+    }
+
+    /// Normalizes and tokenizes UTF-8 bytes and lends the result to `body` without copying it: the
+    /// allocation-free path for callers that turn tokens into something else at once (the importer
+    /// writes them into a token blob). The view is valid only during `body`.
+    public func withTokens<R>(utf8 bytes: UnsafeBufferPointer<UInt8>, _ body: (BorrowedTokens) throws -> R) throws -> R {
+        guard case .done(let run) = try outcome(bytes, encoding: true) else {
+            // Repaired or pre-tokenized text: the general path's arrays, lent the same way (offsets
+            // of repaired text point into the repaired text, as `tokenize(utf8:)` gives them).
+            let text = try tokenize(utf8: bytes)
+            let cTokens = text.tokens.map(MTLToken.init)
+            var normalized = text.normalized, original = text.original
+            return try cTokens.withUnsafeBufferPointer { tokens in
+                try normalized.withUTF8 { n in
+                    let unchanged = original.withUTF8 { o in o.elementsEqual(n) && o.elementsEqual(bytes) }
+                    return try body(BorrowedTokens(tokens: tokens, normalizedUTF8: n, isUnchanged: unchanged))
+                }
+            }
+        }
+        let normalized = run.unchanged ? bytes : normalizedUTF8(run)
+        return try body(BorrowedTokens(tokens: UnsafeBufferPointer(start: tokenScratch, count: run.count),
+                                       normalizedUTF8: normalized, isUnchanged: run.unchanged))
+    }
+
+    /// The normalized text of the last run as UTF-8 in `utf8Scratch` (encoding it there if the run did not).
+    private func normalizedUTF8(_ run: Run) -> UnsafeBufferPointer<UInt8> {
+        if run.utf8Count >= 0 { return UnsafeBufferPointer(start: utf8Scratch, count: run.utf8Count) }
+        let normalized = run.normalized!.pointee
+        if utf8Capacity < Int(normalized.length) * 3 {
+            utf8Scratch.deallocate()
+            utf8Capacity = max(Int(normalized.length) * 3, utf8Capacity * 2)
+            utf8Scratch = .allocate(capacity: utf8Capacity)
+        }
+        let written = Int(mtl_encode_utf8(normalized.text, normalized.length, utf8Scratch, Int32(utf8Capacity)))
+        return UnsafeBufferPointer(start: utf8Scratch, count: written)
     }
 
     /// Normalizes and tokenizes a text and appends the result to a batch.
@@ -155,7 +204,8 @@ public final class TextProcessor {
     }
 
     private struct Run {
-        var normalized: UnsafeMutablePointer<MTLAligned>
+        /// The normalized UTF-16 (nil when the ASCII path made the UTF-8 directly).
+        var normalized: UnsafeMutablePointer<MTLAligned>?
         var count: Int
         var unchanged: Bool
         /// Bytes of the normalized UTF-8 in `utf8Scratch` when it was encoded with the tokens, else -1.
@@ -182,6 +232,7 @@ public final class TextProcessor {
             throw TextError(.tooLong(bytes: bytes.count),
                             "text of \(bytes.count) bytes is longer than the \(Self.maximumTextBytes >> 20) MiB one text may hold")
         }
+        if let asciiMap, let ascii = tokenizeASCII(bytes, map: asciiMap) { return .done(ascii) }
         var allASCII: Int32 = 0
         var error = MTLError()
         let rc = mtl_decode_utf8(bytes.baseAddress, Int32(bytes.count), 0, decoded, &allASCII, &error)
@@ -212,6 +263,26 @@ public final class TextProcessor {
                          utf8Count: Int(utf8Count)))
     }
 
+    /// The one-pass path for all-ASCII text; nil when the text needs the general path.
+    private func tokenizeASCII(_ bytes: UnsafeBufferPointer<UInt8>, map: UnsafeMutablePointer<UInt8>) -> Run? {
+        // At most one token per byte; the normalized text has the original's length.
+        if tokenCapacity < bytes.count {
+            tokenScratch.deallocate()
+            tokenCapacity = max(bytes.count, tokenCapacity * 2)
+            tokenScratch = .allocate(capacity: tokenCapacity)
+        }
+        if utf8Capacity < bytes.count {
+            utf8Scratch.deallocate()
+            utf8Capacity = max(bytes.count, utf8Capacity * 2)
+            utf8Scratch = .allocate(capacity: utf8Capacity)
+        }
+        var changed: Int32 = 0
+        let count = mtl_tokenize_ascii(segmenter, map, keep, bytes.baseAddress, Int32(bytes.count), utf8Scratch,
+                                       tokenScratch, segments, &changed)
+        guard count >= 0 else { return nil }
+        return Run(normalized: nil, count: Int(count), unchanged: changed == 0, utf8Count: bytes.count)
+    }
+
     // MARK: - Testing hooks
 
     /// The segments of `text` after normalization — [start, end) in UTF-16 units of the normalized
@@ -227,6 +298,9 @@ public final class TextProcessor {
             return ((0..<Int(s.count)).map { [s.start[$0], s.end[$0], s.status[$0]] }, mtl_segmenter_last_path(segmenter))
         }
     }
+
+    /// Whether all-ASCII text takes the one-pass path (`mtl_tokenize_ascii`) in this pipeline.
+    var hasASCIIPathForTesting: Bool { asciiMap != nil }
 
     /// Whether the CJK dictionary engine serves this ICU, and ICU's major version.
     static var cjkEngineForTesting: (available: Bool, icuMajor: Int32) {

@@ -57,6 +57,39 @@ public struct Token: Sendable, Hashable {
     public var utf8Range: Range<Int> { Int(utf8Start)..<Int(utf8End) }
 }
 
+extension MTLToken {
+    init(_ t: Token) {
+        self.init(scalar_start: t.scalarStart, scalar_end: t.scalarEnd, utf8_start: t.utf8Start, utf8_end: t.utf8End,
+                  normalized_start: t.normalizedStart, normalized_end: t.normalizedEnd, kind: Int32(t.kind.rawValue))
+    }
+}
+
+/// One text's tokens lent by ``TextProcessor/withTokens(utf8:_:)``: views of the processor's
+/// scratch buffers, valid only inside the call.
+public struct BorrowedTokens {
+    private let storage: UnsafeBufferPointer<MTLToken>
+    /// The whole normalized text as UTF-8; token `i` is `normalizedUTF8[normalizedStart..<normalizedEnd]`.
+    public let normalizedUTF8: UnsafeBufferPointer<UInt8>
+    /// Normalization left the text as it was: `normalizedUTF8` is the original text and every
+    /// token's normalized range is its UTF-8 range in the original.
+    public let isUnchanged: Bool
+
+    init(tokens: UnsafeBufferPointer<MTLToken>, normalizedUTF8: UnsafeBufferPointer<UInt8>, isUnchanged: Bool) {
+        storage = tokens; self.normalizedUTF8 = normalizedUTF8; self.isUnchanged = isUnchanged
+    }
+
+    public var count: Int { storage.count }
+    public var isEmpty: Bool { storage.isEmpty }
+    public subscript(i: Int) -> Token { Token(storage[i]) }
+    /// Every token, copied out (for the rare callers that keep them).
+    public var tokens: [Token] { storage.map(Token.init) }
+    /// The normalized UTF-8 of token `i`.
+    public func normalizedUTF8(of i: Int) -> UnsafeBufferPointer<UInt8> {
+        let t = storage[i]
+        return UnsafeBufferPointer(rebasing: normalizedUTF8[Int(t.normalized_start)..<Int(t.normalized_end)])
+    }
+}
+
 /// The original text, its normalized form, and its tokens.
 public struct TokenizedText: Sendable, Hashable {
     /// The text as it came in (after `--invalid-utf8 replace`, if that repaired it).

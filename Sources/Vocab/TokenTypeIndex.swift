@@ -52,7 +52,7 @@ public enum TokenTypeIndex {
                 r.withBlob(1) { _ = table.add($0, 0) }
                 known += 1
             }
-            let scan = try db.prepare("SELECT id, tokens FROM examples WHERE id > ? ORDER BY id LIMIT \(chunkSize)")
+            let scan = try db.prepare("SELECT id, tokens, text FROM examples WHERE id > ? ORDER BY id LIMIT \(chunkSize)")
             let insert = try db.prepare("INSERT INTO token_type_chunks(first_example_id, example_ids, ends, ids) VALUES (?, ?, ?, ?)")
             var last = mark
             var added = 0
@@ -63,7 +63,9 @@ public enum TokenTypeIndex {
                 try scan.forEachRow { r in
                     let id = r.int64(0)
                     let ok = r.withBlob(1) { blob in
-                        TokenBlob.forEachNormalizedToken(blob) { ids.append(UInt32(table.add($0, 0)).littleEndian) }
+                        r.withBlob(2) { text in
+                            TokenBlob.forEachNormalizedToken(blob, text: text) { ids.append(UInt32(table.add($0, 0)).littleEndian) }
+                        }
                     }
                     guard ok else { throw VocabError("example \(id): its tokens blob is malformed") }
                     exampleIDs.append(id.littleEndian); ends.append(UInt32(ids.count).littleEndian)

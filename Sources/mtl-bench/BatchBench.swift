@@ -123,7 +123,7 @@ struct BatchBench: ParsableCommand {
             var list: [BaseExample] = []
             try b.forEachExample(sourceID: src.id) { e in
                 list.append(BaseExample(text: e.text, tokens: e.tokens, normHash: e.normHash, labels: annotations[e.id] ?? [], ids: []))
-                for t in try TokenBlob.decode(e.tokens).tokens { counts[t, default: 0] += 1 }
+                for t in try TokenBlob.decode(e.tokens, text: e.text).tokens { counts[t, default: 0] += 1 }
             }
             corpusExamples.append(list)
         }
@@ -134,7 +134,7 @@ struct BatchBench: ParsableCommand {
         for (t, c) in kept { idOf[t] = Int32(entries.count); entries.append(VocabEntry(token: t, count: c)) }
         for c in corpusExamples.indices {
             for i in corpusExamples[c].indices {
-                corpusExamples[c][i].ids = try TokenBlob.decode(corpusExamples[c][i].tokens).tokens.map { idOf[$0] ?? 1 }
+                corpusExamples[c][i].ids = try TokenBlob.decode(corpusExamples[c][i].tokens, text: corpusExamples[c][i].text).tokens.map { idOf[$0] ?? 1 }
             }
         }
         // Copies, one import transaction each, alternating corpora until `examples` are stored.

@@ -129,11 +129,9 @@ struct Import: ParsableCommand {
     }
 
     func run() throws {
-        let db: ExampleStore
-        do { db = try ExampleStore(path: store) } catch { throw CLIError("\(store): \(error)") }
         var summaries: [ImportSummary] = []
         let progress = isatty(STDERR_FILENO) == 1 ? ProgressLine() : nil
-        for file in files {
+        func importFile(_ file: String, into db: ExampleStore) throws {
             let m = try mapping.map { path in try wrap { try Mapping.load(path: path) } } ?? flagMapping(for: file)
             let p = m.pipeline
             let pipeline: TextPipeline
@@ -152,6 +150,18 @@ struct Import: ParsableCommand {
             progress?.clear()
             summaries.append(summary)
             if !json { try SummaryText.print(summary) }
+        }
+        var rest = files[...]
+        if !FileManager.default.fileExists(atPath: store) {
+            // A new store is built with its first file out of sight and appears whole
+            // (ExampleStore.create): half the writes of an import into an existing store.
+            do { try ExampleStore.create(at: store) { db in try importFile(rest.removeFirst(), into: db) } }
+            catch let e as StoreError { throw CLIError("\(store): \(e)") }
+        }
+        if !rest.isEmpty {
+            let db: ExampleStore
+            do { db = try ExampleStore(path: store) } catch { throw CLIError("\(store): \(error)") }
+            for file in rest { try importFile(file, into: db) }
         }
         if json {
             let encoder = JSONEncoder()

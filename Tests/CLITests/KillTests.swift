@@ -59,4 +59,43 @@ struct KillTests {
         #expect(stored > 300_000 && stored % 62773 == 0, "whole copies of the 62773 non-empty reviews")
         #expect(try ExampleStore(path: db, readOnly: true).stats().examples == Int64(872 + stored))
     }
+
+    /// A new store is built under a temporary name: killed, it leaves no store at all (and the
+    /// next import clears the abandoned file).
+    @Test(.enabled(if: corpora != nil, corporaSkip))
+    func killedFirstImportLeavesNoStore() throws {
+        let db = tmp.path("fresh.sqlite")
+        let big = try bigCSV(megabytes: 60)
+        let args = ["import", big, "--store", db, "--text", "review", "--label", "topic=cat", "--on-error", "skip", "--threads", "2"]
+        func temporaries() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: tmp.url.path)) ?? []).filter { $0.hasPrefix(".fresh.sqlite.creating-") }
+        }
+        let child = Process()
+        child.executableURL = productsDirectory.appendingPathComponent("mtl-prep")
+        child.arguments = args
+        child.standardOutput = FileHandle.nullDevice
+        child.standardError = FileHandle.nullDevice
+        try child.run()
+        let deadline = Date().addingTimeInterval(120)
+        var size = 0
+        while child.isRunning && Date() < deadline {
+            size = temporaries().first.flatMap { ((try? FileManager.default.attributesOfItem(atPath: tmp.path($0)))?[.size] as? Int) } ?? 0
+            if size > 16 << 20 { break }
+            usleep(20_000)
+        }
+        try #require(child.isRunning, "the import finished before it could be killed (\(size) bytes written)")
+        #expect(!FileManager.default.fileExists(atPath: db), "the store appeared before the import ended")
+        kill(child.processIdentifier, SIGKILL)
+        child.waitUntilExit()
+        #expect(!FileManager.default.fileExists(atPath: db))
+        #expect(temporaries().count == 1)
+
+        let rerun = try run("mtl-prep", args + ["--json"])
+        #expect(rerun.status == 0, "\(rerun.err)")
+        #expect(temporaries().isEmpty, "the abandoned build was not removed")
+        let stored = (try json(rerun.out)["imports"] as! [[String: Any]])[0]["examples_stored"] as! Int
+        let store = try ExampleStore(path: db, readOnly: true)
+        #expect(try store.stats().examples == Int64(stored))
+        #expect(try store.connection.scalar("PRAGMA integrity_check") == .text("ok"))
+    }
 }

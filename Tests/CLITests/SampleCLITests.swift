@@ -28,7 +28,7 @@ struct SampleCLITests {
         var entries = [VocabEntry(token: "<pad>", count: 0), VocabEntry(token: "<unk>", count: 0)]
         var encoded: [(Int64, [Int32])] = []
         try store.forEachExample { e in
-            let tokens = try TokenBlob.decode(e.tokens).tokens
+            let tokens = try TokenBlob.decode(e.tokens, text: e.text).tokens
             encoded.append((e.id, tokens.map { t in
                 if let id = vocabulary[t] { return id }
                 vocabulary[t] = Int32(entries.count); entries.append(VocabEntry(token: t, count: 1))

@@ -43,7 +43,7 @@ struct ImportCorpusTests {
         var index = 0, equal = 0, containing = 0, midWord = 0
         try store.forEachExample { e in
             defer { index += 1 }
-            let tokens = try TokenBlob.decode(e.tokens)
+            let tokens = try TokenBlob.decode(e.tokens, text: e.text)
             let tags = tagsByExample[e.id]!.map { names[Int($0)] }
             var covered: [String] = []
             let scalars = Array(e.text.unicodeScalars)

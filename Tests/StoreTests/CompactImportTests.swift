@@ -35,6 +35,28 @@ import Foundation
         #expect(try TokenBlob.decode(empty) == DecodedTokens(spans: [], tokens: []))
     }
 
+    @Test func textSliceBlobsStoreOffsetsOnlyAndReadTheirTokensFromTheText() throws {
+        var b = TokenBlob.Builder()
+        b.appendSlice(TokenSpan(scalarStart: 0, scalarEnd: 2, utf8Start: 0, utf8End: 6))
+        b.appendSlice(TokenSpan(scalarStart: 3, scalarEnd: 4, utf8Start: 7, utf8End: 8))
+        let blob = b.finishCompact()
+        #expect(blob == [1, 2, 0, 0x82, 2, 0, 0, 0] + [0, 6, 7, 8] + [0, 2, 3, 4])
+        #expect(TokenBlob.tokenCount(blob) == 2)
+        #expect(try TokenBlob.decode(blob, text: "好书 a") == DecodedTokens(spans: [TokenSpan(scalarStart: 0, scalarEnd: 2, utf8Start: 0, utf8End: 6),
+                                                                             TokenSpan(scalarStart: 3, scalarEnd: 4, utf8Start: 7, utf8End: 8)],
+                                                                     tokens: ["好书", "a"]))
+        // ASCII: flags 3, the UTF-8 offsets only.
+        var a = TokenBlob.Builder()
+        a.appendSlice(TokenSpan(scalarStart: 0, scalarEnd: 3, utf8Start: 0, utf8End: 3))
+        #expect(a.finishCompact() == [1, 3, 0, 0x82, 1, 0, 0, 0, 0, 3])
+        for (text, message) in [(nil, "token blob: its tokens are slices of the example's text, which was not given"),
+                                ("好书", "token blob: token 1 at UTF-8 7..<8 is outside the 6-byte text"),
+                                ("x好书 a", "token blob: token 0 does not fall on character boundaries of the text")] as [(String?, String)] {
+            #expect { try TokenBlob.decode(blob, text: text) } throws: { ($0 as? StoreError)?.message == message }
+        }
+        #expect { try TokenBlob.decode(blob + [0], text: "好书 a") } throws: { ($0 as? StoreError)?.message == "token blob: 1 trailing bytes" }
+    }
+
     @Test func malformedCompactBlobsAreRejected() {
         let good = TokenBlob.encodeCompact(spans: [TokenSpan(scalarStart: 0, scalarEnd: 1, utf8Start: 0, utf8End: 1)], tokens: ["ab"])
         var badWidth = good; badWidth[0] = 3

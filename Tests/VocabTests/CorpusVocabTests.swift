@@ -24,7 +24,7 @@ import TestSupport
         var train = Set<String>(), dev = Set<String>()
         var tokensOf: [Int64: [String]] = [:]
         try store.forEachExample { e in
-            let t = try TokenBlob.decode(e.tokens).tokens
+            let t = try TokenBlob.decode(e.tokens, text: e.text).tokens
             tokensOf[e.id] = t
             if part[e.id] == .train { train.formUnion(t) } else { dev.formUnion(t) }
         }

@@ -162,23 +162,27 @@ func smallStore(_ dir: TempDir) throws -> ExampleStore {
 }
 
 @Suite struct TokenScanTests {
-    /// The vocabulary's blob scanner reads both token-blob layouts exactly as `decode` does.
+    /// The vocabulary's blob scanner reads every token-blob layout exactly as `decode` does:
+    /// layout 1, layout 2, and layout 2 with tokens as slices of the text.
     @Test func scannerAgreesWithDecodeOnBothLayouts() throws {
         let texts = ["the cat sat", "Ünïcödé wörds hère", "中文 分词 测试 ok", "", "a", String(repeating: "long ", count: 300)]
         for text in texts {
-            var builder = TokenBlob.Builder()
+            var builder = TokenBlob.Builder(), slices = TokenBlob.Builder()
             let decoded = try TokenBlob.decode(whitespaceTokens(text))
-            for (span, token) in zip(decoded.spans, decoded.tokens) { builder.append(span, normalized: token) }
-            for blob in [builder.finish(), builder.finishCompact()] {
+            for (span, token) in zip(decoded.spans, decoded.tokens) { builder.append(span, normalized: token); slices.appendSlice(span) }
+            let sliced = decoded.spans.map { String(decoding: Array(text.utf8)[Int($0.utf8Start)..<Int($0.utf8End)], as: UTF8.self) }
+            for (blob, expected) in [(builder.finish(), decoded.tokens), (builder.finishCompact(), decoded.tokens), (slices.finishCompact(), sliced)] {
                 var scanned: [String] = []
-                let ok = blob.withUnsafeBytes { raw in TokenBlob.forEachNormalizedToken(raw) { scanned.append(String(decoding: $0, as: UTF8.self)) } }
+                let ok = blob.withUnsafeBytes { raw in
+                    Array(text.utf8).withUnsafeBytes { t in TokenBlob.forEachNormalizedToken(raw, text: t) { scanned.append(String(decoding: $0, as: UTF8.self)) } }
+                }
                 #expect(ok)
-                #expect(scanned == decoded.tokens, "\(text)")
-                #expect(try TokenBlob.decode(blob).tokens == decoded.tokens)
+                #expect(scanned == expected, "\(text)")
+                #expect(try TokenBlob.decode(blob, text: text).tokens == expected)
                 // A cut blob is reported, never read past its end.
                 if blob.count > 9 {
                     let cut = Array(blob.dropLast(3))
-                    #expect(!cut.withUnsafeBytes { raw in TokenBlob.forEachNormalizedToken(raw) { _ in } })
+                    #expect(!cut.withUnsafeBytes { raw in Array(text.utf8).withUnsafeBytes { t in TokenBlob.forEachNormalizedToken(raw, text: t) { _ in } } })
                 }
             }
         }
