@@ -999,66 +999,69 @@ void mtl_segmenter_close(MTLSegmenter *sg) {
 }
 
 /* UAX #29 word segmentation for ASCII text, as ICU's rules give it (WB3d, 5-12, 999), with
- * ICU's rule statuses: 200 for runs holding a letter, 100 for numbers, 0 otherwise. Returns 0
- * (and leaves `out` to be refilled) when the text holds anything it does not handle. The test
- * suite checks it against ICU on every ASCII line of the corpora. */
-#define MTL_DEFINE_ASCII_WORDS(NAME, UNIT) \
-static int NAME(const MTLSegmenter *sg, const UNIT *t, int32_t n, MTLSegments *out) { \
-    for (int32_t i = 0; i < n; i++) \
-        if (t[i] >= 0x80 || sg->ascii_word_break[t[i]] == WB_UNSUPPORTED) return 0; \
-    if (segments_reserve(out, n + 1)) return 0; \
+ * ICU's rule statuses: 200 for runs holding a letter, 100 for numbers, 0 otherwise. The test
+ * suite checks it against ICU on every ASCII line of the corpora.
+ *
+ * NAME(sg, t, i, n, &status, &cls) is the end of the segment that starts at t[i], for text whose
+ * every unit is ASCII with a supported word-break class. Defined for UTF-16 units (after the
+ * normalizers, ascii_words) and UTF-8 bytes (mtl_tokenize_ascii): one model, two unit types. */
+#define MTL_DEFINE_ASCII_SEGMENT_END(NAME, UNIT) \
+static inline int32_t NAME(const MTLSegmenter *sg, const UNIT *t, int32_t i, int32_t n, int32_t *status, uint8_t *cls) { \
     const uint8_t *wb = sg->ascii_word_break; \
-    int32_t count = 0, i = 0; \
-    while (i < n) { \
-        uint8_t c = wb[t[i]]; \
-        int32_t j = i + 1, status = 0; \
-        uint8_t cls; \
-        if (c == WB_LETTER || c == WB_NUMERIC) { \
-            int letter = c == WB_LETTER; \
-            for (;;) { \
-                if (j < n && (wb[t[j]] == WB_LETTER || wb[t[j]] == WB_NUMERIC)) { \
-                    letter |= wb[t[j]] == WB_LETTER; \
-                    j++; \
+    uint8_t c = wb[t[i]]; \
+    int32_t j = i + 1; \
+    if (c == WB_LETTER || c == WB_NUMERIC) { \
+        for (;;) { \
+            while (j < n && (wb[t[j]] == WB_LETTER || wb[t[j]] == WB_NUMERIC)) j++; \
+            if (j + 1 < n) { \
+                uint8_t before = wb[t[j - 1]], mid = wb[t[j]], after = wb[t[j + 1]]; \
+                if ((before == WB_LETTER && after == WB_LETTER && (mid == WB_MID_NUM_LET || mid == WB_SINGLE_QUOTE)) || \
+                    (before == WB_NUMERIC && after == WB_NUMERIC && \
+                     (mid == WB_MID_NUM || mid == WB_MID_NUM_LET || mid == WB_SINGLE_QUOTE))) { \
+                    j += 2; \
                     continue; \
                 } \
-                if (j + 1 < n) { \
-                    uint8_t before = wb[t[j - 1]], mid = wb[t[j]], after = wb[t[j + 1]]; \
-                    if (before == WB_LETTER && after == WB_LETTER && (mid == WB_MID_NUM_LET || mid == WB_SINGLE_QUOTE)) { \
-                        j += 2; \
-                        continue; \
-                    } \
-                    if (before == WB_NUMERIC && after == WB_NUMERIC && \
-                        (mid == WB_MID_NUM || mid == WB_MID_NUM_LET || mid == WB_SINGLE_QUOTE)) { \
-                        j += 2; \
-                        continue; \
-                    } \
-                } \
-                break; \
             } \
-            /* ICU's status is the last rule's: "DV4" is a number, "4x4s" a word. */ \
-            (void)letter; \
-            letter = wb[t[j - 1]] == WB_LETTER; \
-            status = letter ? UBRK_WORD_LETTER : UBRK_WORD_NUMBER; \
-            cls = letter ? MTL_CLASS_WORD : MTL_CLASS_NUMBER; \
-        } else if (c == WB_SPACE) { \
-            while (j < n && wb[t[j]] == WB_SPACE) j++; \
-            cls = MTL_CLASS_WHITESPACE; \
-        } else { \
-            cls = sg->ascii_class[t[i]]; \
+            break; \
         } \
-        out->start[count] = i; \
-        out->end[count] = j; \
-        out->status[count] = status; \
-        out->segment_class[count] = cls; \
-        count++; \
-        i = j; \
+        /* ICU's status is the last rule's: "DV4" is a number, "4x4s" a word. */ \
+        int letter = wb[t[j - 1]] == WB_LETTER; \
+        *status = letter ? UBRK_WORD_LETTER : UBRK_WORD_NUMBER; \
+        *cls = letter ? MTL_CLASS_WORD : MTL_CLASS_NUMBER; \
+    } else if (c == WB_SPACE) { \
+        while (j < n && wb[t[j]] == WB_SPACE) j++; \
+        *status = 0; \
+        *cls = MTL_CLASS_WHITESPACE; \
+    } else { \
+        *status = 0; \
+        *cls = sg->ascii_class[t[i]]; \
     } \
-    out->count = count; \
-    return 1; \
+    return j; \
 }
-/* The same model over UTF-16 (after the normalizers) and over UTF-8 bytes (mtl_tokenize_ascii). */
-MTL_DEFINE_ASCII_WORDS(ascii_words, UChar)
-MTL_DEFINE_ASCII_WORDS(ascii_words_utf8, uint8_t)
+MTL_DEFINE_ASCII_SEGMENT_END(ascii_segment_end, UChar)
+MTL_DEFINE_ASCII_SEGMENT_END(ascii_segment_end_utf8, uint8_t)
+
+/* The model over a whole text; returns 0 (and leaves `out` to be refilled) when the text holds
+ * anything it does not handle. */
+static int ascii_words(const MTLSegmenter *sg, const UChar *t, int32_t n, MTLSegments *out) {
+    for (int32_t i = 0; i < n; i++)
+        if (t[i] >= 0x80 || sg->ascii_word_break[t[i]] == WB_UNSUPPORTED) return 0;
+    if (segments_reserve(out, n + 1)) return 0;
+    int32_t count = 0, i = 0;
+    while (i < n) {
+        int32_t status;
+        uint8_t cls;
+        int32_t j = ascii_segment_end(sg, t, i, n, &status, &cls);
+        out->start[count] = i;
+        out->end[count] = j;
+        out->status[count] = status;
+        out->segment_class[count] = cls;
+        count++;
+        i = j;
+    }
+    out->count = count;
+    return 1;
+}
 
 typedef struct { MTLSegments *out; const UChar *text; } WordSink;
 
@@ -1275,11 +1278,15 @@ int32_t mtl_build_tokens_utf8(const MTLAligned *a, const MTLSegments *segs, cons
     return n;
 }
 
-int32_t mtl_segmenter_has_ascii_model(const MTLSegmenter *sg) { return sg->ascii_fast_path; }
+int32_t mtl_segmenter_restrict_ascii_map(const MTLSegmenter *sg, uint8_t map[128]) {
+    if (!sg->ascii_fast_path) return 0;
+    for (int c = 0; c < 128; c++)
+        if (map[c] != MTL_ASCII_UNMAPPED && sg->ascii_word_break[map[c]] == WB_UNSUPPORTED) map[c] = MTL_ASCII_UNMAPPED;
+    return 1;
+}
 
 int32_t mtl_tokenize_ascii(MTLSegmenter *sg, const uint8_t map[128], const uint8_t *keep, const uint8_t *text,
-                           int32_t length, uint8_t *normalized, MTLToken *tokens, MTLSegments *segments,
-                           int32_t *changed) {
+                           int32_t length, uint8_t *normalized, MTLToken *tokens, int32_t *changed) {
     if (!sg->ascii_fast_path) return -1;
     uint8_t differs = 0;
     for (int32_t i = 0; i < length; i++) {
@@ -1290,23 +1297,26 @@ int32_t mtl_tokenize_ascii(MTLSegmenter *sg, const uint8_t map[128], const uint8
         normalized[i] = m;
         differs |= m ^ b;
     }
-    segments->count = 0;
-    if (length > 0 && !ascii_words_utf8(sg, normalized, length, segments)) return -1;
     sg->last_path = MTL_PATH_ASCII;
-    /* What mtl_build_tokens would make of these segments under the identity alignment: the
-     * model's segments never carry white space at the edge of a non-space segment, and one
-     * byte is one unit, one scalar and one normalized byte, so nothing snaps or merges. */
-    int32_t n = 0;
-    for (int32_t k = 0; k < segments->count; k++) {
-        uint8_t cls = segments->segment_class[k];
-        if (!keep[cls]) continue;
-        MTLToken *tok = &tokens[n++];
-        tok->scalar_start = tok->utf8_start = tok->normalized_start = segments->start[k];
-        tok->scalar_end = tok->utf8_end = tok->normalized_end = segments->end[k];
-        tok->kind = cls;
+    /* The word model over the normalized bytes, emitting the kept segments as tokens directly: one
+     * byte is one unit, one scalar and one normalized byte, and the model's segments never carry
+     * white space at the edge of a non-space segment, so mtl_build_tokens would neither snap nor
+     * merge anything (the tests compare both paths). */
+    int32_t count = 0, i = 0;
+    while (i < length) {
+        int32_t status;
+        uint8_t cls;
+        int32_t j = ascii_segment_end_utf8(sg, normalized, i, length, &status, &cls);
+        if (keep[cls]) {
+            MTLToken *tok = &tokens[count++];
+            tok->scalar_start = tok->utf8_start = tok->normalized_start = i;
+            tok->scalar_end = tok->utf8_end = tok->normalized_end = j;
+            tok->kind = cls;
+        }
+        i = j;
     }
     *changed = differs != 0;
-    return n;
+    return count;
 }
 
 int32_t mtl_class_of_text(const uint16_t *text, int32_t length) {

@@ -183,7 +183,13 @@ final class DraftBuilder {
     }
 
     private func intern(_ name: String, task k: Int, into out: inout PackedChunk) {
-        if let i = interned[k][name] { out.labelRefs.append(i); return }
+        // Most tasks have a handful of labels: comparing a few (small) strings beats hashing one.
+        let names = out.labelNames[k]
+        if names.count <= 8 {
+            for (i, known) in names.enumerated() where known == name { out.labelRefs.append(Int32(i)); return }
+        } else if let i = interned[k][name] {
+            out.labelRefs.append(i); return
+        }
         let i = Int32(out.labelNames[k].count)
         interned[k][name] = i
         out.labelNames[k].append(name)
@@ -193,15 +199,19 @@ final class DraftBuilder {
     /// Writes the token blob (layout 2) straight from the processor's scratch buffers; text that
     /// normalization left unchanged stores its tokens as slices of itself (no string area).
     private func appendBlob(_ view: BorrowedTokens, to bytes: inout [UInt8]) -> Range<Int> {
-        blob.reset()
-        if view.isUnchanged {
-            for i in 0..<view.count { blob.appendSlice(Self.span(view[i])) }
-        } else {
-            for i in 0..<view.count { blob.append(Self.span(view[i]), normalizedUTF8: view.normalizedUTF8(of: i)) }
-        }
         let start = bytes.count
-        blob.appendCompact(to: &bytes)
+        if view.isUnchanged {
+            TokenBlob.appendCompactSlices(count: view.count, to: &bytes) { Self.span(view[$0]) }
+        } else {
+            Self.fill(&blob, view)   // one access to the builder for the whole text, not one per token
+            blob.appendCompact(to: &bytes)
+        }
         return start..<bytes.count
+    }
+
+    private static func fill(_ blob: inout TokenBlob.Builder, _ view: BorrowedTokens) {
+        blob.reset()
+        for i in 0..<view.count { blob.append(span(view[i]), normalizedUTF8: view.normalizedUTF8(of: i)) }
     }
 
     private static func span(_ t: Token) -> TokenSpan {

@@ -201,6 +201,49 @@ public enum TokenBlob {
         }
     }
 
+    /// Appends a layout-2 blob of `count` tokens that are slices of the text (flags bit 1):
+    /// the bulk path of `Builder.appendSlice` + `appendCompact`, written in place in two passes
+    /// over `span` (inlinable, so the closure is specialized away in the caller). Returns the
+    /// blob's size in bytes.
+    @inlinable @discardableResult
+    public static func appendCompactSlices(count n: Int, to out: inout [UInt8], span: (Int) -> TokenSpan) -> Int {
+        if n == 0 {
+            // No tokens: the one empty blob (what `Builder` writes), which needs no text.
+            out.append(contentsOf: [1, 1, 0, compactMarker, 0, 0, 0, 0, 0])
+            return 9
+        }
+        var maxValue: UInt32 = 0
+        var sameScalars = true
+        for i in 0..<n {
+            let s = span(i)
+            sameScalars = sameScalars && s.scalarStart == s.utf8Start && s.scalarEnd == s.utf8End
+            maxValue = max(maxValue, UInt32(bitPattern: s.utf8End), UInt32(bitPattern: s.scalarEnd))
+        }
+        let w = maxValue <= 0xFF ? 1 : maxValue <= 0xFFFF ? 2 : 4
+        let total = 8 + w * (sameScalars ? 2 * n : 4 * n)
+        let base = out.count
+        out.append(contentsOf: repeatElement(0, count: total))
+        out.withUnsafeMutableBytes { whole in
+            let raw = UnsafeMutableRawBufferPointer(rebasing: whole[base..<(base + total)])
+            raw[0] = UInt8(w); raw[1] = (sameScalars ? 1 : 0) | textSlicesFlag
+            raw[2] = 0; raw[3] = compactMarker
+            raw.storeBytes(of: UInt32(n).littleEndian, toByteOffset: 4, as: UInt32.self)
+            var o = 8
+            @inline(__always) func put(_ v: Int32) {
+                let u = UInt32(bitPattern: v)
+                switch w {
+                case 1: raw[o] = UInt8(truncatingIfNeeded: u)
+                case 2: raw.storeBytes(of: UInt16(truncatingIfNeeded: u).littleEndian, toByteOffset: o, as: UInt16.self)
+                default: raw.storeBytes(of: u.littleEndian, toByteOffset: o, as: UInt32.self)
+                }
+                o += w
+            }
+            for i in 0..<n { let s = span(i); put(s.utf8Start); put(s.utf8End) }
+            if !sameScalars { for i in 0..<n { let s = span(i); put(s.scalarStart); put(s.scalarEnd) } }
+        }
+        return total
+    }
+
     /// The token count stored in a blob, without decoding it (nil when too short).
     public static func tokenCount(_ blob: [UInt8]) -> Int? {
         blob.withUnsafeBytes { tokenCount($0) }

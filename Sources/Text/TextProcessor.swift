@@ -56,7 +56,7 @@ public final class TextProcessor {
     }
 
     private static func composedASCIIMap(stages: [OpaquePointer], segmenter: OpaquePointer?) -> UnsafeMutablePointer<UInt8>? {
-        guard let segmenter, mtl_segmenter_has_ascii_model(segmenter) != 0 else { return nil }
+        guard let segmenter else { return nil }
         let map = UnsafeMutablePointer<UInt8>.allocate(capacity: 128)
         for c in 0..<128 { map[c] = UInt8(c) }
         var stageMap = [UInt8](repeating: 0, count: 128)
@@ -64,6 +64,7 @@ public final class TextProcessor {
             guard mtl_stage_ascii_map(stage, &stageMap) != 0 else { map.deallocate(); return nil }
             for c in 0..<128 where map[c] != UInt8(MTL_ASCII_UNMAPPED) { map[c] = stageMap[Int(map[c])] }
         }
+        guard mtl_segmenter_restrict_ascii_map(segmenter, map) != 0 else { map.deallocate(); return nil }
         return map
     }
 
@@ -278,7 +279,7 @@ public final class TextProcessor {
         }
         var changed: Int32 = 0
         let count = mtl_tokenize_ascii(segmenter, map, keep, bytes.baseAddress, Int32(bytes.count), utf8Scratch,
-                                       tokenScratch, segments, &changed)
+                                       tokenScratch, &changed)
         guard count >= 0 else { return nil }
         return Run(normalized: nil, count: Int(count), unchanged: changed == 0, utf8Count: bytes.count)
     }

@@ -57,6 +57,30 @@ import Foundation
         #expect { try TokenBlob.decode(blob + [0], text: "好书 a") } throws: { ($0 as? StoreError)?.message == "token blob: 1 trailing bytes" }
     }
 
+    /// The bulk writer of text-slice blobs writes exactly what the builder writes.
+    @Test func bulkSliceWriterEqualsTheBuilder() throws {
+        var seed: UInt64 = 7
+        func next(_ bound: Int32) -> Int32 { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int32((seed >> 33) % UInt64(bound)) }
+        for round in 0..<300 {
+            let n = round % 7 == 0 ? 0 : Int(next(40)) + 1
+            let step: Int32 = [1, 3, 200, 5000][round % 4]
+            var spans: [TokenSpan] = []
+            var utf8: Int32 = 0, scalar: Int32 = 0
+            for _ in 0..<n {
+                let length = next(step) + 1, gap = next(3)
+                let scalars = round % 2 == 0 ? length : max(1, length / 2)   // ASCII, or multi-byte characters
+                spans.append(TokenSpan(scalarStart: scalar + gap, scalarEnd: scalar + gap + scalars, utf8Start: utf8 + gap, utf8End: utf8 + gap + length))
+                utf8 += gap + length; scalar += gap + scalars
+            }
+            var builder = TokenBlob.Builder()
+            for s in spans { builder.appendSlice(s) }
+            var bulk: [UInt8] = [9, 9]   // appends after what is there
+            let size = TokenBlob.appendCompactSlices(count: n, to: &bulk) { spans[$0] }
+            #expect(Array(bulk.dropFirst(2)) == builder.finishCompact(), "round \(round)")
+            #expect(size == bulk.count - 2)
+        }
+    }
+
     @Test func malformedCompactBlobsAreRejected() {
         let good = TokenBlob.encodeCompact(spans: [TokenSpan(scalarStart: 0, scalarEnd: 1, utf8Start: 0, utf8End: 1)], tokens: ["ab"])
         var badWidth = good; badWidth[0] = 3

@@ -164,17 +164,18 @@ int32_t mtl_build_tokens_utf8(const MTLAligned *normalized, const MTLSegments *s
                               const uint8_t *original, int32_t all_ascii, MTLToken *out,
                               uint8_t *utf8, int32_t utf8_capacity, int32_t *utf8_length);
 
-/* 1 when the segmenter has the ASCII word model (root word rules), which mtl_tokenize_ascii needs. */
-int32_t mtl_segmenter_has_ascii_model(const MTLSegmenter *segmenter);
-/* The whole pipeline over all-ASCII UTF-8 in one pass, without UTF-16: map (the stages' composed
- * mtl_stage_ascii_map) normalizes into normalized[0..<length], the ASCII word model segments, and
- * the kept segments become tokens, exactly as decode + stages + mtl_segment + mtl_build_tokens
- * would make them. normalized and tokens need room for length entries; segments is scratch.
- * Returns the token count, or -1 when the text needs the general path (a byte >= 0x80, a character
- * the map or the word model leaves to ICU). *changed: whether normalization changed any byte. */
+/* Readies a composed mtl_stage_ascii_map for mtl_tokenize_ascii: characters the segmenter's ASCII
+ * word model leaves to ICU become MTL_ASCII_UNMAPPED too. Returns 0 when the segmenter has no ASCII
+ * word model (not the root word rules): then there is no one-pass path. */
+int32_t mtl_segmenter_restrict_ascii_map(const MTLSegmenter *segmenter, uint8_t map[128]);
+/* The whole pipeline over all-ASCII UTF-8 in one pass, without UTF-16: map (restricted as above)
+ * normalizes into normalized[0..<length], the ASCII word model segments, and the kept segments
+ * become tokens, exactly as decode + stages + mtl_segment + mtl_build_tokens would make them.
+ * normalized and tokens need room for length entries. Returns the token count, or -1 when the
+ * text needs the general path (a byte >= 0x80 or a character the map leaves out).
+ * *changed: whether normalization changed any byte. */
 int32_t mtl_tokenize_ascii(MTLSegmenter *segmenter, const uint8_t map[128], const uint8_t *keep, const uint8_t *text,
-                           int32_t length, uint8_t *normalized, MTLToken *tokens, MTLSegments *segments,
-                           int32_t *changed);
+                           int32_t length, uint8_t *normalized, MTLToken *tokens, int32_t *changed);
 
 /* The MTLSegmentClass of a text by its first non-white-space code point (pre-tokenized words). */
 int32_t mtl_class_of_text(const uint16_t *text, int32_t length);
