@@ -39,8 +39,9 @@ public final class ImportSession: @unchecked Sendable {
     private var examples: Int64 = 0
     private var rejects: Int64 = 0
     /// The id of the next example: `max(examples.id) + 1` when the session began (under the
-    /// write lock, after `--replace` deletions), so ids are exactly what SQLite's rowid
-    /// allocation would give one INSERT at a time, and consecutive in call order.
+    /// write lock, after `--replace` deletions). SQLite allocates the same ids (max(rowid) + 1
+    /// per row; the table has no AUTOINCREMENT) when the INSERT leaves `id` out, which spares
+    /// each row a b-tree seek to check an explicit id; `checkLastID` verifies they agree.
     private var nextExampleID: Int64
     /// The id of the session's first example (the source's `first_example_id`).
     private let firstExampleID: Int64
@@ -81,15 +82,15 @@ public final class ImportSession: @unchecked Sendable {
         firstExampleID = nextExampleID
     }
 
-    /// `INSERT INTO examples … VALUES (…), (…), …` for `rows` rows. Parameters ?1 (source id)
-    /// and ?2 (part) are shared by every row and bound once; row r has 6 of its own from ?3 + 6r:
-    /// id, locator, text, tokens, norm_hash, group_key.
+    /// `INSERT INTO examples … VALUES (…), (…), …` for `rows` rows, ids allocated by SQLite (see
+    /// `nextExampleID`). Parameters ?1 (source id) and ?2 (part) are shared by every row and bound
+    /// once; row r has 5 of its own from ?3 + 5r: locator, text, tokens, norm_hash, group_key.
     private func exampleInsert(rows: Int) throws -> Statement {
         if let st = exampleInserts[rows] { return st }
-        var sql = "INSERT INTO examples(id, source_id, locator, text, tokens, norm_hash, group_key, part) VALUES "
+        var sql = "INSERT INTO examples(source_id, locator, text, tokens, norm_hash, group_key, part) VALUES "
         for r in 0..<rows {
-            let p = 3 + 6 * r
-            sql += "\(r == 0 ? "" : ",")(?\(p), ?1, ?\(p + 1), ?\(p + 2), ?\(p + 3), ?\(p + 4), ?\(p + 5), ?2)"
+            let p = 3 + 5 * r
+            sql += "\(r == 0 ? "" : ",")(?1, ?\(p), ?\(p + 1), ?\(p + 2), ?\(p + 3), ?\(p + 4), ?2)"
         }
         let st = try db.prepare(sql)
         try st.bind(source.id, at: 1)
@@ -118,6 +119,15 @@ public final class ImportSession: @unchecked Sendable {
 
     deinit {
         if open { rollback() }
+    }
+
+    /// The annotations were written for the ids `nextExampleID` predicted: the last row SQLite
+    /// inserted must have the last of them.
+    private func checkLastID(_ expected: Int64) throws(StoreError) {
+        let actual = db.lastInsertRowID
+        guard actual == expected else {
+            throw StoreError(kind: .misuse, message: "SQLite gave the last example id \(actual), not the expected \(expected)")
+        }
     }
 
     private func checkOpen() throws(StoreError) {
@@ -203,12 +213,11 @@ public final class ImportSession: @unchecked Sendable {
         }
         let id = nextExampleID
         let st = try exampleInsert(rows: 1)
-        try st.bind(id, at: 3)
-        try st.bind(example.locator, at: 4)
-        try st.bind(example.text, at: 5)
-        try st.bind(blob: example.tokens, at: 6)
-        try st.bind(example.normHash, at: 7)
-        try st.bind(example.groupKey, at: 8)
+        try st.bind(example.locator, at: 3)
+        try st.bind(example.text, at: 4)
+        try st.bind(blob: example.tokens, at: 5)
+        try st.bind(example.normHash, at: 6)
+        try st.bind(example.groupKey, at: 7)
         if let part = example.part, part != source.info.part {
             // A part of its own: a one-off statement (the shared ?2 is the source's part).
             let one = try db.prepare("""
@@ -219,6 +228,7 @@ public final class ImportSession: @unchecked Sendable {
             try one.run()
         } else {
             try st.run()
+            try checkLastID(id)
         }
         nextExampleID += 1
         let an = try annotationInsert(rows: 1)
@@ -332,20 +342,20 @@ public final class ImportSession: @unchecked Sendable {
             let st = try exampleInsert(rows: n)
             for r in 0..<n {
                 let row = rows[start + r]
-                let p = Int32(3 + 6 * r)
-                try st.bind(first + Int64(start + r), at: p)
-                try st.bindNoCopy(text: UnsafeRawBufferPointer(rebasing: bytes[row.locator]), at: p + 1)
-                try st.bindNoCopy(text: UnsafeRawBufferPointer(rebasing: bytes[row.text]), at: p + 2)
-                try st.bindNoCopy(blob: UnsafeRawBufferPointer(rebasing: bytes[row.tokens]), at: p + 3)
-                try st.bind(row.normHash, at: p + 4)
+                let p = Int32(3 + 5 * r)
+                try st.bindNoCopy(text: UnsafeRawBufferPointer(rebasing: bytes[row.locator]), at: p)
+                try st.bindNoCopy(text: UnsafeRawBufferPointer(rebasing: bytes[row.text]), at: p + 1)
+                try st.bindNoCopy(blob: UnsafeRawBufferPointer(rebasing: bytes[row.tokens]), at: p + 2)
+                try st.bind(row.normHash, at: p + 3)
                 if row.hasGroup {
-                    try st.bindNoCopy(text: UnsafeRawBufferPointer(rebasing: bytes[row.group]), at: p + 5)
+                    try st.bindNoCopy(text: UnsafeRawBufferPointer(rebasing: bytes[row.group]), at: p + 4)
                 } else {
-                    try st.bindNull(at: p + 5)
+                    try st.bindNull(at: p + 4)
                 }
             }
             try st.runOnce()
             start += n
+            try checkLastID(first + Int64(start) - 1)
         }
 
         // Annotations, in example order, `rowsPerStatement` at a time.
