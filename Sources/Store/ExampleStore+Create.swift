@@ -24,6 +24,10 @@ extension ExampleStore {
         guard !fm.fileExists(atPath: path) else {
             throw StoreError(kind: .misuse, message: "\(path) exists already; open it instead of creating it")
         }
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw StoreError(kind: .file, message: "\(path): cannot create the store: no directory \(directory)")
+        }
         var published = false
         defer { if !published { try? fm.removeItem(atPath: temporary) } }
         let result: T

@@ -61,6 +61,14 @@ import Testing
         #expect(try leftovers(dir).isEmpty)
     }
 
+    @Test func aMissingDirectoryIsNamed() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let path = dir.path("no/such/new.sqlite")
+        #expect { try ExampleStore.create(at: path) { _ in } } throws: {
+            ($0 as? StoreError)?.message == "\(path): cannot create the store: no directory \(dir.path("no/such"))"
+        }
+    }
+
     @Test func removesWhatADeadProcessLeft() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         // The pid of a process that has exited.
