@@ -46,7 +46,12 @@ private struct DescriptionWriter {
     var count = 0
 
     mutating func append(_ s: String) {
-        for b in s.utf8 { buffer[count] = b; count += 1 }
+        var s = s
+        s.withUTF8 { utf8 in
+            guard let from = utf8.baseAddress else { return }
+            (buffer.baseAddress! + count).update(from: from, count: utf8.count)
+            count += utf8.count
+        }
     }
 
     mutating func append(_ v: Int) {
