@@ -11,6 +11,7 @@
 #include <libxml/hash.h>
 #include <libxml/xmlerror.h>
 #include <libxml/entities.h>
+#include <libxml/uri.h>
 
 /// `xmlFree` is a global function pointer, which Swift 6 rejects as not concurrency-safe.
 static inline void mtl_xml_free(void *p) { xmlFree(p); }
@@ -24,6 +25,15 @@ static inline int mtl_xml_doc_declares_entities(xmlDocPtr doc) {
     if (doc->extSubset != NULL && doc->extSubset->entities != NULL &&
         xmlHashSize((xmlHashTablePtr)doc->extSubset->entities) > 0) return 1;
     return 0;
+}
+
+/// True when libxml2's URI parser accepts `s`: a namespace declaration whose URI it refuses
+/// is an error to libxml2's parser.
+static inline int mtl_xml_is_uri(const char *s) {
+    xmlURIPtr uri = xmlParseURI(s);
+    if (uri == NULL) return 0;
+    xmlFreeURI(uri);
+    return 1;
 }
 
 /// Sets the XPath context node (a struct field write, kept in C for clarity).

@@ -27,6 +27,8 @@ public struct ImportOptions: Sendable {
     public var chunkSize = 1024
     /// The file name used in locators (default: the path's last component).
     public var displayName: String?
+    /// How XML is parsed (tests).
+    var xmlReading = XMLReading()
 
     public init(mapping: Mapping, pipeline: TextPipeline) {
         self.mapping = mapping; self.pipeline = pipeline
@@ -111,7 +113,7 @@ public final class Importer {
         let mapping = options.mapping
         try mapping.validate(origin: "mapping")
         let plan = ReaderPlan(mapping: mapping)
-        let reader = try plan.makeReader(path: path, displayName: display)
+        let reader = try plan.makeReader(path: path, displayName: display, xml: options.xmlReading)
         let storeLoc = RecordLocator(file: display)
         func storeError(_ error: any Error) -> ImportError {
             if let e = error as? ImportError { return e }

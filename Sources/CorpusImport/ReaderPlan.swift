@@ -42,7 +42,7 @@ struct ReaderPlan: Sendable {
     }
 
     /// Opens the reader for `path` (hashing on, for the store's content hash).
-    func makeReader(path: String, displayName: String?) throws(ImportError) -> any RecordReader {
+    func makeReader(path: String, displayName: String?, xml: XMLReading = XMLReading()) throws(ImportError) -> any RecordReader {
         let m = mapping
         switch m.format {
         case .csv, .tsv:
@@ -58,9 +58,9 @@ struct ReaderPlan: Sendable {
         case .jsonl:
             return try JSONLReader(path: path, fields: fields, displayName: displayName, hashing: true)
         case .xml:
-            return try XMLRecordReader(path: path, fields: fields,
-                                       options: XMLOptions(recordElement: m.record ?? "", namespaceURI: m.namespace, namespaces: m.namespaces ?? [:]),
-                                       displayName: displayName, hashing: true)
+            return try xml.makeReader(path: path, fields: fields,
+                                      options: XMLOptions(recordElement: m.record ?? "", namespaceURI: m.namespace, namespaces: m.namespaces ?? [:]),
+                                      displayName: displayName, hashing: true)
         case .conll, .conllu:
             var refs: [CoNLLField] = []
             for f in fields {

@@ -21,14 +21,49 @@ public struct RecordLocator: Sendable, Hashable, Codable, CustomStringConvertibl
     }
 
     public var description: String {
-        var s = file
-        if let line { s += ":\(line)"; if let column { s += ":\(column)" } }
-        if let recordIndex {
-            s += " (record \(recordIndex)"
-            if let elementPath { s += ", \(elementPath)" }
-            s += ")"
+        // One allocation, no interpolation: an XML import stores one of these per record.
+        let capacity = file.utf8.count + (elementPath?.utf8.count ?? 0) + 3 * 20 + 14 // 3 integers, the punctuation
+        return String(unsafeUninitializedCapacity: capacity) { buffer in
+            var out = DescriptionWriter(buffer: buffer)
+            out.append(file)
+            if let line {
+                out.append(":"); out.append(line)
+                if let column { out.append(":"); out.append(column) }
+            }
+            if let recordIndex {
+                out.append(" (record "); out.append(recordIndex)
+                if let elementPath { out.append(", "); out.append(elementPath) }
+                out.append(")")
+            }
+            return out.count
         }
-        return s
+    }
+}
+
+/// Fills `RecordLocator.description`'s buffer.
+private struct DescriptionWriter {
+    let buffer: UnsafeMutableBufferPointer<UInt8>
+    var count = 0
+
+    mutating func append(_ s: String) {
+        var s = s
+        s.withUTF8 { utf8 in
+            guard let from = utf8.baseAddress else { return }
+            (buffer.baseAddress! + count).update(from: from, count: utf8.count)
+            count += utf8.count
+        }
+    }
+
+    mutating func append(_ v: Int) {
+        if v < 0 { append("-") }
+        var m = v.magnitude, digits = 1
+        while m >= 10 { m /= 10; digits += 1 }
+        m = v.magnitude
+        for k in stride(from: count + digits - 1, through: count, by: -1) {
+            buffer[k] = UInt8(ascii: "0") + UInt8(m % 10)
+            m /= 10
+        }
+        count += digits
     }
 }
 
