@@ -157,26 +157,14 @@ public enum TokenBlob {
             out.append(contentsOf: repeatElement(0, count: total))
             out.withUnsafeMutableBytes { whole in
                 let raw = UnsafeMutableRawBufferPointer(rebasing: whole[base..<(base + total)])
-                raw[0] = UInt8(w); raw[1] = (sameScalars ? 1 : 0) | (textSlices ? TokenBlob.textSlicesFlag : 0)
-                raw[2] = 0; raw[3] = TokenBlob.compactMarker
-                raw.storeBytes(of: UInt32(n).littleEndian, toByteOffset: 4, as: UInt32.self)
-                var o = 8
-                @inline(__always) func put(_ v: Int32) {
-                    let u = UInt32(bitPattern: v)
-                    switch w {
-                    case 1: raw[o] = UInt8(truncatingIfNeeded: u)
-                    case 2: raw.storeBytes(of: UInt16(truncatingIfNeeded: u).littleEndian, toByteOffset: o, as: UInt16.self)
-                    default: raw.storeBytes(of: u.littleEndian, toByteOffset: o, as: UInt32.self)
-                    }
-                    o += w
-                }
+                var writer = CompactWriter(raw, width: w, flags: (sameScalars ? 1 : 0) | (textSlices ? TokenBlob.textSlicesFlag : 0), count: n)
                 spans.withUnsafeBufferPointer { s in
-                    for i in 0..<n { put(s[4 * i + 2]); put(s[4 * i + 3]) }
-                    if !sameScalars { for i in 0..<n { put(s[4 * i]); put(s[4 * i + 1]) } }
+                    for i in 0..<n { writer.put(s[4 * i + 2]); writer.put(s[4 * i + 3]) }
+                    if !sameScalars { for i in 0..<n { writer.put(s[4 * i]); writer.put(s[4 * i + 1]) } }
                 }
-                if !textSlices { ends.withUnsafeBufferPointer { e in for v in e { put(v) } } }
+                if !textSlices { ends.withUnsafeBufferPointer { e in for v in e { writer.put(v) } } }
                 if !area.isEmpty {
-                    area.withUnsafeBytes { raw.baseAddress!.advanced(by: o).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                    area.withUnsafeBytes { raw.baseAddress!.advanced(by: writer.offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
                 }
             }
             return total
@@ -225,21 +213,9 @@ public enum TokenBlob {
         out.append(contentsOf: repeatElement(0, count: total))
         out.withUnsafeMutableBytes { whole in
             let raw = UnsafeMutableRawBufferPointer(rebasing: whole[base..<(base + total)])
-            raw[0] = UInt8(w); raw[1] = (sameScalars ? 1 : 0) | textSlicesFlag
-            raw[2] = 0; raw[3] = compactMarker
-            raw.storeBytes(of: UInt32(n).littleEndian, toByteOffset: 4, as: UInt32.self)
-            var o = 8
-            @inline(__always) func put(_ v: Int32) {
-                let u = UInt32(bitPattern: v)
-                switch w {
-                case 1: raw[o] = UInt8(truncatingIfNeeded: u)
-                case 2: raw.storeBytes(of: UInt16(truncatingIfNeeded: u).littleEndian, toByteOffset: o, as: UInt16.self)
-                default: raw.storeBytes(of: u.littleEndian, toByteOffset: o, as: UInt32.self)
-                }
-                o += w
-            }
-            for i in 0..<n { let s = span(i); put(s.utf8Start); put(s.utf8End) }
-            if !sameScalars { for i in 0..<n { let s = span(i); put(s.scalarStart); put(s.scalarEnd) } }
+            var writer = CompactWriter(raw, width: w, flags: (sameScalars ? 1 : 0) | textSlicesFlag, count: n)
+            for i in 0..<n { let s = span(i); writer.put(s.utf8Start); writer.put(s.utf8End) }
+            if !sameScalars { for i in 0..<n { let s = span(i); writer.put(s.scalarStart); writer.put(s.scalarEnd) } }
         }
         return total
     }
@@ -347,5 +323,33 @@ public enum TokenBlob {
             return .success(DecodedTokens(spans: spans, tokens: tokens))
         }
         return try result.get()
+    }
+}
+
+/// Writes a layout-2 header, then values of the blob's one width, into a blob's bytes: shared by
+/// `Builder.appendCompact` and `appendCompactSlices`.
+@usableFromInline
+struct CompactWriter {
+    @usableFromInline let raw: UnsafeMutableRawBufferPointer
+    @usableFromInline let width: Int
+    /// Where the next value goes (after the 8-byte header).
+    @usableFromInline var offset = 8
+
+    @inlinable
+    init(_ raw: UnsafeMutableRawBufferPointer, width: Int, flags: UInt8, count: Int) {
+        self.raw = raw; self.width = width
+        raw[0] = UInt8(width); raw[1] = flags; raw[2] = 0; raw[3] = TokenBlob.compactMarker
+        raw.storeBytes(of: UInt32(count).littleEndian, toByteOffset: 4, as: UInt32.self)
+    }
+
+    @inlinable @inline(__always)
+    mutating func put(_ v: Int32) {
+        let u = UInt32(bitPattern: v)
+        switch width {
+        case 1: raw[offset] = UInt8(truncatingIfNeeded: u)
+        case 2: raw.storeBytes(of: UInt16(truncatingIfNeeded: u).littleEndian, toByteOffset: offset, as: UInt16.self)
+        default: raw.storeBytes(of: u.littleEndian, toByteOffset: offset, as: UInt32.self)
+        }
+        offset += width
     }
 }
