@@ -20,6 +20,29 @@ struct KillTests {
         return path
     }
 
+    /// Starts `mtl-prep ARGS` and returns it, still running, once `written()` exceeds 16 MB (or
+    /// when it ended or two minutes passed: the caller requires it to be running), with that size.
+    func startImport(_ args: [String], written: () -> Int) throws -> (Process, Int) {
+        let child = Process()
+        child.executableURL = productsDirectory.appendingPathComponent("mtl-prep")
+        child.arguments = args
+        child.standardOutput = FileHandle.nullDevice
+        child.standardError = FileHandle.nullDevice
+        try child.run()
+        let deadline = Date().addingTimeInterval(120)
+        var size = 0
+        while child.isRunning && Date() < deadline {
+            size = written()
+            if size > 16 << 20 { break }
+            usleep(20_000)
+        }
+        return (child, size)
+    }
+
+    func fileSize(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
+    }
+
     @Test(.enabled(if: corpora != nil, corporaSkip))
     func killedImportLeavesThePreviousState() throws {
         let db = tmp.path("s.sqlite")
@@ -29,20 +52,8 @@ struct KillTests {
         let big = try bigCSV(megabytes: 60)
         let args = ["import", big, "--store", db, "--text", "review", "--label", "topic=cat", "--on-error", "skip", "--threads", "2"]
 
-        let child = Process()
-        child.executableURL = productsDirectory.appendingPathComponent("mtl-prep")
-        child.arguments = args
-        child.standardOutput = FileHandle.nullDevice
-        child.standardError = FileHandle.nullDevice
-        try child.run()
         // Wait until the import has written a good part of its transaction to the WAL, then kill it.
-        let deadline = Date().addingTimeInterval(120)
-        var walSize = 0
-        while child.isRunning && Date() < deadline {
-            walSize = ((try? FileManager.default.attributesOfItem(atPath: db + "-wal"))?[.size] as? Int) ?? 0
-            if walSize > 16 << 20 { break }
-            usleep(20_000)
-        }
+        let (child, walSize) = try startImport(args) { fileSize(db + "-wal") }
         try #require(child.isRunning, "the import finished before it could be killed (WAL \(walSize) bytes)")
         kill(child.processIdentifier, SIGKILL)
         child.waitUntilExit()
@@ -70,19 +81,7 @@ struct KillTests {
         func temporaries() -> [String] {
             ((try? FileManager.default.contentsOfDirectory(atPath: tmp.url.path)) ?? []).filter { $0.hasPrefix(".fresh.sqlite.creating-") }
         }
-        let child = Process()
-        child.executableURL = productsDirectory.appendingPathComponent("mtl-prep")
-        child.arguments = args
-        child.standardOutput = FileHandle.nullDevice
-        child.standardError = FileHandle.nullDevice
-        try child.run()
-        let deadline = Date().addingTimeInterval(120)
-        var size = 0
-        while child.isRunning && Date() < deadline {
-            size = temporaries().first.flatMap { ((try? FileManager.default.attributesOfItem(atPath: tmp.path($0)))?[.size] as? Int) } ?? 0
-            if size > 16 << 20 { break }
-            usleep(20_000)
-        }
+        let (child, size) = try startImport(args) { temporaries().first.map { fileSize(tmp.path($0)) } ?? 0 }
         try #require(child.isRunning, "the import finished before it could be killed (\(size) bytes written)")
         #expect(!FileManager.default.fileExists(atPath: db), "the store appeared before the import ended")
         kill(child.processIdentifier, SIGKILL)
