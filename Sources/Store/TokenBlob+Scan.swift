@@ -13,6 +13,17 @@ extension TokenBlob {
         return try area.walk(blob) { _, token in try body(token); return true } == nil
     }
 
+    /// Value `k` of a layout-2 blob's integer arrays (after the 8-byte header), of width 1, 2 or 4.
+    @inline(__always)
+    static func compactValue(_ raw: UnsafeRawBufferPointer, _ k: Int, width: Int) -> UInt32 {
+        let o = 8 + k * width
+        switch width {
+        case 1: return UInt32(raw[o])
+        case 2: return UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self)))
+        default: return UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self))
+        }
+    }
+
     /// The token ranges of a text-slices blob (layout 2, flags bit 1), when it is one and its
     /// size is exact.
     static func textSlices(_ blob: UnsafeRawBufferPointer) -> TextSlices? {
@@ -109,14 +120,7 @@ struct TextSlices {
     }
 
     @inline(__always)
-    private func value(_ raw: UnsafeRawBufferPointer, _ k: Int) -> Int {
-        let o = 8 + k * width
-        switch width {
-        case 1: return Int(raw[o])
-        case 2: return Int(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self)))
-        default: return Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
-        }
-    }
+    private func value(_ raw: UnsafeRawBufferPointer, _ k: Int) -> Int { Int(TokenBlob.compactValue(raw, k, width: width)) }
 }
 
 extension ExampleStore {

@@ -281,14 +281,7 @@ public enum TokenBlob {
         }
         let areaStart = 8 + header
         let result = blob.withUnsafeBytes { (raw) -> Result<DecodedTokens, StoreError> in
-            func at(_ k: Int) -> Int32 {
-                let o = 8 + k * w
-                switch w {
-                case 1: return Int32(raw[o])
-                case 2: return Int32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self)))
-                default: return Int32(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
-                }
-            }
+            func at(_ k: Int) -> Int32 { Int32(bitPattern: compactValue(raw, k, width: w)) }
             var spans: [TokenSpan] = []; spans.reserveCapacity(n)
             var tokens: [String] = []; tokens.reserveCapacity(n)
             let scalarsAt = same ? 0 : 2 * n
