@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Vocab", targets: ["Vocab"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Batching", targets: ["Batching"]),
+        .library(name: "Training", targets: ["Training"]),
         .executable(name: "mtl-prep", targets: ["mtl-prep"]),
         .executable(name: "mtl-train", targets: ["mtl-train"]),
         .executable(name: "mtl-bench", targets: ["mtl-bench"]),
@@ -32,16 +33,18 @@ let package = Package(
         .target(name: "Text", dependencies: ["CICU"]),
         .executableTarget(
             name: "mtl-prep",
-            dependencies: ["Text", "Store", "CorpusImport", "Splits", "Vocab", "Batching", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Text", "Store", "CorpusImport", "Splits", "Vocab", "Batching", "CLIOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "mtl-train",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Training", "Batching", "Store", "NN", "CLIOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "mtl-bench",
-            dependencies: ["Text", "CICU", "NN", "Store", "CorpusImport", "Splits", "Vocab", "Batching", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Text", "CICU", "NN", "Store", "CorpusImport", "Splits", "Vocab", "Batching", "Training", "CLIOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Option groups shared by the executables (one declaration, one parser per flag set).
+        .target(name: "CLIOptions", dependencies: ["Batching", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "TextTests", dependencies: ["Text"]),
         // SQLite and libxml2 come in as system libraries; only Store imports CSQLite,
         // only CorpusImport imports CLibXML2.
@@ -65,6 +68,10 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "CorpusImportTests", dependencies: ["CorpusImport", "Store", "Text"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),
+        // The training run: Batch → model input, model assembly from the store's tasks, the loop,
+        // checkpoints, metrics.
+        .target(name: "Training", dependencies: ["Batching", "NN", "Store"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Batching", "NN", "Store", "Splits", "Vocab", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["mtl-prep", "mtl-train", "mtl-bench", "Store"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Batching
+
+/// The batch-making flags `mtl-prep sample` and `mtl-train` share: one declaration and one
+/// parser, so a strategy tried with `sample --report` means the same thing in training.
+public struct SamplingOptions: ParsableArguments {
+    public enum Strategy: String, ExpressibleByArgument, CaseIterable, Sendable {
+        case proportional, uniform, temperature, t5, annealed, weights
+        case roundRobin = "round-robin"
+    }
+    public enum Balance: String, ExpressibleByArgument, CaseIterable, Sendable { case none, inverse, effective }
+
+    @Option(help: "Task sampling: \(Strategy.allCases.map(\.rawValue).joined(separator: ", ")).") public var strategy: Strategy = .proportional
+    @Option(help: "Temperature T of temperature and t5 sampling (> 0).") public var temperature: Double = 2
+    @Option(help: "t5: the cap K on examples per task.") public var cap: Double = 3000
+    @Option(help: "t5: the scale applied to n_i before the cap.") public var scale: Double = 1
+    @Option(name: .customLong("anneal-epochs"), help: "annealed: the number of epochs E.") public var annealEpochs = 3
+    @Option(help: "weights: one per task, TASK=W,… or W,… in task order.") public var weights: String?
+    @Option(help: "Epoch: batches:N, first-exhausted or all-exhausted.") public var epoch = "all-exhausted"
+    @Flag(help: "Mixed batches (each example's task drawn separately) instead of one task per batch.") public var mixed = false
+
+    @Option(name: .customLong("class-balance"), help: "Sampling within classification tasks: none, inverse (frequency) or effective (number, Cui et al.).") public var classBalance: Balance = .none
+    @Option(help: "β of the effective number.") public var beta: Double = 0.999
+
+    @Option(name: .customLong("batch-size"), help: "Examples per batch (the most, with --max-tokens).") public var batchSize = 32
+    @Option(name: .customLong("max-tokens"), help: "Padded-token budget per batch.") public var maxTokens: Int?
+    @Option(name: .customLong("max-length"), help: "Tokens kept per example.") public var maxLength = 128
+    @Option(help: "Truncation of longer examples: head (keep the first tokens) or tail.") public var truncate: Truncation = .head
+    @Option(help: "Length bucketing: sort within runs of this many batches (0: off).") public var bucket = 0
+
+    public init() {}
+
+    /// The loader configuration these flags describe, for tasks `taskNames` (in target order).
+    public func loaderConfig(taskNames: [String], seed: UInt64) throws -> LoaderConfig {
+        var c = LoaderConfig()
+        c.batchSize = batchSize; c.maxTokens = maxTokens; c.maxLength = maxLength; c.truncation = truncate
+        c.bucketBatches = bucket; c.seed = seed; c.homogeneous = !mixed
+        switch strategy {
+        case .proportional: c.taskSampling = .proportional
+        case .uniform: c.taskSampling = .uniform
+        case .temperature: c.taskSampling = .temperature(temperature)
+        case .t5: c.taskSampling = .cappedProportional(cap: cap, scale: scale, temperature: temperature)
+        case .annealed: c.taskSampling = .annealed(epochs: annealEpochs)
+        case .roundRobin: c.taskSampling = .roundRobin
+        case .weights:
+            guard let weights else { throw ValidationError("--strategy weights needs --weights (one per task: \(taskNames.joined(separator: ", ")))") }
+            c.taskSampling = .weights(try Self.parseWeights(weights, tasks: taskNames))
+        }
+        if weights != nil && strategy != .weights { throw ValidationError("--weights is only for --strategy weights") }
+        switch classBalance {
+        case .none: c.classBalancing = .none
+        case .inverse: c.classBalancing = .inverseFrequency
+        case .effective: c.classBalancing = .effectiveNumber(beta: beta)
+        }
+        switch epoch {
+        case "first-exhausted": c.epoch = .firstExhausted
+        case "all-exhausted": c.epoch = .allExhausted
+        default:
+            guard epoch.hasPrefix("batches:"), let n = Int(epoch.dropFirst(8)) else {
+                throw ValidationError("--epoch must be batches:N, first-exhausted or all-exhausted (got '\(epoch)')")
+            }
+            c.epoch = .batches(n)
+        }
+        return c
+    }
+
+    /// `a=1,b=2` (by task name, every task once) or `1,2` (task order).
+    public static func parseWeights(_ s: String, tasks: [String]) throws -> [Double] {
+        let parts = s.split(separator: ",").map { String($0).trimmingWhitespace() }
+        if parts.allSatisfy({ $0.contains("=") }) {
+            var byName: [String: Double] = [:]
+            for p in parts {
+                let kv = p.split(separator: "=", maxSplits: 1).map(String.init)
+                guard kv.count == 2, let w = Double(kv[1]) else { throw ValidationError("--weights: '\(p)' is not TASK=NUMBER") }
+                guard tasks.contains(kv[0]) else { throw ValidationError("--weights names task '\(kv[0])', which is not one of the tasks (\(tasks.joined(separator: ", ")))") }
+                byName[kv[0]] = w
+            }
+            let missing = tasks.filter { byName[$0] == nil }
+            guard missing.isEmpty else { throw ValidationError("--weights gives no weight for \(missing.joined(separator: ", ")) (tasks: \(tasks.joined(separator: ", ")))") }
+            return tasks.map { byName[$0]! }
+        }
+        return try parts.map { p in
+            guard let w = Double(p) else { throw ValidationError("--weights: '\(p)' is not a number") }
+            return w
+        }
+    }
+
+    /// How class balancing is described in reports.
+    public var classBalanceName: String {
+        switch classBalance {
+        case .none: return "no balancing"
+        case .inverse: return "inverse-frequency balancing"
+        case .effective: return "effective-number balancing, β = \(beta)"
+        }
+    }
+}
+
+extension Truncation: ExpressibleByArgument {}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var s = Substring(self)
+        while s.first?.isWhitespace == true { s.removeFirst() }
+        while s.last?.isWhitespace == true { s.removeLast() }
+        return String(s)
+    }
+}

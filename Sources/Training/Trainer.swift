@@ -1,0 +1,460 @@
+import Batching
+import Foundation
+import NN
+import Store
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where a run stands: everything besides the weights and the optimizer's moments that an
+/// exact resume needs. Saved as `state.json` in every checkpoint.
+public struct TrainerState: Sendable, Codable, Equatable {
+    /// Optimizer steps taken.
+    public var step = 0
+    /// The loader epoch the next batch belongs to.
+    public var epoch = 0
+    public var examples: Int64 = 0
+    public var loader: LoaderState
+    /// Call counters of every dropout layer (their masks are keyed by them).
+    public var dropoutCalls: [UInt64]
+    /// The PCGrad shuffle generator's counter.
+    public var pcgradCounter: UInt64 = 0
+    public var evaluations = 0
+    public var bestAggregate: Double?
+    public var bestStep: Int?
+    public var evaluationsWithoutImprovement = 0
+    /// Every checkpoint written so far that is still kept, with its aggregate (the top-k bookkeeping).
+    public var checkpoints: [CheckpointRecord] = []
+    /// Length of `log.jsonl` when this state was saved: a resume cuts what came after.
+    public var logBytes = 0
+    public var stopReason: String?
+}
+
+public struct CheckpointRecord: Sendable, Codable, Equatable {
+    public var step: Int
+    public var aggregate: Double?
+}
+
+/// The result of a run, as `--json` prints it.
+public struct RunSummary: Sendable, Codable {
+    public var run: String
+    public var steps: Int
+    public var epochs: Int
+    public var examples: Int64
+    public var seconds: Double
+    public var examplesPerSecond: Double
+    /// Share of the wall time spent waiting for the loader.
+    public var dataWaitShare: Double
+    public var stopReason: String
+    public var bestStep: Int?
+    public var bestAggregate: Double?
+    public var best: Evaluation?
+    public var last: Evaluation?
+    public var checkpoints: [Int]
+}
+
+/// Receives what a run reports as it goes (the command prints it).
+public protocol TrainingObserver: AnyObject {
+    func message(_ text: String)
+    func progress(step: Int, totalSteps: Int?, epoch: Int, examplesPerSecond: Double, losses: [String: Float])
+    func evaluated(_ evaluation: Evaluation, isBest: Bool)
+}
+
+/// Sums gradients across data-parallel processes. One process: nothing to do. The trainer hands
+/// every step's gradients over as one flat buffer, in `MultiTaskModel.parameters` order.
+public protocol GradientReducer: AnyObject {
+    var processCount: Int { get }
+    func averageGradients(_ flat: inout [Float]) throws
+}
+
+/// Trains a `MultiTaskModel` from a store: the loop, evaluations, checkpoints, early stopping.
+///
+/// ```swift
+/// let trainer = try Trainer(model: modelConfig, training: trainingConfig, run: RunFolder(path: "runs/a"), resume: false)
+/// let summary = try trainer.run()
+/// ```
+public final class Trainer {
+    public let configuration: RunConfiguration
+    public let folder: RunFolder
+    public weak var observer: TrainingObserver?
+    public var reducer: GradientReducer?
+    /// Stop after this many steps of this process (tests: simulate a kill at a known step).
+    public var stopAfterSteps: Int?
+
+    let model: MultiTaskModel
+    let trainSource: StoreSource
+    let evalSource: StoreSource
+    let optimizer: any Optimizer
+    let uncertainty: UncertaintyTaskWeighting?
+    let fingerprints: RunFingerprints
+    let selection: Selection
+    let classWeights: [[Float]?]
+    let staticWeights: [Float]
+    var state: TrainerState
+    let parameters: [Parameter]
+    let evalConfig: LoaderConfig
+    var log: RunLog
+    var pcgrad: SplitMix64
+
+    /// Opens the store, builds (or, with `resume`, restores) the model and the run folder.
+    /// `force` accepts a resume whose store, vocabulary, split or settings changed (and logs it).
+    public init(model modelConfig: ModelConfig, training: TrainingConfig, folder: RunFolder, resume: Bool, force: Bool = false,
+                observer: TrainingObserver? = nil, pretrained: [Float]? = nil) throws {
+        try training.validate()
+        var training = training
+        training.loader.seed = training.seed
+        training.loader.tasks = training.tasks
+        configuration = RunConfiguration(model: modelConfig, training: training)
+        self.folder = folder
+        self.observer = observer
+        BLAS.setThreads(training.threads)
+        do {
+            trainSource = try StoreSource(path: training.store, vocabulary: training.vocabulary, split: training.split, fold: training.fold,
+                                          tasks: training.tasks, config: training.loader)
+            evalSource = try StoreSource(path: training.store, vocabulary: training.vocabulary, split: training.split, fold: training.fold,
+                                         tasks: training.tasks, config: training.loader)
+        } catch let e as BatchingError {
+            throw TrainingError(.data, e.message)
+        }
+        fingerprints = try RunFingerprints(source: trainSource)
+        model = try MultiTaskModel(config: modelConfig)
+        if let pretrained { try model.loadEmbeddings(pretrained) }
+        selection = try Selection(parsing: training.select, tasks: training.tasks)
+        var weights: [[Float]?] = []
+        for (t, info) in trainSource.tasks.enumerated() {
+            if let b = training.classWeights.balancing, info.kind == .classification || (info.kind == .tagging && modelConfig.tasks[t].head == .softmax) {
+                weights.append(ClassWeights.weights(counts: try trainSource.labelCounts(task: t), balancing: b).map(Float.init))
+            } else {
+                weights.append(nil)
+            }
+        }
+        classWeights = weights
+        staticWeights = training.taskWeights.staticWeights(tasks: training.tasks)
+        if training.taskWeights == .uncertainty {
+            let u = UncertaintyTaskWeighting(taskCount: training.tasks.count)
+            uncertainty = u
+            parameters = model.parameters + u.parameters
+        } else {
+            uncertainty = nil
+            parameters = model.parameters
+        }
+        switch training.optimizer {
+        case .adam: optimizer = Adam(learningRate: training.learningRate, weightDecay: training.weightDecay)
+        case .adamw: optimizer = Adam.adamW(learningRate: training.learningRate, weightDecay: training.weightDecay == 0 ? 0.01 : training.weightDecay)
+        case .sgd: optimizer = SGD(learningRate: training.learningRate, momentum: training.momentum, weightDecay: training.weightDecay)
+        }
+        var evalConfig = training.loader
+        evalConfig.batchSize = max(training.loader.batchSize, 64)
+        evalConfig.maxTokens = nil
+        self.evalConfig = evalConfig
+        pcgrad = SplitMix64(seed: training.seed).derived("pcgrad")
+        let initialLoader = try Loader(source: trainSource, config: training.loader).state
+        state = TrainerState(loader: initialLoader, dropoutCalls: model.dropoutCalls)
+        try folder.create()
+        log = try RunLog(path: folder.logPath)
+        if resume {
+            try restore(force: force)
+        } else {
+            guard folder.checkpointSteps().isEmpty else {
+                throw TrainingError(.configuration, "the run folder already holds checkpoints: continue it with --resume, or choose another --run", path: folder.path)
+            }
+            try log.truncate(to: 0)
+            try RunFolder.writeDurably(RunFolder.json(configuration), to: folder.path + "/config.json")
+            try log.write(["type": "start", "run": folder.path, "tasks": training.tasks, "parameters": parameters.reduce(0) { $0 + $1.value.count },
+                           "config": jsonObject(configuration)])
+        }
+    }
+
+    // MARK: - Resume
+
+    func restore(force: Bool) throws {
+        let (found, skipped) = folder.newestVerifiedCheckpoint()
+        for s in skipped { observer?.message("skipping \(s)") }
+        guard let step = found else {
+            throw TrainingError(.checkpoint, skipped.isEmpty ? "no checkpoint to resume from (start the run without --resume)" : "no checkpoint verifies (\(skipped.count) skipped)", path: folder.path)
+        }
+        let dir = folder.checkpointPath(step: step)
+        func read<T: Decodable>(_ name: String, _ type: T.Type) throws -> T {
+            guard let d = FileManager.default.contents(atPath: dir + "/" + name) else {
+                throw TrainingError(.checkpoint, "\(RunFolder.checkpointName(step: step)): cannot read \(name)", path: folder.path)
+            }
+            do { return try JSONDecoder().decode(T.self, from: d) } catch {
+                throw TrainingError(.checkpoint, "\(RunFolder.checkpointName(step: step)): \(name) is not what this program writes: \(error)", path: folder.path)
+            }
+        }
+        let saved = try read("config.json", RunConfiguration.self)
+        let savedPrints = try read("fingerprints.json", RunFingerprints.self)
+        let changedData = fingerprints.differences(from: savedPrints)
+        let (accepted, refused) = configuration.differences(from: saved)
+        if !(changedData.isEmpty && refused.isEmpty) && !force {
+            throw TrainingError(.resume, "cannot resume \(RunFolder.checkpointName(step: step)): it was trained with other data or settings:\n  " +
+                                (changedData + refused).joined(separator: "\n  ") + "\nrun with the checkpoint's settings, start a new --run, or pass --force to continue anyway", path: folder.path)
+        }
+        state = try read("state.json", TrainerState.self)
+        do {
+            _ = try Checkpoint.load(parameters: parameters, optimizer: optimizer, from: dir + "/model.safetensors")
+        } catch {
+            throw TrainingError(.checkpoint, "\(RunFolder.checkpointName(step: step)): \(error)", path: folder.path)
+        }
+        model.dropoutCalls = state.dropoutCalls
+        pcgrad = SplitMix64(seed: pcgrad.seed, counter: state.pcgradCounter)
+        // Checkpoints newer than the one resumed (unverified) or deleted since are no longer kept.
+        state.checkpoints = state.checkpoints.filter { FileManager.default.fileExists(atPath: folder.checkpointPath(step: $0.step)) }
+        try log.truncate(to: state.logBytes)
+        try log.write(["type": "resume", "step": step, "skipped": skipped, "accepted_changes": accepted,
+                       "forced_changes": force ? changedData + refused : []])
+        if force && !(changedData.isEmpty && refused.isEmpty) {
+            observer?.message("--force: resuming despite changes:\n  " + (changedData + refused).joined(separator: "\n  "))
+        }
+        if !accepted.isEmpty { observer?.message("resuming with changed settings:\n  " + accepted.joined(separator: "\n  ")) }
+        try RunFolder.writeDurably(RunFolder.json(configuration), to: folder.path + "/config.json")
+        state.stopReason = nil
+        observer?.message("resuming \(folder.path) from \(RunFolder.checkpointName(step: step)) (epoch \(state.epoch))")
+    }
+
+    // MARK: - The loop
+
+    /// Trains until `--steps` or `--epochs` is reached or early stopping ends the run.
+    public func run() throws -> RunSummary {
+        let training = configuration.training
+        let loader = try Loader(source: trainSource, config: training.loader, state: state.loader)
+        let background = BackgroundLoader(loader, capacity: 8)
+        defer { background.stop() }
+        let total = training.steps ?? (training.epochs! * estimatedStepsPerEpoch(loader))
+        let schedule: LearningRateSchedule
+        switch training.schedule {
+        case .constant: schedule = .constant
+        case .linear: schedule = .linear(warmup: training.warmup, total: total)
+        case .cosine: schedule = .cosine(warmup: training.warmup, total: total, minFactor: 0)
+        }
+        let taskNames = training.tasks
+        let started = Clock.now()
+        var waited = 0.0, lastEvaluation: Evaluation? = nil, bestEvaluation: Evaluation? = nil
+        var stepsThisProcess = 0, examplesThisProcess: Int64 = 0
+        var lastEvaluatedStep = state.checkpoints.map(\.step).max() ?? -1
+        var lastProgress = 0.0
+        func done() -> Bool {
+            if state.stopReason != nil { return true }
+            if let s = training.steps, state.step >= s { state.stopReason = "steps"; return true }
+            if let e = training.epochs, state.epoch >= e { state.stopReason = "epochs"; return true }
+            return false
+        }
+        while !done() {
+            if let limit = stopAfterSteps, stepsThisProcess >= limit { state.stopReason = "interrupted"; break }
+            let t0 = Clock.now()
+            let batch = try background.next()
+            waited += Clock.now() - t0
+            let losses = try trainStep(batch, learningRate: training.learningRate * schedule.factor(step: state.step))
+            state.step += 1
+            stepsThisProcess += 1
+            state.examples += Int64(batch.size)
+            examplesThisProcess += Int64(batch.size)
+            if batch.endsEpoch { state.epoch = batch.epoch + 1 }
+            state.loader = background.state
+            var lossByTask: [String: Float] = [:]
+            for (t, l) in losses.enumerated() { if let l { lossByTask[taskNames[t]] = l } }
+            try log.write(["type": "step", "step": state.step, "epoch": batch.epoch, "task": batch.task.map { taskNames[$0] } ?? "mixed",
+                           "examples": batch.size, "losses": lossByTask.mapValues(Double.init),
+                           "lr": Double(training.learningRate * schedule.factor(step: state.step - 1))])
+            let now = Clock.now()
+            if now - lastProgress > 0.5 {
+                lastProgress = now
+                observer?.progress(step: state.step, totalSteps: total, epoch: state.epoch,
+                                   examplesPerSecond: Double(examplesThisProcess) / max(now - started, 1e-9), losses: lossByTask)
+            }
+            let finishing = done()
+            if (training.evalEvery > 0 && state.step % training.evalEvery == 0) || batch.endsEpoch || finishing {
+                let e = try evaluateAndCheckpoint()
+                lastEvaluation = e.evaluation
+                if e.isBest { bestEvaluation = e.evaluation }
+                lastEvaluatedStep = state.step
+            }
+        }
+        if lastEvaluatedStep != state.step && state.step > 0 && state.stopReason != "interrupted" {
+            let e = try evaluateAndCheckpoint()
+            lastEvaluation = e.evaluation
+            if e.isBest { bestEvaluation = e.evaluation }
+        }
+        let seconds = Clock.now() - started
+        let summary = RunSummary(run: folder.path, steps: state.step, epochs: state.epoch, examples: state.examples, seconds: seconds,
+                                 examplesPerSecond: Double(examplesThisProcess) / max(seconds, 1e-9),
+                                 dataWaitShare: waited / max(seconds, 1e-9), stopReason: state.stopReason ?? "steps",
+                                 bestStep: state.bestStep, bestAggregate: state.bestAggregate,
+                                 best: bestEvaluation ?? loadMetrics(step: state.bestStep), last: lastEvaluation,
+                                 checkpoints: state.checkpoints.map(\.step).sorted())
+        try log.write(["type": "end", "step": state.step, "reason": summary.stopReason, "seconds": seconds,
+                       "examples_per_s": summary.examplesPerSecond, "data_wait_share": summary.dataWaitShare,
+                       "best_step": state.bestStep.map { $0 as Any } ?? NSNull()])
+        return summary
+    }
+
+    /// Steps one loader epoch takes on average, for the learning-rate schedule's length.
+    /// An epoch ends when every task (first-exhausted: some task) has given all its examples;
+    /// task i gives pᵢ·B examples a step on average.
+    func estimatedStepsPerEpoch(_ loader: Loader) -> Int {
+        let B = Double(configuration.training.loader.batchSize)
+        let p = loader.taskProbabilities(epoch: 0)
+        let n = loader.taskCounts.map(Double.init)
+        let perTask = zip(n, p).map { $1 > 0 ? $0 / ($1 * B) : 0 }
+        switch configuration.training.loader.epoch {
+        case .batches(let k): return k
+        case .firstExhausted: return max(1, Int((perTask.filter { $0 > 0 }.min() ?? 1).rounded(.up)))
+        case .allExhausted: return max(1, Int((perTask.max() ?? 1).rounded(.up)))
+        }
+    }
+
+    /// Forward, losses, backward, gradient exchange, clipping and the optimizer step for one batch.
+    /// Returns each task's loss (nil for tasks without a label in the batch).
+    func trainStep(_ batch: Batch, learningRate: Float) throws -> [Float?] {
+        let training = configuration.training
+        let input = try ModelInput(batch: batch)
+        for p in parameters { p.zeroGrad() }
+        let outputs = try model.forward(input, training: true)
+        var scales = staticWeights
+        if let u = uncertainty { scales = (0..<scales.count).map { Math.exp(-u.logVariance.value.data[$0]) } }
+        var losses: [Float?] = []
+        for t in outputs.indices {
+            let l = try model.loss(task: t, output: outputs[t], loss: training.losses[training.tasks[t]] ?? TaskLoss(),
+                                   classWeights: classWeights[t], scale: scales[t])
+            if let l, !l.isFinite {
+                throw TrainingError(.nonFinite, "step \(state.step + 1): the loss of task '\(training.tasks[t])' is \(l) (the last good checkpoint is kept; lower --lr or raise --clip)", path: folder.path)
+            }
+            losses.append(l)
+        }
+        if let u = uncertainty { _ = u.combine(losses: losses) }
+        let present = losses.indices.filter { losses[$0] != nil }
+        if training.taskWeights == .pcgrad && present.count > 1 {
+            var perTask: [[Float]] = []
+            for t in present {
+                for p in model.sharedParameters { p.zeroGrad() }
+                try model.backward(tasks: [t])
+                perTask.append(model.sharedParameters.flattenedGradients())
+            }
+            try model.sharedParameters.setGradients(PCGrad.combine(perTask, rng: &pcgrad))
+        } else {
+            try model.backward(tasks: present)
+        }
+        if let reducer, reducer.processCount > 1 {
+            var flat = parameters.flattenedGradients()
+            try reducer.averageGradients(&flat)
+            try parameters.setGradients(flat)
+        }
+        let norm = training.clip > 0 ? clipGradientNorm(parameters, maxNorm: training.clip) : clipGradientNorm(parameters, maxNorm: .infinity)
+        guard norm.isFinite else {
+            throw TrainingError(.nonFinite, "step \(state.step + 1): the gradient norm is \(norm) (tasks \(present.map { training.tasks[$0] }.joined(separator: ", "))); the last good checkpoint is kept", path: folder.path)
+        }
+        optimizer.step(parameters, learningRate: learningRate)
+        return losses
+    }
+
+    // MARK: - Evaluation and checkpoints
+
+    func evaluateAndCheckpoint() throws -> (evaluation: Evaluation, isBest: Bool) {
+        let training = configuration.training
+        let part: SplitPart = training.evalPart == "test" ? .test : .dev
+        let e = try Evaluator.evaluate(model: model, source: evalSource, part: part, config: evalConfig, step: state.step, selection: selection)
+        state.evaluations += 1
+        let isBest = state.bestAggregate.map { e.aggregate > $0 } ?? true
+        if isBest {
+            state.bestAggregate = e.aggregate; state.bestStep = state.step; state.evaluationsWithoutImprovement = 0
+        } else {
+            state.evaluationsWithoutImprovement += 1
+            if training.patience > 0 && state.evaluationsWithoutImprovement >= training.patience { state.stopReason = "early-stopping" }
+        }
+        let metricsJSON = try RunFolder.json(e)
+        do { try RunFolder.writeDurably(metricsJSON, to: folder.metricsPath(step: state.step)) } catch {
+            throw TrainingError(.io, "cannot write metrics-\(state.step).json: \(RunFolder.describe(error))", path: folder.path)
+        }
+        try log.write(["type": "eval", "step": state.step, "part": e.part, "aggregate": e.aggregate, "best": isBest,
+                       "metrics": Dictionary(uniqueKeysWithValues: e.tasks.map { ($0.task, $0.metrics) })])
+        observer?.evaluated(e, isBest: isBest)
+        try checkpoint(metrics: metricsJSON, aggregate: e.aggregate)
+        if state.stopReason == "early-stopping" {
+            try log.write(["type": "early_stop", "step": state.step, "best_step": state.bestStep ?? -1])
+        }
+        return (e, isBest)
+    }
+
+    /// Writes `checkpoint-STEP` whole, then applies `--keep-last` / `--keep-best` (the best survives).
+    func checkpoint(metrics: Data, aggregate: Double?) throws {
+        let training = configuration.training
+        state.dropoutCalls = model.dropoutCalls
+        state.pcgradCounter = pcgrad.counter
+        var kept = state.checkpoints.filter { $0.step != state.step }
+        kept.append(CheckpointRecord(step: state.step, aggregate: aggregate))
+        let byStep = kept.sorted { $0.step > $1.step }
+        let byScore = kept.filter { $0.aggregate != nil }.sorted { ($0.aggregate!, -$0.step) > ($1.aggregate!, -$1.step) }
+        let keep = Set(byStep.prefix(training.keepLast).map(\.step)).union(byScore.prefix(training.keepBest).map(\.step))
+        state.checkpoints = kept.filter { keep.contains($0.step) }.sorted { $0.step < $1.step }
+        state.logBytes = log.bytes
+        let tensors = parameters.map { ($0.name, $0.value) } + optimizer.stateTensors()
+        try folder.writeCheckpoint(step: state.step, files: [
+            ("model.safetensors", .tensors(tensors, metadata: ["step": "\(state.step)", "format": "mtl-train checkpoint"])),
+            ("state.json", .data(try RunFolder.json(state))),
+            ("config.json", .data(try RunFolder.json(configuration))),
+            ("fingerprints.json", .data(try RunFolder.json(fingerprints))),
+            ("metrics.json", .data(metrics)),
+        ])
+        for old in kept where !keep.contains(old.step) { folder.delete(step: old.step) }
+        let index: [String: Any] = ["latest": RunFolder.checkpointName(step: state.step),
+                                    "best": state.bestStep.map { RunFolder.checkpointName(step: $0) as Any } ?? NSNull(),
+                                    "checkpoints": state.checkpoints.map { ["step": $0.step, "aggregate": $0.aggregate as Any? ?? NSNull()] }]
+        do {
+            try RunFolder.writeDurably(JSONSerialization.data(withJSONObject: index, options: [.sortedKeys, .prettyPrinted]), to: folder.path + "/" + RunFolder.indexName)
+        } catch {
+            throw TrainingError(.io, "cannot write \(RunFolder.indexName): \(RunFolder.describe(error))", path: folder.path)
+        }
+        try log.write(["type": "checkpoint", "step": state.step, "kept": state.checkpoints.map(\.step)])
+    }
+
+    func loadMetrics(step: Int?) -> Evaluation? {
+        guard let step, let d = FileManager.default.contents(atPath: folder.metricsPath(step: step)) else { return nil }
+        return try? JSONDecoder().decode(Evaluation.self, from: d)
+    }
+
+    /// The weights as one SHA-256 (tests and logs compare runs with it).
+    public var weightsDigest: String {
+        var h = SHA256()
+        for p in parameters {
+            h.update(Array(p.name.utf8))
+            h.update(UnsafeRawBufferPointer(start: p.value.data, count: p.value.count * 4))
+        }
+        return h.finalizeHex()
+    }
+}
+
+func jsonObject<T: Encodable>(_ value: T) -> Any {
+    guard let d = try? JSONEncoder().encode(value), let o = try? JSONSerialization.jsonObject(with: d) else { return NSNull() }
+    return o
+}
+
+/// `log.jsonl`: one JSON object per line, appended and flushed as the run goes; its length is
+/// recorded in each checkpoint so a resume can cut the lines of the steps it repeats.
+struct RunLog {
+    let path: String
+    private(set) var bytes: Int
+    private let handle: FileHandle
+
+    init(path: String) throws {
+        self.path = path
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        guard let h = FileHandle(forUpdatingAtPath: path) else { throw TrainingError(.io, "cannot open the log", path: path) }
+        handle = h
+        bytes = Int(try h.seekToEnd())
+    }
+
+    mutating func truncate(to n: Int) throws {
+        try handle.truncate(atOffset: UInt64(min(n, bytes)))
+        bytes = Int(try handle.seekToEnd())
+    }
+
+    mutating func write(_ object: [String: Any]) throws {
+        var o = object
+        o["time"] = ISO8601DateFormatter().string(from: Date())
+        let data = try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes]) + Data([0x0A])
+        do { try handle.write(contentsOf: data) } catch {
+            throw TrainingError(.io, "cannot append to the log: \(error.localizedDescription)", path: path)
+        }
+        bytes += data.count
+    }
+}
