@@ -71,7 +71,7 @@ let package = Package(
         // The training run: Batch → model input, model assembly from the store's tasks, the loop,
         // checkpoints, metrics.
         .target(name: "Training", dependencies: ["Batching", "NN", "Store"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Batching", "NN", "Store", "Splits", "Vocab", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Batching", "NN", "Store", "Splits", "Vocab", "CorpusImport", "Text", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["mtl-prep", "mtl-train", "mtl-bench", "Store"]),
     ],
     swiftLanguageModes: [.v6]

@@ -16,6 +16,11 @@ public struct TaskTargets: Sendable, Hashable {
 
     /// Rows with a label.
     public var present: Int { mask.reduce(0) { $0 + ($1 ? 1 : 0) } }
+
+    public init(task: String, kind: TaskKind, mask: [Bool], classes: [Int32] = [], multiHot: [Float] = [], labelCount: Int, tags: [Int32] = []) {
+        self.task = task; self.kind = kind; self.mask = mask; self.classes = classes; self.multiHot = multiHot
+        self.labelCount = labelCount; self.tags = tags
+    }
 }
 
 /// A batch, as the model takes it: padded token ids, lengths, and for every task its
@@ -51,6 +56,14 @@ public struct Batch: Sendable, Hashable {
     public var drawnFor: [Int32]
     /// One entry per loader task, in the loader's task order.
     public var targets: [TaskTargets]
+
+    /// A batch made outside a loader (benchmarks, tests, prediction).
+    public init(step: Int = 0, epoch: Int = 0, endsEpoch: Bool = false, task: Int? = nil, size: Int, paddedLength: Int,
+                tokenIDs: [Int32], lengths: [Int32], exampleIDs: [Int64], drawnFor: [Int32], targets: [TaskTargets]) {
+        self.step = step; self.epoch = epoch; self.endsEpoch = endsEpoch; self.task = task; self.size = size
+        self.paddedLength = paddedLength; self.tokenIDs = tokenIDs; self.lengths = lengths; self.exampleIDs = exampleIDs
+        self.drawnFor = drawnFor; self.targets = targets
+    }
 
     /// A stable 64-bit hash of everything in the batch (FNV-1a; equal across runs and machines).
     public var fingerprint: UInt64 {

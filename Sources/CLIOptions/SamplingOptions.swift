@@ -9,6 +9,7 @@ public struct SamplingOptions: ParsableArguments {
         case roundRobin = "round-robin"
     }
     public enum Balance: String, ExpressibleByArgument, CaseIterable, Sendable { case none, inverse, effective }
+    public enum Targets: String, ExpressibleByArgument, CaseIterable, Sendable { case all, drawn }
 
     @Option(help: "Task sampling: \(Strategy.allCases.map(\.rawValue).joined(separator: ", ")).") public var strategy: Strategy = .proportional
     @Option(help: "Temperature T of temperature and t5 sampling (> 0).") public var temperature: Double = 2
@@ -27,6 +28,7 @@ public struct SamplingOptions: ParsableArguments {
     @Option(name: .customLong("max-length"), help: "Tokens kept per example.") public var maxLength = 128
     @Option(help: "Truncation of longer examples: head (keep the first tokens) or tail.") public var truncate: Truncation = .head
     @Option(help: "Length bucketing: sort within runs of this many batches (0: off).") public var bucket = 0
+    @Option(help: "Labels a batch carries: all (every task its examples have) or drawn (only the task each example was drawn for).") public var targets: Targets = .all
 
     public init() {}
 
@@ -34,7 +36,7 @@ public struct SamplingOptions: ParsableArguments {
     public func loaderConfig(taskNames: [String], seed: UInt64) throws -> LoaderConfig {
         var c = LoaderConfig()
         c.batchSize = batchSize; c.maxTokens = maxTokens; c.maxLength = maxLength; c.truncation = truncate
-        c.bucketBatches = bucket; c.seed = seed; c.homogeneous = !mixed
+        c.bucketBatches = bucket; c.seed = seed; c.homogeneous = !mixed; c.allTaskTargets = targets == .all
         switch strategy {
         case .proportional: c.taskSampling = .proportional
         case .uniform: c.taskSampling = .uniform

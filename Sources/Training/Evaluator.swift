@@ -116,6 +116,9 @@ public enum Evaluator {
                 }
             }
             if lossWeights[t] > 0 { m["loss"] = lossSums[t] / lossWeights[t] }
+            if let bad = m.first(where: { !$0.value.isFinite }) {
+                throw TrainingError(.nonFinite, "step \(step): the \(part) \(bad.key) of task '\(spec.name)' is \(bad.value): the weights have diverged (the last good checkpoint is kept; lower --lr or set --clip)")
+            }
             tasks.append(TaskEvaluation(task: spec.name, kind: spec.kind, examples: examples[t], mainMetric: main, metrics: m, report: report))
         }
         var e = Evaluation(step: step, part: part.description, tasks: tasks, aggregate: 0, select: selection.text, emptyExamples: empty)

@@ -29,6 +29,21 @@ public struct TaskSpec: Sendable, Codable, Equatable {
         self.name = name; self.kind = kind; self.labels = labels; self.tagScheme = tagScheme; self.head = head
     }
 
+    /// Checks that the head suits the task's kind; the message names the `--head` flag.
+    public func validateHead() throws(TrainingError) {
+        func bad(_ m: String) -> TrainingError { TrainingError(.configuration, m) }
+        switch (kind, head) {
+        case (.classification, .softmax), (.multilabel, .sigmoid), (.tagging, .softmax), (.tagging, .crf), (.spans, .softmax), (.spans, .crf):
+            return
+        case (.classification, _):
+            throw bad("--head \(name)=\(head.rawValue): '\(name)' is a classification task; its head is softmax (crf is for tagging and spans tasks)")
+        case (.multilabel, _):
+            throw bad("--head \(name)=\(head.rawValue): '\(name)' is a multilabel task; its head is sigmoid")
+        case (_, .sigmoid):
+            throw bad("--head \(name)=sigmoid: '\(name)' is a \(kind.rawValue) task; use softmax or crf")
+        }
+    }
+
     /// Whether the task predicts one output per token.
     public var isTokenLevel: Bool { kind == .tagging || kind == .spans }
 
@@ -80,17 +95,7 @@ public struct ModelConfig: Sendable, Codable, Equatable {
         if attentionSize < 1 { throw bad("--attention-size must be at least 1 (got \(attentionSize))") }
         if vocabularySize < 1 { throw bad("the vocabulary is empty: rebuild it with mtl-prep vocab") }
         for t in tasks {
-            switch (t.kind, t.head) {
-            case (.classification, .softmax), (.multilabel, .sigmoid), (.tagging, .softmax), (.tagging, .crf),
-                 (.spans, .softmax), (.spans, .crf):
-                break
-            case (.classification, _):
-                throw bad("--head \(t.name)=\(t.head.rawValue): '\(t.name)' is a classification task; its head is softmax (crf is for tagging and spans tasks)")
-            case (.multilabel, _):
-                throw bad("--head \(t.name)=\(t.head.rawValue): '\(t.name)' is a multilabel task; its head is sigmoid")
-            case (_, .sigmoid):
-                throw bad("--head \(t.name)=sigmoid: '\(t.name)' is a \(t.kind.rawValue) task; use softmax or crf")
-            }
+            try t.validateHead()
             if t.labels.isEmpty { throw bad("task '\(t.name)' has no labels: import labelled examples for it") }
         }
     }

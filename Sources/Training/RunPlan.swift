@@ -53,7 +53,9 @@ public struct RunPlan: Sendable {
                 throw TrainingError(.data, "task '\(info.name)' is not in vocabulary '\(source.vocabulary.name)' (imported after it was built): rebuild it with mtl-prep vocab --name \(source.vocabulary.name) --split \(source.split.name) --replace")
             }
             let scheme = records.first { $0.id == info.storeID }?.tagScheme
-            specs.append(TaskSpec(name: info.name, kind: info.kind, labels: info.labels, tagScheme: scheme, head: heads[info.name] ?? info.kind.defaultHead))
+            let spec = TaskSpec(name: info.name, kind: info.kind, labels: info.labels, tagScheme: scheme, head: heads[info.name] ?? info.kind.defaultHead)
+            try spec.validateHead()
+            specs.append(spec)
         }
         self.tasks = specs
     }

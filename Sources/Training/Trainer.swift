@@ -41,9 +41,13 @@ public struct RunSummary: Sendable, Codable {
     public var steps: Int
     public var epochs: Int
     public var examples: Int64
+    /// Wall time of the whole run in this process (training, evaluations, checkpoints).
     public var seconds: Double
+    /// Of which evaluations and checkpoint writing.
+    public var evaluationSeconds: Double
+    /// Training examples per second of training time (the wall time less evaluations and checkpoints).
     public var examplesPerSecond: Double
-    /// Share of the wall time spent waiting for the loader.
+    /// Share of the training time spent waiting for the loader.
     public var dataWaitShare: Double
     public var stopReason: String
     public var bestStep: Int?
@@ -77,24 +81,25 @@ public final class Trainer {
     public let configuration: RunConfiguration
     public let folder: RunFolder
     public weak var observer: TrainingObserver?
-    public var reducer: GradientReducer?
+    /// Averages gradients across data-parallel processes (none: one process).
+    public var reducer: GradientReducer? {
+        get { trainStep.reducer }
+        set { trainStep.reducer = newValue }
+    }
     /// Stop after this many steps of this process (tests: simulate a kill at a known step).
     public var stopAfterSteps: Int?
 
     let model: MultiTaskModel
+    let trainStep: TrainingStep
     let trainSource: StoreSource
     let evalSource: StoreSource
-    let optimizer: any Optimizer
-    let uncertainty: UncertaintyTaskWeighting?
     let fingerprints: RunFingerprints
     let selection: Selection
-    let classWeights: [[Float]?]
-    let staticWeights: [Float]
     var state: TrainerState
-    let parameters: [Parameter]
+    var parameters: [Parameter] { trainStep.parameters }
+    var optimizer: any Optimizer { trainStep.optimizer }
     let evalConfig: LoaderConfig
     var log: RunLog
-    var pcgrad: SplitMix64
 
     /// Opens the store, builds (or, with `resume`, restores) the model and the run folder.
     /// `force` accepts a resume whose store, vocabulary, split or settings changed (and logs it).
@@ -128,26 +133,13 @@ public final class Trainer {
                 weights.append(nil)
             }
         }
-        classWeights = weights
-        staticWeights = training.taskWeights.staticWeights(tasks: training.tasks)
-        if training.taskWeights == .uncertainty {
-            let u = UncertaintyTaskWeighting(taskCount: training.tasks.count)
-            uncertainty = u
-            parameters = model.parameters + u.parameters
-        } else {
-            uncertainty = nil
-            parameters = model.parameters
-        }
-        switch training.optimizer {
-        case .adam: optimizer = Adam(learningRate: training.learningRate, weightDecay: training.weightDecay)
-        case .adamw: optimizer = Adam.adamW(learningRate: training.learningRate, weightDecay: training.weightDecay == 0 ? 0.01 : training.weightDecay)
-        case .sgd: optimizer = SGD(learningRate: training.learningRate, momentum: training.momentum, weightDecay: training.weightDecay)
-        }
+        trainStep = TrainingStep(model: model, optimizer: TrainingStep.optimizer(for: training), weighting: training.taskWeights,
+                                 losses: training.tasks.map { training.losses[$0] ?? TaskLoss() }, classWeights: weights,
+                                 clip: training.clip, seed: training.seed)
         var evalConfig = training.loader
         evalConfig.batchSize = max(training.loader.batchSize, 64)
         evalConfig.maxTokens = nil
         self.evalConfig = evalConfig
-        pcgrad = SplitMix64(seed: training.seed).derived("pcgrad")
         let initialLoader = try Loader(source: trainSource, config: training.loader).state
         state = TrainerState(loader: initialLoader, dropoutCalls: model.dropoutCalls)
         try folder.create()
@@ -197,7 +189,7 @@ public final class Trainer {
             throw TrainingError(.checkpoint, "\(RunFolder.checkpointName(step: step)): \(error)", path: folder.path)
         }
         model.dropoutCalls = state.dropoutCalls
-        pcgrad = SplitMix64(seed: pcgrad.seed, counter: state.pcgradCounter)
+        trainStep.pcgrad = SplitMix64(seed: trainStep.pcgrad.seed, counter: state.pcgradCounter)
         // Checkpoints newer than the one resumed (unverified) or deleted since are no longer kept.
         state.checkpoints = state.checkpoints.filter { FileManager.default.fileExists(atPath: folder.checkpointPath(step: $0.step)) }
         try log.truncate(to: state.logBytes)
@@ -229,7 +221,7 @@ public final class Trainer {
         }
         let taskNames = training.tasks
         let started = Clock.now()
-        var waited = 0.0, lastEvaluation: Evaluation? = nil, bestEvaluation: Evaluation? = nil
+        var waited = 0.0, evaluating = 0.0, lastEvaluation: Evaluation? = nil, bestEvaluation: Evaluation? = nil
         var stepsThisProcess = 0, examplesThisProcess: Int64 = 0
         var lastEvaluatedStep = state.checkpoints.map(\.step).max() ?? -1
         var lastProgress = 0.0
@@ -244,7 +236,8 @@ public final class Trainer {
             let t0 = Clock.now()
             let batch = try background.next()
             waited += Clock.now() - t0
-            let losses = try trainStep(batch, learningRate: training.learningRate * schedule.factor(step: state.step))
+            let losses = try trainStep(ModelInput(batch: batch), learningRate: training.learningRate * schedule.factor(step: state.step),
+                                       step: state.step + 1)
             state.step += 1
             stepsThisProcess += 1
             state.examples += Int64(batch.size)
@@ -264,21 +257,26 @@ public final class Trainer {
             }
             let finishing = done()
             if (training.evalEvery > 0 && state.step % training.evalEvery == 0) || batch.endsEpoch || finishing {
+                let t1 = Clock.now()
                 let e = try evaluateAndCheckpoint()
+                evaluating += Clock.now() - t1
                 lastEvaluation = e.evaluation
                 if e.isBest { bestEvaluation = e.evaluation }
                 lastEvaluatedStep = state.step
             }
         }
         if lastEvaluatedStep != state.step && state.step > 0 && state.stopReason != "interrupted" {
+            let t1 = Clock.now()
             let e = try evaluateAndCheckpoint()
+            evaluating += Clock.now() - t1
             lastEvaluation = e.evaluation
             if e.isBest { bestEvaluation = e.evaluation }
         }
         let seconds = Clock.now() - started
+        let trainingSeconds = max(seconds - evaluating, 1e-9)
         let summary = RunSummary(run: folder.path, steps: state.step, epochs: state.epoch, examples: state.examples, seconds: seconds,
-                                 examplesPerSecond: Double(examplesThisProcess) / max(seconds, 1e-9),
-                                 dataWaitShare: waited / max(seconds, 1e-9), stopReason: state.stopReason ?? "steps",
+                                 evaluationSeconds: evaluating, examplesPerSecond: Double(examplesThisProcess) / trainingSeconds,
+                                 dataWaitShare: waited / trainingSeconds, stopReason: state.stopReason ?? "steps",
                                  bestStep: state.bestStep, bestAggregate: state.bestAggregate,
                                  best: bestEvaluation ?? loadMetrics(step: state.bestStep), last: lastEvaluation,
                                  checkpoints: state.checkpoints.map(\.step).sorted())
@@ -301,50 +299,6 @@ public final class Trainer {
         case .firstExhausted: return max(1, Int((perTask.filter { $0 > 0 }.min() ?? 1).rounded(.up)))
         case .allExhausted: return max(1, Int((perTask.max() ?? 1).rounded(.up)))
         }
-    }
-
-    /// Forward, losses, backward, gradient exchange, clipping and the optimizer step for one batch.
-    /// Returns each task's loss (nil for tasks without a label in the batch).
-    func trainStep(_ batch: Batch, learningRate: Float) throws -> [Float?] {
-        let training = configuration.training
-        let input = try ModelInput(batch: batch)
-        for p in parameters { p.zeroGrad() }
-        let outputs = try model.forward(input, training: true)
-        var scales = staticWeights
-        if let u = uncertainty { scales = (0..<scales.count).map { Math.exp(-u.logVariance.value.data[$0]) } }
-        var losses: [Float?] = []
-        for t in outputs.indices {
-            let l = try model.loss(task: t, output: outputs[t], loss: training.losses[training.tasks[t]] ?? TaskLoss(),
-                                   classWeights: classWeights[t], scale: scales[t])
-            if let l, !l.isFinite {
-                throw TrainingError(.nonFinite, "step \(state.step + 1): the loss of task '\(training.tasks[t])' is \(l) (the last good checkpoint is kept; lower --lr or raise --clip)", path: folder.path)
-            }
-            losses.append(l)
-        }
-        if let u = uncertainty { _ = u.combine(losses: losses) }
-        let present = losses.indices.filter { losses[$0] != nil }
-        if training.taskWeights == .pcgrad && present.count > 1 {
-            var perTask: [[Float]] = []
-            for t in present {
-                for p in model.sharedParameters { p.zeroGrad() }
-                try model.backward(tasks: [t])
-                perTask.append(model.sharedParameters.flattenedGradients())
-            }
-            try model.sharedParameters.setGradients(PCGrad.combine(perTask, rng: &pcgrad))
-        } else {
-            try model.backward(tasks: present)
-        }
-        if let reducer, reducer.processCount > 1 {
-            var flat = parameters.flattenedGradients()
-            try reducer.averageGradients(&flat)
-            try parameters.setGradients(flat)
-        }
-        let norm = training.clip > 0 ? clipGradientNorm(parameters, maxNorm: training.clip) : clipGradientNorm(parameters, maxNorm: .infinity)
-        guard norm.isFinite else {
-            throw TrainingError(.nonFinite, "step \(state.step + 1): the gradient norm is \(norm) (tasks \(present.map { training.tasks[$0] }.joined(separator: ", "))); the last good checkpoint is kept", path: folder.path)
-        }
-        optimizer.step(parameters, learningRate: learningRate)
-        return losses
     }
 
     // MARK: - Evaluation and checkpoints
@@ -379,7 +333,7 @@ public final class Trainer {
     func checkpoint(metrics: Data, aggregate: Double?) throws {
         let training = configuration.training
         state.dropoutCalls = model.dropoutCalls
-        state.pcgradCounter = pcgrad.counter
+        state.pcgradCounter = trainStep.pcgrad.counter
         var kept = state.checkpoints.filter { $0.step != state.step }
         kept.append(CheckpointRecord(step: state.step, aggregate: aggregate))
         let byStep = kept.sorted { $0.step > $1.step }

@@ -1,9 +1,11 @@
 import ArgumentParser
 import Foundation
+import Batching
 import NN
+import Training
 
-/// `mtl-bench train-step`: times forward + backward + Adam of the seed model (Embedding → (Bi)LSTM →
-/// per-task Dense(32, relu) → Dense) on the batches `../shared/bench/train_torch.py` trains on, and
+/// `mtl-bench train-step`: times the trainer's step (`Training.TrainingStep`: forward + backward + Adam) of
+/// the seed model (Embedding → (Bi)LSTM → per-task Dense(32, relu) → Dense) on the batches `../shared/bench/train_torch.py` trains on, and
 /// optionally runs that PyTorch script in the same run. Prints one JSON object per figure.
 struct TrainStepBench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -145,21 +147,17 @@ struct TrainStepBench: ParsableCommand {
             train.append((0..<cut).map { (t.texts[$0], lid[t.labels[$0]]!) })
         }
         for task in train { for (s, _) in task { for u in s.unicodeScalars.prefix(c.maxLen) where vocab[u] == nil { vocab[u] = Int32(vocab.count + 2) } } }
-        var rng = SplitMix64(seed: 0)
-        let emb = Embedding(vocabularySize: vocab.count + 2, dimension: c.emb, paddingID: 0, rng: &rng)
-        emb.rename(prefix: "embedding")
-        let enc = LSTMEncoder(inputSize: c.emb, hiddenSize: c.hid, layers: 1, bidirectional: c.bi, rng: &rng)
-        enc.rename(prefix: "encoder.lstm")
-        let pool = Pooling(.last(directions: c.bi ? 2 : 1), inputSize: enc.outputSize, rng: &rng)
-        let heads = classes.enumerated().map { k, n in
-            let h = FeedForward(sizes: [enc.outputSize, 32, n], activation: .relu, rng: &rng)
-            h.rename(prefix: "heads.\(k)")
-            return h
+        // The model and step the trainer uses (Training), fed the fixed batches below.
+        let specs = classes.enumerated().map { k, n in
+            TaskSpec(name: "task\(k)", kind: .classification, labels: (0..<n).map { "c\($0)" }, tagScheme: nil, head: .softmax)
         }
-        let params = heads.map { emb.parameters + enc.parameters + $0.parameters }
+        var modelConfig = ModelConfig(vocabularySize: vocab.count + 2, padID: 0, tasks: specs)
+        modelConfig.embeddingSize = c.emb; modelConfig.hiddenSize = c.hid; modelConfig.bidirectional = c.bi
+        modelConfig.dropout = 0; modelConfig.pooling = .last; modelConfig.headHidden = 32
+        let model = try MultiTaskModel(config: modelConfig)
         let adam = Adam(learningRate: 1e-3)
-        let ce = SoftmaxCrossEntropy()
-        let dLogits = Tensor(shape: [0])
+        let trainStep = TrainingStep(model: model, optimizer: adam, weighting: .equal, losses: specs.map { _ in TaskLoss() },
+                                     classWeights: specs.map { _ in nil }, clip: 0, seed: 0)
         let flopsPerToken = Double(c.bi ? 2 : 1) * 3 * 2 * Double(4 * c.hid * (c.emb + c.hid))
         var runs: [Run] = []
         var ids = [Int32](), lens = [Int32](), ys = [Int32]()
@@ -187,21 +185,17 @@ struct TrainStepBench: ParsableCommand {
                     ids.append(contentsOf: q); ids.append(contentsOf: repeatElement(0, count: T - q.count))
                     lens.append(Int32(q.count)); ys.append(y)
                 }
-                let layout = try PackedLayout(lengths: lens, paddedLength: T)
-                for p in params[k] { p.zeroGrad() }
-                let x = try emb.forward(ids: ids, layout: layout)
-                let h = try enc.forward(x, layout: layout)
-                let z = try pool.forward(h, layout: layout)
-                let logits = try heads[k].forward(z)
-                let loss = try ce(logits: logits, targets: ys, gradient: dLogits)
-                let dz = try heads[k].backward(dLogits)
-                let dh = try pool.backward(dz)
-                let dx = try enc.backward(dh)
-                try emb.backward(dx)
-                adam.step(params[k])
+                let targets = specs.indices.map { t in
+                    TaskTargets(task: specs[t].name, kind: .classification, mask: [Bool](repeating: t == k, count: b.count),
+                                classes: t == k ? ys : [Int32](repeating: -1, count: b.count), labelCount: classes[t])
+                }
+                let batch = Batch(task: k, size: b.count, paddedLength: T, tokenIDs: ids, lengths: lens,
+                                  exampleIDs: [Int64](repeating: 0, count: b.count), drawnFor: [Int32](repeating: Int32(k), count: b.count), targets: targets)
+                let input = try ModelInput(batch: batch)
+                let loss = try trainStep(input, learningRate: 1e-3, step: bi + 1)[k] ?? .nan
                 if bi == 0 { first = Double(loss) }
                 last = Double(loss)
-                examples += b.count; tokens += layout.tokenCount
+                examples += b.count; tokens += input.layout?.tokenCount ?? 0
             }
             let dt = Clock.now() - t0
             let flops = Double(tokens) * flopsPerToken
@@ -209,8 +203,7 @@ struct TrainStepBench: ParsableCommand {
             FileHandle.standardError.write("mtl rep \(rep): \(Int(Double(examples) / dt)) ex/s, \(examples) ex in \(String(format: "%.2f", dt)) s, loss \(first) -> \(last)\n".data(using: .utf8)!)
         }
         if let path = saveCheckpoint {
-            let all = emb.parameters + enc.parameters + heads.flatMap(\.parameters)
-            try Checkpoint.save(parameters: all, optimizer: adam, metadata: ["bench": "train-step", "step": "\(adam.stepCount)"], to: path)
+            try Checkpoint.save(parameters: model.parameters, optimizer: adam, metadata: ["bench": "train-step", "step": "\(adam.stepCount)"], to: path)
         }
         return runs
     }
