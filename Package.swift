@@ -20,7 +20,7 @@ let package = Package(
         .executable(name: "mtl-bench", targets: ["mtl-bench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.6.0"),  // 1.6: @ParentCommand
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [

@@ -55,7 +55,8 @@ public final class SGD: Optimizer {
         if momentum != 0 {
             for p in parameters where !p.frozen {
                 let k = "optimizer.velocity.\(p.name)"
-                guard let x = t[k] else { throw .missingTensor(path: "optimizer state", name: k) }
+                // No velocity: the parameter has not been updated yet (steps may leave parameters out).
+                guard let x = t[k] else { continue }
                 guard x.shape == p.value.shape else { throw .shapeMismatch(where: k, expected: p.value.shape, got: x.shape) }
                 v[p.name] = x.copy()
             }
@@ -74,6 +75,8 @@ public final class Adam: Optimizer {
     public let decoupled: Bool
     public var stepCount = 0
     var m: [String: Tensor] = [:], v: [String: Tensor] = [:]
+    /// Updates per parameter (by name): parameters left out of a step are not counted.
+    var updates: [String: Int] = [:]
 
     public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
                 weightDecay: Float = 0, decoupled: Bool = false) {
@@ -88,17 +91,21 @@ public final class Adam: Optimizer {
     public func step(_ parameters: [Parameter], learningRate lrOverride: Float? = nil) {
         stepCount += 1
         let lr = lrOverride ?? learningRate
-        let t = Float(stepCount)
-        let bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t)
-        let stepSize = lr / bc1, invSqrtBc2 = 1 / bc2.squareRoot()
         let b1 = beta1, b2 = beta2, eps = epsilon
         for p in parameters where !p.frozen {
+            // Bias correction counts this parameter's own updates (PyTorch keeps a step per
+            // parameter): a task head updated only on its task's batches is corrected as such.
+            let n = (updates[p.name] ?? 0) + 1
+            updates[p.name] = n
+            let t = Float(n)
+            let bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t)
+            let stepSize = lr / bc1, invSqrtBc2 = 1 / bc2.squareRoot()
             let (mt, vt) = slots(p)
-            let w = p.value.data, g = p.grad.data, mp = mt.data, vp = vt.data, n = p.value.count
+            let w = p.value.data, g = p.grad.data, mp = mt.data, vp = vt.data, n2 = p.value.count
             let wd = p.decays ? weightDecay : 0
-            if decoupled && wd != 0 { let f = 1 - lr * wd; for i in 0..<n { w[i] *= f } }
+            if decoupled && wd != 0 { let f = 1 - lr * wd; for i in 0..<n2 { w[i] *= f } }
             let l2 = decoupled ? 0 : wd
-            for i in 0..<n {
+            for i in 0..<n2 {
                 let gi = g[i] + l2 * w[i]
                 let mi = b1 * mp[i] + (1 - b1) * gi
                 let vi = b2 * vp[i] + (1 - b2) * gi * gi
@@ -117,15 +124,28 @@ public final class Adam: Optimizer {
 
     public func stateTensors() -> [(String, Tensor)] {
         var out = StepCount.tensors(stepCount)
-        for k in m.keys.sorted() { out.append(("optimizer.exp_avg.\(k)", m[k]!)); out.append(("optimizer.exp_avg_sq.\(k)", v[k]!)) }
+        for k in m.keys.sorted() {
+            out.append(("optimizer.exp_avg.\(k)", m[k]!)); out.append(("optimizer.exp_avg_sq.\(k)", v[k]!))
+            out.append(("optimizer.updates.\(k)", StepCount.tensors(updates[k] ?? stepCount)[1].1))
+        }
         return out
     }
 
     public func loadState(_ t: [String: Tensor], parameters: [Parameter]) throws(NNError) {
-        var nm: [String: Tensor] = [:], nv: [String: Tensor] = [:]
+        var nm: [String: Tensor] = [:], nv: [String: Tensor] = [:], nu: [String: Int] = [:]
         let steps = try StepCount.load(t)
+        // Files with per-parameter counts leave out parameters never updated yet (a task head whose
+        // task has not been drawn); older files hold every parameter, updated at every step.
+        let perParameter = t.keys.contains { $0.hasPrefix("optimizer.updates.") }
         if steps > 0 {
             for p in parameters where !p.frozen {
+                if let u = t["optimizer.updates.\(p.name)"] {
+                    nu[p.name] = try StepCount.load(["optimizer.step_exact": u])
+                } else if perParameter {
+                    continue
+                } else {
+                    nu[p.name] = steps
+                }
                 for (slot, dict) in [("exp_avg", 0), ("exp_avg_sq", 1)] {
                     let k = "optimizer.\(slot).\(p.name)"
                     guard let x = t[k] else { throw .missingTensor(path: "optimizer state", name: k) }
@@ -134,7 +154,7 @@ public final class Adam: Optimizer {
                 }
             }
         }
-        m = nm; v = nv; stepCount = steps
+        m = nm; v = nv; updates = nu; stepCount = steps
     }
 }
 

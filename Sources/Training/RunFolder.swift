@@ -74,7 +74,10 @@ public struct RunFolder: Sendable {
             if FileManager.default.fileExists(atPath: target) {
                 // Only a checkpoint that failed verification can be in the way (a resume starts after
                 // the newest good one): keep it aside for inspection rather than delete evidence.
-                try FileManager.default.moveItem(atPath: target, toPath: target + ".rejected-\(Int(Date().timeIntervalSince1970))")
+                var aside = target + ".rejected-\(Int(Date().timeIntervalSince1970))-\(getpid())"
+                var n = 1
+                while FileManager.default.fileExists(atPath: aside) { aside = target + ".rejected-\(Int(Date().timeIntervalSince1970))-\(getpid())-\(n)"; n += 1 }
+                try FileManager.default.moveItem(atPath: target, toPath: aside)
             }
             guard rename(partial, target) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
             try Self.syncDirectory(path)

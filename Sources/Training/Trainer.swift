@@ -340,7 +340,9 @@ public final class Trainer {
         let byScore = kept.filter { $0.aggregate != nil }.sorted { ($0.aggregate!, -$0.step) > ($1.aggregate!, -$1.step) }
         let keep = Set(byStep.prefix(training.keepLast).map(\.step)).union(byScore.prefix(training.keepBest).map(\.step))
         state.checkpoints = kept.filter { keep.contains($0.step) }.sorted { $0.step < $1.step }
-        state.logBytes = log.bytes
+        // The log as it will stand once this checkpoint's own line is written (a resume keeps that line).
+        let checkpointLine = try RunLog.line(["type": "checkpoint", "step": state.step, "kept": state.checkpoints.map(\.step)])
+        state.logBytes = log.bytes + checkpointLine.count
         let tensors = parameters.map { ($0.name, $0.value) } + optimizer.stateTensors()
         try folder.writeCheckpoint(step: state.step, files: [
             ("model.safetensors", .tensors(tensors, metadata: ["step": "\(state.step)", "format": "mtl-train checkpoint"])),
@@ -358,7 +360,7 @@ public final class Trainer {
         } catch {
             throw TrainingError(.io, "cannot write \(RunFolder.indexName): \(RunFolder.describe(error))", path: folder.path)
         }
-        try log.write(["type": "checkpoint", "step": state.step, "kept": state.checkpoints.map(\.step)])
+        try log.append(checkpointLine)
     }
 
     func loadMetrics(step: Int?) -> Evaluation? {
@@ -403,12 +405,22 @@ struct RunLog {
     }
 
     mutating func write(_ object: [String: Any]) throws {
+        try append(Self.line(object))
+    }
+
+    /// One log line: the object with its time, as sorted-key JSON and a newline.
+    static func line(_ object: [String: Any]) throws -> Data {
         var o = object
-        o["time"] = ISO8601DateFormatter().string(from: Date())
-        let data = try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes]) + Data([0x0A])
+        o["time"] = timestamp.string(from: Date())
+        return try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes]) + Data([0x0A])
+    }
+
+    mutating func append(_ data: Data) throws {
         do { try handle.write(contentsOf: data) } catch {
             throw TrainingError(.io, "cannot append to the log: \(error.localizedDescription)", path: path)
         }
         bytes += data.count
     }
+
+    nonisolated(unsafe) static let timestamp = ISO8601DateFormatter()
 }

@@ -93,7 +93,10 @@ public final class TrainingStep {
         guard norm.isFinite else {
             throw TrainingError(.nonFinite, "step \(step): the gradient norm is \(norm) (tasks \(present.map { taskNames[$0] }.joined(separator: ", "))); the last good checkpoint is kept")
         }
-        optimizer.step(parameters, learningRate: learningRate)
+        // Only what this step's tasks reached: a head whose task is absent keeps its weights and its
+        // optimizer moments (PyTorch skips parameters without a gradient the same way).
+        optimizer.step(model.sharedParameters + present.flatMap { model.heads[$0].parameters } + (uncertainty?.parameters ?? []),
+                       learningRate: learningRate)
         return taskLosses
     }
 }

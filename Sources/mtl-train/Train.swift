@@ -4,22 +4,33 @@ import CLIOptions
 import Foundation
 import Training
 
-/// `mtl-train [train]`: the training run.
+/// `mtl-train`: trains a multi-task model from a store prepared by `mtl-prep` (the root command),
+/// and `mtl-train eval` scores saved checkpoints. Argument parsing and printing only; the run
+/// lives in `Training`.
 ///
 /// Model and training options are optional here on purpose: on `--resume` the run's recorded
 /// configuration is the base and only the options given change it (and a change that would
 /// make the resumed run a different run is refused unless `--force`). Defaults are in `--help`.
-struct Train: ParsableCommand {
+@main
+struct MtlTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "train",
-        abstract: "Train a model (the default subcommand).",
+        commandName: "mtl-train",
+        abstract: "Train a shared-encoder multi-task model from an mtl-prep store.",
         discussion: """
+            Prepare the store first: mtl-prep import …, mtl-prep split --name main …, mtl-prep vocab --name main --split main.
+            Then: mtl-train --store mtl.sqlite --run first --epochs 5
+            A run writes RUNS-DIR/NAME/: log.jsonl, metrics-STEP.json, checkpoint-STEP/ folders and checkpoints.json.
+            Continue a stopped or killed run exactly: mtl-train --run first --resume
+            Evaluate a saved checkpoint: mtl-train eval --run first --checkpoint best --part test
+
             Task weights (--task-weights): equal | static:A=1,B=0.5 | uncertainty (Kendall et al. 2018) | pcgrad (Yu et al. 2020, on the shared layers).
             Selection (--select): mean (of each task's main metric: accuracy, micro-F1, span F1 or token accuracy) | TASK:METRIC | weighted:A=2,B=1.
             Metrics per task: classification accuracy, macro_f1, weighted_f1; multilabel micro_f1, macro_f1, samples_f1, subset_accuracy;
             spans f1, precision, recall, token_accuracy, macro_f1; tagging accuracy, macro_f1; every task: loss.
             On --resume, sampling flags left at their defaults keep the run's.
-            """)
+            """,
+        version: "0.2.0",
+        subcommands: [Eval.self])
 
     // Data
     @Option(help: "The store.") var store: String?
