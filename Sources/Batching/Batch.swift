@@ -119,3 +119,31 @@ extension Batch {
                      lengths: lengths, exampleIDs: rows.exampleIDs, drawnFor: drawnFor, targets: targets)
     }
 }
+
+extension Batch {
+    /// The rows of this (global) batch that process `rank` of `count` trains on: rows r with
+    /// r mod count = rank, so that every rank cuts the same global batch — the same task, the
+    /// same examples and sampling decisions one process would make — into disjoint parts, and
+    /// their union is the batch. Padded to the shard's own longest row.
+    public func shard(rank: Int, of count: Int) -> Batch {
+        precondition(count >= 1 && rank >= 0 && rank < count, "rank \(rank) of \(count)")
+        guard count > 1 else { return self }
+        let rows = Array(stride(from: rank, to: size, by: count))
+        let T = rows.map { Int(lengths[$0]) }.max() ?? 0
+        // Padding positions keep the batch's pad id: each row's own padding is copied with it.
+        var ids = [Int32](repeating: 0, count: rows.count * T)
+        for (i, r) in rows.enumerated() {
+            for k in 0..<T { ids[i * T + k] = tokenIDs[r * paddedLength + k] }
+        }
+        let targets = self.targets.map { t -> TaskTargets in
+            var s = TaskTargets(task: t.task, kind: t.kind, mask: rows.map { t.mask[$0] }, labelCount: t.labelCount)
+            if !t.classes.isEmpty { s.classes = rows.map { t.classes[$0] } }
+            if !t.multiHot.isEmpty { s.multiHot = rows.flatMap { t.multiHot[($0 * t.labelCount)..<(($0 + 1) * t.labelCount)] } }
+            if !t.tags.isEmpty { s.tags = rows.flatMap { r in (0..<T).map { t.tags[r * paddedLength + $0] } } }
+            return s
+        }
+        return Batch(step: step, epoch: epoch, endsEpoch: endsEpoch, task: task, size: rows.count, paddedLength: T,
+                     tokenIDs: ids, lengths: rows.map { lengths[$0] }, exampleIDs: rows.map { exampleIDs[$0] },
+                     drawnFor: rows.map { drawnFor[$0] }, targets: targets)
+    }
+}

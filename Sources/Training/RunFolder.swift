@@ -196,6 +196,11 @@ public struct RunFolder: Sendable {
         if let e = error as? POSIXError { return String(cString: strerror(e.code.rawValue)) }
         if let e = error as? NNError { return e.description }
         if let e = error as? TrainingError { return e.message }
-        return "\(error)"
+        let ns = error as NSError
+        if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        return ns.localizedDescription
     }
 }

@@ -417,7 +417,7 @@ struct RunLog {
 
     mutating func append(_ data: Data) throws {
         do { try handle.write(contentsOf: data) } catch {
-            throw TrainingError(.io, "cannot append to the log: \(error.localizedDescription)", path: path)
+            throw TrainingError(.io, "cannot append to the log: \(RunFolder.describe(error))", path: path)
         }
         bytes += data.count
     }

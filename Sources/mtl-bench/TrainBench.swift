@@ -27,7 +27,8 @@ struct TrainBench: ParsableCommand {
     @Option(name: .customLong("torch-script"), help: "Path of train_torch.py.") var torchScript = "../shared/bench/train_torch.py"
     @Flag(name: .customLong("skip-step"), help: "Do not run the bare step (train-step) beside it.") var skipStep = false
     @Option(name: .customLong("work-dir"), help: "Directory for the task files, stores and runs.") var workDir = "/tmp/mtl-bench-train"
-    @Option(name: .customLong("rss-scale"), help: "Also measure mtl-train's peak RSS (/usr/bin/time) on the seed store and on one with N times the rows (0: skip).") var rssScale = 0
+    @Option(name: .customLong("rss-scale"), help: "Also measure mtl-train's peak RSS (/usr/bin/time) on a store and on one with N times its training rows (0: skip).") var rssScale = 0
+    @Option(name: .customLong("rss-base"), help: "Copies of the seed-size training rows in the smaller RSS store (enough to fill the loader's shuffle window, so that the comparison shows the bound, not the fill).") var rssBase = 5
     @Option(name: .customLong("rss-steps"), help: "Steps of each RSS run.") var rssSteps = 400
     @Option(help: "Runs per implementation with seeds 0…N−1 (dev accuracy is reported as mean ± std over them; one run's accuracy on a few hundred dev rows moves by ±3 points with the seed).") var seeds = 1
 
@@ -79,10 +80,10 @@ struct TrainBench: ParsableCommand {
             }
         }
         if rssScale > 1 {
-            let small = try buildStore(tasks: tasks, limit: seedLimit, name: "rss-x1")
-            let large = try buildStore(tasks: tasks, limit: seedLimit, name: "rss-x\(rssScale)", repeatRows: rssScale)
+            let small = try buildStore(tasks: tasks, limit: seedLimit, name: "rss-x1", repeatRows: rssBase)
+            let large = try buildStore(tasks: tasks, limit: seedLimit, name: "rss-x\(rssScale)", repeatRows: rssBase * rssScale)
             let a = try peakRSS(store: small, run: "rss-x1"), b = try peakRSS(store: large, run: "rss-x\(rssScale)")
-            emit(["bench": "train-rss", "rows": seedLimit, "scale": rssScale, "steps": rssSteps, "store_bytes_x1": fileSize(small),
+            emit(["bench": "train-rss", "training_rows_x1": Int(Double(seedLimit) * 0.9) * rssBase, "scale": rssScale, "steps": rssSteps, "store_bytes_x1": fileSize(small),
                   "store_bytes_scaled": fileSize(large), "peak_rss_mb_x1": r1(a), "peak_rss_mb_scaled": r1(b), "growth": r3(b / a - 1)])
         }
     }

@@ -402,3 +402,37 @@ import Store
         #expect(indexCounters[1] <= indexCounters[0] * 10 + 8)
     }
 }
+
+@Suite struct ShardTests {
+    /// Ranks cut each global batch into disjoint shards whose union is the batch, row for row,
+    /// with tokens and every task's targets intact (the loader side of data-parallel training).
+    @Test(arguments: [1, 2, 3])
+    func shardsPartitionEachGlobalBatch(_ ranks: Int) throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let fx = try makeFixture(dir)
+        let loader = try makeLoader(fx, smallConfig { $0.homogeneous = false })
+        for _ in 0..<30 {
+            let b = try loader.next()
+            let shards = (0..<ranks).map { b.shard(rank: $0, of: ranks) }
+            #expect(shards.map(\.size).reduce(0, +) == b.size)
+            #expect(Set(shards.flatMap(\.exampleIDs)) == Set(b.exampleIDs))
+            for (rank, s) in shards.enumerated() {
+                #expect(s.step == b.step && s.task == b.task && s.epoch == b.epoch)
+                #expect(s.tokenIDs.count == s.size * s.paddedLength)
+                for (i, id) in s.exampleIDs.enumerated() {
+                    let r = rank + i * ranks
+                    #expect(b.exampleIDs[r] == id)
+                    let n = Int(b.lengths[r])
+                    #expect(s.lengths[i] == b.lengths[r])
+                    #expect(Array(s.tokenIDs[(i * s.paddedLength)..<(i * s.paddedLength + n)]) == Array(b.tokenIDs[(r * b.paddedLength)..<(r * b.paddedLength + n)]))
+                    for (t, st) in zip(b.targets, s.targets) {
+                        #expect(st.mask[i] == t.mask[r])
+                        if !t.classes.isEmpty { #expect(st.classes[i] == t.classes[r]) }
+                        if !t.multiHot.isEmpty { #expect(Array(st.multiHot[(i * t.labelCount)..<((i + 1) * t.labelCount)]) == Array(t.multiHot[(r * t.labelCount)..<((r + 1) * t.labelCount)])) }
+                        if !t.tags.isEmpty { #expect(Array(st.tags[(i * s.paddedLength)..<(i * s.paddedLength + n)]) == Array(t.tags[(r * b.paddedLength)..<(r * b.paddedLength + n)])) }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -345,3 +345,45 @@ final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     func increment() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value }
 }
+
+/// A real full disk: the run folder on a small tmpfs (needs root and mount; skipped otherwise).
+@Suite("Trainer on a full disk")
+struct FullDiskTests {
+    @Test func aFullDiskStopsTheRunAndKeepsTheCheckpointsWritten() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let mountPoint = dir.path("small")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        guard getuid() == 0, shell("mount", ["-t", "tmpfs", "-o", "size=400k", "tmpfs", mountPoint]) == 0 else {
+            print("skipped: mounting a small tmpfs needs root (the injected write failure in TrainerTests covers the logic)")
+            return
+        }
+        defer { _ = shell("umount", [mountPoint]) }
+        let store = try preparedStore(dir, keywordExamples(120))
+        let (m, t) = try smallRun(store: store, epochs: nil, steps: 400) { _, t in t.evalEvery = 1; t.keepLast = 1000; t.keepBest = 1000 }
+        let folder = RunFolder(path: mountPoint + "/run")
+        do {
+            _ = try Trainer(model: m, training: t, folder: folder, resume: false).run()
+            Issue.record("the run filled 400 KB without an error")
+        } catch let e as TrainingError {
+            #expect(e.kind == .io)
+            #expect(e.description.lowercased().contains("space"), "\(e.description)")
+            print("full disk: \(e.description)")
+        }
+        let steps = folder.checkpointSteps()
+        print("full disk: \(steps.count) checkpoints kept, newest \(steps.first ?? -1)")
+        #expect(!steps.isEmpty)
+        for step in steps { _ = try folder.verify(step: step) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).allSatisfy { !$0.contains("partial") })
+        _ = try SavedRun.loadModel(folder: folder, step: steps[0])
+    }
+
+    func shell(_ tool: String, _ args: [String]) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/" + tool)
+        p.arguments = args
+        p.standardError = FileHandle.nullDevice
+        do { try p.run() } catch { return -1 }
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+}
