@@ -37,7 +37,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "mtl-train",
-            dependencies: ["Training", "Batching", "Store", "NN", "CLIOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Training", "Batching", "Store", "NN", "CLIOptions", "CorpusImport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "mtl-bench",
@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN"]),
         // The training run: Batch → model input, model assembly from the store's tasks, the loop,
         // checkpoints, metrics.
-        .target(name: "Training", dependencies: ["Batching", "NN", "Store"]),
+        .target(name: "Training", dependencies: ["Batching", "NN", "Store", "Text"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Batching", "NN", "Store", "Splits", "Vocab", "CorpusImport", "Text", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["mtl-prep", "mtl-train", "mtl-bench", "Store"]),
     ],

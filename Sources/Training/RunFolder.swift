@@ -47,9 +47,19 @@ public struct RunFolder: Sendable {
     /// Writes `files` as `checkpoint-STEP` whole or not at all. On failure the partial folder is
     /// removed and every earlier checkpoint is untouched.
     public func writeCheckpoint(step: Int, files: [(name: String, file: CheckpointFile)]) throws(TrainingError) {
-        let name = Self.checkpointName(step: step)
+        try writeFolder(name: Self.checkpointName(step: step), files: files, replace: true)
+    }
+
+    /// Writes `files` as the folder `name` inside this one, whole or not at all (see the type's
+    /// comment). `replace`: a folder already there is moved aside (a checkpoint that failed
+    /// verification); otherwise it is an error.
+    func writeFolder(name: String, files: [(name: String, file: CheckpointFile)], replace: Bool) throws(TrainingError) {
         let target = path + "/" + name
         let partial = path + "/.\(name).partial-\(getpid())"
+        if !replace && FileManager.default.fileExists(atPath: target) {
+            throw TrainingError(.io, "\(name) already exists: choose another output or remove it", path: path)
+        }
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         removePartials()
         try? FileManager.default.removeItem(atPath: partial)
         do {
@@ -69,6 +79,7 @@ public struct RunFolder: Sendable {
                 manifest[fileName] = ManifestEntry(bytes: try Self.size(of: filePath), sha256: try SHA256.hexDigest(ofFile: filePath))
             }
             try beforeWrite?(Self.manifestName)
+            let step = Int(name.dropFirst("checkpoint-".count)) ?? 0
             try Self.writeDurably(try Self.json(Manifest(step: step, files: manifest)), to: partial + "/" + Self.manifestName)
             try Self.syncDirectory(partial)
             if FileManager.default.fileExists(atPath: target) {
@@ -83,7 +94,7 @@ public struct RunFolder: Sendable {
             try Self.syncDirectory(path)
         } catch {
             try? FileManager.default.removeItem(atPath: partial)
-            throw TrainingError(.io, "could not write \(name) (earlier checkpoints are intact): \(Self.describe(error))", path: path)
+            throw TrainingError(.io, "could not write \(name)\(replace ? " (earlier checkpoints are intact)" : ""): \(Self.describe(error))", path: path)
         }
     }
 
@@ -113,24 +124,29 @@ public struct RunFolder: Sendable {
     /// Checks a checkpoint against its manifest: every file present, of the recorded size and
     /// SHA-256. Throws a message naming the first problem.
     public func verify(step: Int) throws(TrainingError) -> Manifest {
-        let dir = checkpointPath(step: step), name = Self.checkpointName(step: step)
+        try Self.verifyFolder(checkpointPath(step: step))
+    }
+
+    /// Checks any folder written by `writeFolder` (a checkpoint, an exported model) against its manifest.
+    public static func verifyFolder(_ dir: String) throws(TrainingError) -> Manifest {
+        let name = (dir as NSString).lastPathComponent, parent = (dir as NSString).deletingLastPathComponent
         guard let data = FileManager.default.contents(atPath: dir + "/" + Self.manifestName) else {
-            throw TrainingError(.checkpoint, "\(name): no \(Self.manifestName) (incomplete checkpoint)", path: path)
+            throw TrainingError(.checkpoint, "\(name): no \(Self.manifestName) (incomplete checkpoint)", path: parent)
         }
         let manifest: Manifest
         do { manifest = try JSONDecoder().decode(Manifest.self, from: data) } catch {
-            throw TrainingError(.checkpoint, "\(name): \(Self.manifestName) is not valid JSON", path: path)
+            throw TrainingError(.checkpoint, "\(name): \(Self.manifestName) is not valid JSON", path: parent)
         }
         for file in manifest.files.keys.sorted() {
             let entry = manifest.files[file]!, filePath = dir + "/" + file
             guard let size = try? Self.size(of: filePath) else {
-                throw TrainingError(.checkpoint, "\(name): \(file) is missing", path: path)
+                throw TrainingError(.checkpoint, "\(name): \(file) is missing", path: parent)
             }
             guard size == entry.bytes else {
-                throw TrainingError(.checkpoint, "\(name): \(file) has \(size) bytes, the manifest says \(entry.bytes) (truncated or changed)", path: path)
+                throw TrainingError(.checkpoint, "\(name): \(file) has \(size) bytes, the manifest says \(entry.bytes) (truncated or changed)", path: parent)
             }
             guard let digest = try? SHA256.hexDigest(ofFile: filePath), digest == entry.sha256 else {
-                throw TrainingError(.checkpoint, "\(name): \(file) does not match its SHA-256 in the manifest (corrupted)", path: path)
+                throw TrainingError(.checkpoint, "\(name): \(file) does not match its SHA-256 in the manifest (corrupted)", path: parent)
             }
         }
         return manifest

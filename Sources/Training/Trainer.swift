@@ -94,6 +94,8 @@ public final class Trainer {
     let trainSource: StoreSource
     let evalSource: StoreSource
     let fingerprints: RunFingerprints
+    /// The pipeline and vocabulary, saved with every checkpoint so that it predicts without the store.
+    let textSide: Data
     let selection: Selection
     var state: TrainerState
     var parameters: [Parameter] { trainStep.parameters }
@@ -122,6 +124,7 @@ public final class Trainer {
             throw TrainingError(.data, e.message)
         }
         fingerprints = try RunFingerprints(source: trainSource)
+        textSide = try RunFolder.json(TextSide(store: trainSource.store, vocabulary: trainSource.vocabulary, padID: trainSource.padID))
         model = try MultiTaskModel(config: modelConfig)
         if let pretrained { try model.loadEmbeddings(pretrained) }
         selection = try Selection(parsing: training.select, tasks: training.tasks)
@@ -350,6 +353,7 @@ public final class Trainer {
             ("config.json", .data(try RunFolder.json(configuration))),
             ("fingerprints.json", .data(try RunFolder.json(fingerprints))),
             ("metrics.json", .data(metrics)),
+            ("text.json", .data(textSide)),
         ])
         for old in kept where !keep.contains(old.step) { folder.delete(step: old.step) }
         let index: [String: Any] = ["latest": RunFolder.checkpointName(step: state.step),

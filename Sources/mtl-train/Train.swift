@@ -30,7 +30,7 @@ struct MtlTrain: ParsableCommand {
             On --resume, sampling flags left at their defaults keep the run's.
             """,
         version: "0.2.0",
-        subcommands: [Eval.self])
+        subcommands: [Eval.self, Predict.self, Export.self])
 
     // Data
     @Option(help: "The store.") var store: String?

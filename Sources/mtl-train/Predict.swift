@@ -1,0 +1,119 @@
+import ArgumentParser
+import CorpusImport
+import Foundation
+import NN
+import Training
+
+/// `mtl-train predict`: labels raw text with a checkpoint or an exported model, one JSON line
+/// per input record, in input order. Records are read by `mtl-prep import`'s readers, so bad
+/// input is reported the same way (file, line, what is wrong).
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Label raw text: one JSON line per record on standard output.",
+        discussion: """
+            --task (repeat) limits the tasks predicted, --batch-size sets the texts per forward pass, --threads the threads
+            (mtl-train's own options, which may follow 'predict').
+            --model is a checkpoint folder (runs/NAME/checkpoint-STEP) or a folder written by mtl-train export.
+            Texts go through the model's own normalizer and tokenizer; token and span offsets point into the text as given
+            (start/end in Unicode scalars, byte_start/byte_end in UTF-8). Spans are read from the tags as conlleval reads them
+            (an I- tag after O or after another type opens a span).
+            Example: printf 'Great phone\\n糟糕的酒店\\n' | mtl-train predict --model runs/first/checkpoint-36 --top-k 2
+            """)
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case lines, csv, tsv, jsonl }
+
+    @ParentCommand var root: MtlTrain
+    @Option(help: "A checkpoint folder or an exported model folder.") var model: String
+    @Option(help: "The input file (default: standard input).") var input: String?
+    @Option(help: "lines (one text per line), csv, tsv or jsonl.") var format: Format = .lines
+    @Option(name: .customLong("text-field"), help: "The text's column or JSON key path (csv, tsv, jsonl; default: text).") var textField = "text"
+    @Option(name: .customLong("id-field"), help: "A column or key path copied into each output line as its id.") var idField: String?
+    @Option(name: .customLong("top-k"), help: "Classification: also list the k most probable labels.") var topK = 1
+    @Option(help: "Multilabel: the score above which a label is predicted.") var threshold: Float = 0.5
+
+    func validate() throws {
+        if topK < 1 { throw ValidationError("--top-k must be at least 1") }
+        if !(threshold > 0 && threshold < 1) { throw ValidationError("--threshold must be in (0, 1)") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            BLAS.setThreads(root.threads ?? 2)
+            let predictor = try Predictor(folder: model)
+            let tasks = root.tasks, batchSize = root.sampling.batchSize
+            let known = predictor.tasks.map(\.name)
+            for t in tasks where !known.contains(t) {
+                throw TrainingError(.configuration, "--task \(t): the model has no such task (it has: \(known.joined(separator: ", ")))")
+            }
+            let path = input ?? "/dev/stdin"
+            let display = input ?? "<stdin>"
+            let fields = [textField] + (idField.map { [$0] } ?? [])
+            let reader: any RecordReader
+            do {
+                switch format {
+                case .lines:
+                    var options = CSVOptions(delimiter: 0, quote: nil, header: .none)
+                    options.skipEmptyLines = false
+                    reader = try CSVReader(path: path, columns: [.index(0)], options: options, displayName: display)
+                case .csv: reader = try CSVReader(path: path, columns: fields.map { .name($0) }, options: .csv, displayName: display)
+                case .tsv: reader = try CSVReader(path: path, columns: fields.map { .name($0) }, options: .tsv, displayName: display)
+                case .jsonl: reader = try JSONLReader(path: path, fields: fields, displayName: display)
+                }
+            } catch {
+                throw TrainingError(.configuration, "\(error)")
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            var pending: [(record: Int, id: String?, text: String)] = []
+            var count = 0
+            func flush() throws {
+                guard !pending.isEmpty else { return }
+                let results = try predictor.predict(pending.map(\.text), only: tasks.isEmpty ? nil : tasks, topK: topK, threshold: threshold)
+                var out = Data()
+                for (p, r) in zip(pending, results) {
+                    out += try encoder.encode(PredictionLine(record: p.record, id: p.id, tasks: r.tasks)) + Data([0x0A])
+                }
+                FileHandle.standardOutput.write(out)
+                pending.removeAll(keepingCapacity: true)
+            }
+            while true {
+                let record: RawRecord?
+                do { record = try reader.next() } catch { throw TrainingError(.data, "\(error)") }
+                guard let record else { break }
+                count += 1
+                let text = record.fields[0].single ?? ""
+                let id = format == .lines ? nil : (idField == nil ? nil : record.fields[1].single)
+                pending.append((count, id, text))
+                if pending.count >= batchSize { try flush() }
+            }
+            try flush()
+        }
+    }
+}
+
+/// One output line.
+struct PredictionLine: Encodable {
+    var record: Int
+    var id: String?
+    var tasks: [String: TaskPrediction]
+}
+
+/// `mtl-train export`: a checkpoint as a model folder of its own.
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a checkpoint's model (weights without optimizer state, configuration, text pipeline, vocabulary) to a folder that predicts without the store.")
+
+    @ParentCommand var root: MtlTrain
+    @Option(help: "best, latest or a step number.") var checkpoint = "best"
+    @Option(name: [.customShort("o"), .customLong("output")], help: "The folder to create (must not exist).") var output: String
+
+    func run() throws {
+        try reportingErrors {
+            guard let name = root.runName else { throw TrainingError(.configuration, "name the run: mtl-train export --run NAME -o DIR") }
+            let folder = RunFolder(path: root.runsDir + "/" + name)
+            guard folder.exists else { throw TrainingError(.configuration, "no such run folder (see --runs-dir)", path: folder.path) }
+            let step = try ModelExport.export(folder: folder, checkpoint: checkpoint, to: output)
+            FileHandle.standardError.write(Data("\(output): model of \(RunFolder.checkpointName(step: step)) (predict with: mtl-train predict --model \(output))\n".utf8))
+        }
+    }
+}
