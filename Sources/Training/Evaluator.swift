@@ -102,7 +102,7 @@ public enum Evaluator {
                 report = .classification(r); main = "accuracy"
             case .multilabel:
                 let r = multilabel[t].report()
-                m = ["micro_f1": r.micro.f1, "macro_f1": r.macro.f1, "samples_f1": r.samples.f1, "subset_accuracy": r.subsetAccuracy]
+                m = ["micro_f1": r.micro.f1, "macro_f1": r.macro.f1, "weighted_f1": r.weighted.f1, "samples_f1": r.samples.f1, "subset_accuracy": r.subsetAccuracy]
                 report = .multilabel(r); main = "micro_f1"
             case .tagging, .spans:
                 if spec.hasSpans {

@@ -44,6 +44,16 @@ public struct TaskSpec: Sendable, Codable, Equatable {
         }
     }
 
+    /// The metrics an evaluation reports for the task (what `--select TASK:METRIC` may name).
+    public var metricNames: [String] {
+        switch kind {
+        case .classification: return ["accuracy", "macro_f1", "weighted_f1", "loss"]
+        case .multilabel: return ["micro_f1", "macro_f1", "weighted_f1", "samples_f1", "subset_accuracy", "loss"]
+        case .tagging, .spans:
+            return hasSpans ? ["f1", "precision", "recall", "token_accuracy", "macro_f1", "loss"] : ["accuracy", "macro_f1", "loss"]
+        }
+    }
+
     /// Whether the task predicts one output per token.
     public var isTokenLevel: Bool { kind == .tagging || kind == .spans }
 

@@ -74,6 +74,19 @@ public final class MultiTaskModel {
         embedding.weight.frozen = config.freezeEmbeddings
     }
 
+    /// The parameters a backward pass over `tasks` on `input` gives a gradient: the embedding and
+    /// encoder when some row has tokens, the pooling when a sequence-level task is among them,
+    /// and the tasks' heads. The optimizer steps only these (PyTorch skips parameters without a
+    /// gradient), so stale moments never move a layer the batch did not reach.
+    public func parametersReached(_ input: ModelInput, tasks: [Int]) -> [Parameter] {
+        var out: [Parameter] = []
+        if input.layout != nil {
+            out += embedding.parameters + encoder.parameters
+            if tasks.contains(where: { !heads[$0].spec.isTokenLevel }) { out += pooling.parameters }
+        }
+        return out + tasks.flatMap { heads[$0].parameters }
+    }
+
     /// The dropout layers' call counters (part of the training state).
     public var dropoutCalls: [UInt64] {
         get { dropouts.map(\.calls) }
@@ -139,7 +152,8 @@ public final class MultiTaskModel {
             return try bce(logits: logits, targets: y, mask: mask, gradient: head.dLogits, scale: scale)
         case let (.tags(tags, sequenceMask, tokenMask), .tokens(emissions, layout)):
             if let crf = head.crf {
-                return try crf.loss(emissions: emissions, tags: tags, layout: layout, mask: sequenceMask, gradient: head.dLogits, scale: scale)
+                return try crf.loss(emissions: emissions, tags: head.repairedForCRF(tags, layout: layout), layout: layout, mask: sequenceMask,
+                                    gradient: head.dLogits, scale: scale)
             }
             let ce = SoftmaxCrossEntropy(classWeights: classWeights, labelSmoothing: spec.labelSmoothing, focalGamma: spec.focalGamma)
             return try ce(logits: emissions, targets: tags, mask: tokenMask, gradient: head.dLogits, scale: scale)
@@ -165,7 +179,7 @@ public final class MultiTaskModel {
                 for i in 0..<d.count { dPooled.data[i] += d.data[i] }
             }
         }
-        guard let layout = input.layout, pooledUsed || statesUsed else { return }
+        guard input.layout != nil, pooledUsed || statesUsed else { return }
         if pooledUsed {
             dPooledEncoded.resize([input.encodedRows.count, D])
             for (i, r) in input.encodedRows.enumerated() { (dPooledEncoded.data + i * D).update(from: dPooled.data + r * D, count: D) }
@@ -177,7 +191,6 @@ public final class MultiTaskModel {
                 dStates.data.update(from: dh.data, count: dh.count)
             }
         }
-        _ = layout
         let dEncoded = try encoderDropout.backward(dStates)
         let dx = try encoder.backward(dEncoded)
         try embedding.backward(embeddingDropout.backward(dx))
@@ -185,7 +198,7 @@ public final class MultiTaskModel {
 
     // MARK: - Predictions
 
-    /// Predicted classes per batch row of task t from its last logits.
+    /// Predicted classes per batch row from a classification head's logits.
     public func predictedClasses(_ output: HeadOutput) -> [Int] {
         guard case let .rows(logits) = output else { return [] }
         let C = logits.cols
@@ -236,8 +249,21 @@ final class TaskHead {
     let dLogits = Tensor(shape: [0])
     var parameters: [Parameter] { net.parameters + (crf?.parameters ?? []) }
 
+    /// Per tag id: the tag that opens a span of the same type (`I-X` → `B-X`, BIOES `E-X` → `S-X`), or -1.
+    let openingTag: [Int32]
+
     init(spec: TaskSpec, inputSize: Int, hidden: Int, dropout: Float, rng: inout SplitMix64) throws(TrainingError) {
         self.spec = spec
+        let ids = Dictionary(spec.labels.enumerated().map { ($1, Int32($0)) }, uniquingKeysWith: { a, _ in a })
+        openingTag = spec.labels.map { tag in
+            guard tag.count > 2, tag.dropFirst().first == "-" else { return -1 }
+            let type = tag.dropFirst(2)
+            switch tag.first {
+            case "I": return ids["B-" + type] ?? -1
+            case "E": return ids[(spec.tagScheme == .bioes ? "S-" : "B-") + type] ?? -1
+            default: return -1
+            }
+        }
         let sizes = hidden > 0 ? [inputSize, hidden, spec.labels.count] : [inputSize, spec.labels.count]
         net = FeedForward(sizes: sizes, activation: .relu, dropout: dropout, rng: &rng)
         net.rename(prefix: "heads.\(spec.name)")
@@ -252,6 +278,36 @@ final class TaskHead {
         } else {
             crf = nil
         }
+    }
+}
+
+extension TaskHead {
+    /// Gold tags the CRF's constraints would call impossible, read as seqeval and conlleval read
+    /// them: an `I-X` (or `E-X`) that opens a span — first in a sequence, as a tail truncation can
+    /// leave it, or after `O` or another type (IOB1 data) — becomes the opening tag `B-X` (`S-X`).
+    /// Without it such a sequence would stop the run.
+    func repairedForCRF(_ tags: [Int32], layout: PackedLayout) -> [Int32] {
+        guard openingTag.contains(where: { $0 >= 0 }) else { return tags }
+        var out = tags
+        let labels = spec.labels
+        func type(_ id: Int32) -> Substring? {
+            let t = labels[Int(id)]
+            return t.count > 2 && t.dropFirst().first == "-" ? t.dropFirst(2) : nil
+        }
+        func continues(_ id: Int32) -> Bool { let f = labels[Int(id)].first; return f == "B" || f == "I" }
+        for b in 0..<layout.batch {
+            var previous: Int32 = -1
+            for t in 0..<layout.lengths[b] {
+                let row = layout.row(batch: b, time: t)
+                let tag = out[row]
+                if tag >= 0 && Int(tag) < openingTag.count, openingTag[Int(tag)] >= 0 {
+                    let opens = previous < 0 || !continues(previous) || type(previous) != type(tag)
+                    if opens { out[row] = openingTag[Int(tag)] }
+                }
+                previous = out[row]
+            }
+        }
+        return out
     }
 }
 

@@ -64,7 +64,7 @@ public protocol TrainingObserver: AnyObject {
     func evaluated(_ evaluation: Evaluation, isBest: Bool)
 }
 
-/// Sums gradients across data-parallel processes. One process: nothing to do. The trainer hands
+/// Averages gradients across data-parallel processes. One process: nothing to do. The trainer hands
 /// every step's gradients over as one flat buffer, in `MultiTaskModel.parameters` order.
 public protocol GradientReducer: AnyObject {
     var processCount: Int { get }
@@ -74,7 +74,7 @@ public protocol GradientReducer: AnyObject {
 /// Trains a `MultiTaskModel` from a store: the loop, evaluations, checkpoints, early stopping.
 ///
 /// ```swift
-/// let trainer = try Trainer(model: modelConfig, training: trainingConfig, run: RunFolder(path: "runs/a"), resume: false)
+/// let trainer = try Trainer(model: modelConfig, training: trainingConfig, folder: RunFolder(path: "runs/a"), resume: false)
 /// let summary = try trainer.run()
 /// ```
 public final class Trainer {
@@ -128,9 +128,12 @@ public final class Trainer {
         model = try MultiTaskModel(config: modelConfig)
         if let pretrained { try model.loadEmbeddings(pretrained) }
         selection = try Selection(parsing: training.select, tasks: training.tasks)
+        if case let .metric(task, metric) = selection.rule, let spec = modelConfig.tasks.first(where: { $0.name == task }), !spec.metricNames.contains(metric) {
+            throw TrainingError(.configuration, "--select \(task):\(metric): task '\(task)' has no metric '\(metric)' (it has: \(spec.metricNames.joined(separator: ", ")))")
+        }
         var weights: [[Float]?] = []
         for (t, info) in trainSource.tasks.enumerated() {
-            if let b = training.classWeights.balancing, info.kind == .classification || (info.kind == .tagging && modelConfig.tasks[t].head == .softmax) {
+            if let b = training.classWeights.balancing, info.kind == .classification || (modelConfig.tasks[t].isTokenLevel && modelConfig.tasks[t].head == .softmax) {
                 weights.append(ClassWeights.weights(counts: try trainSource.labelCounts(task: t), balancing: b).map(Float.init))
             } else {
                 weights.append(nil)
@@ -150,7 +153,7 @@ public final class Trainer {
         if resume {
             try restore(force: force)
         } else {
-            guard folder.checkpointSteps().isEmpty else {
+            guard folder.newestVerifiedCheckpoint().step == nil else {
                 throw TrainingError(.configuration, "the run folder already holds checkpoints: continue it with --resume, or choose another --run", path: folder.path)
             }
             try log.truncate(to: 0)
@@ -195,6 +198,9 @@ public final class Trainer {
         trainStep.pcgrad = SplitMix64(seed: trainStep.pcgrad.seed, counter: state.pcgradCounter)
         // Checkpoints newer than the one resumed (unverified) or deleted since are no longer kept.
         state.checkpoints = state.checkpoints.filter { FileManager.default.fileExists(atPath: folder.checkpointPath(step: $0.step)) }
+        // A kill between a checkpoint's rename and the pruning leaves folders the retention no longer lists.
+        let kept = Set(state.checkpoints.map(\.step))
+        for old in folder.checkpointSteps() where old < step && !kept.contains(old) { folder.delete(step: old) }
         try log.truncate(to: state.logBytes)
         try log.write(["type": "resume", "step": step, "skipped": skipped, "accepted_changes": accepted,
                        "forced_changes": force ? changedData + refused : []])
@@ -230,6 +236,8 @@ public final class Trainer {
         var lastProgress = 0.0
         func done() -> Bool {
             if state.stopReason != nil { return true }
+            // Recomputed rather than trusted from a checkpoint: a resume with more --patience goes on.
+            if training.patience > 0 && state.evaluationsWithoutImprovement >= training.patience { state.stopReason = "early-stopping"; return true }
             if let s = training.steps, state.step >= s { state.stopReason = "steps"; return true }
             if let e = training.epochs, state.epoch >= e { state.stopReason = "epochs"; return true }
             return false
@@ -325,10 +333,11 @@ public final class Trainer {
         try log.write(["type": "eval", "step": state.step, "part": e.part, "aggregate": e.aggregate, "best": isBest,
                        "metrics": Dictionary(uniqueKeysWithValues: e.tasks.map { ($0.task, $0.metrics) })])
         observer?.evaluated(e, isBest: isBest)
-        try checkpoint(metrics: metricsJSON, aggregate: e.aggregate)
+        // Before the checkpoint, so that the line is inside the log length the checkpoint records.
         if state.stopReason == "early-stopping" {
             try log.write(["type": "early_stop", "step": state.step, "best_step": state.bestStep ?? -1])
         }
+        try checkpoint(metrics: metricsJSON, aggregate: e.aggregate)
         return (e, isBest)
     }
 

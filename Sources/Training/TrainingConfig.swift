@@ -134,6 +134,8 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         if let s = steps, s < 1 { throw bad("--steps must be at least 1 (got \(s))") }
         if !(learningRate > 0 && learningRate.isFinite) { throw bad("--lr must be > 0 (got \(learningRate))") }
         if warmup < 0 { throw bad("--warmup must not be negative") }
+        if !(weightDecay >= 0 && weightDecay.isFinite) { throw bad("--weight-decay must be a finite number ≥ 0 (got \(weightDecay))") }
+        if !(momentum >= 0 && momentum < 1) { throw bad("--momentum must be in [0, 1) (got \(momentum))") }
         if !(clip >= 0) { throw bad("--clip must be ≥ 0 (0 = no clipping)") }
         if evalEvery < 0 { throw bad("--eval-every must not be negative") }
         if patience < 0 { throw bad("--patience must not be negative") }

@@ -47,7 +47,7 @@ public final class TrainingStep {
     public static func optimizer(for training: TrainingConfig) -> any Optimizer {
         switch training.optimizer {
         case .adam: return Adam(learningRate: training.learningRate, weightDecay: training.weightDecay)
-        case .adamw: return Adam.adamW(learningRate: training.learningRate, weightDecay: training.weightDecay == 0 ? 0.01 : training.weightDecay)
+        case .adamw: return Adam.adamW(learningRate: training.learningRate, weightDecay: training.weightDecay)
         case .sgd: return SGD(learningRate: training.learningRate, momentum: training.momentum, weightDecay: training.weightDecay)
         }
     }
@@ -95,8 +95,7 @@ public final class TrainingStep {
         }
         // Only what this step's tasks reached: a head whose task is absent keeps its weights and its
         // optimizer moments (PyTorch skips parameters without a gradient the same way).
-        optimizer.step(model.sharedParameters + present.flatMap { model.heads[$0].parameters } + (uncertainty?.parameters ?? []),
-                       learningRate: learningRate)
+        optimizer.step(model.parametersReached(input, tasks: present) + (uncertainty?.parameters ?? []), learningRate: learningRate)
         return taskLosses
     }
 }

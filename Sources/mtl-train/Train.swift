@@ -27,7 +27,8 @@ struct MtlTrain: ParsableCommand {
             Selection (--select): mean (of each task's main metric: accuracy, micro-F1, span F1 or token accuracy) | TASK:METRIC | weighted:A=2,B=1.
             Metrics per task: classification accuracy, macro_f1, weighted_f1; multilabel micro_f1, macro_f1, samples_f1, subset_accuracy;
             spans f1, precision, recall, token_accuracy, macro_f1; tagging accuracy, macro_f1; every task: loss.
-            On --resume, sampling flags left at their defaults keep the run's.
+            On --resume the checkpoint's configuration is the base and the options given change it; the batch options
+            (--strategy … --targets) are taken as given unless all of them are left at their defaults.
             """,
         version: "0.2.0",
         subcommands: [Eval.self, Predict.self, Export.self])
@@ -69,7 +70,7 @@ struct MtlTrain: ParsableCommand {
     // Optimisation
     @Option(help: "adam, adamw or sgd (default adam).") var optimizer: OptimizerKind?
     @Option(help: "Learning rate (default 0.001).") var lr: Float?
-    @Option(name: .customLong("weight-decay"), help: "Weight decay (default 0; adamw: 0.01).") var weightDecay: Float?
+    @Option(name: .customLong("weight-decay"), help: "Weight decay (default 0; with adamw 0.01).") var weightDecay: Float?
     @Option(help: "SGD momentum (default 0.9).") var momentum: Float?
     @Option(help: "Learning-rate schedule: constant, linear or cosine (default constant).") var schedule: ScheduleKind?
     @Option(help: "Warm-up steps of linear and cosine schedules (default 0).") var warmup: Int?
@@ -91,13 +92,18 @@ struct MtlTrain: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            if resume && runName == nil { throw TrainingError(.configuration, "--resume needs the run's name: mtl-train --run NAME --resume") }
             let name = runName ?? Self.defaultRunName()
             let folder = RunFolder(path: runsDir + "/" + name)
             var saved: RunConfiguration? = nil
             if resume {
-                guard let d = FileManager.default.contents(atPath: folder.path + "/config.json"),
+                // The base is the configuration of the checkpoint the run continues from, not the
+                // folder's config.json (a forced resume killed before its first checkpoint rewrote that).
+                guard folder.exists else { throw TrainingError(.configuration, "no such run folder to resume (see --runs-dir)", path: folder.path) }
+                guard let step = folder.newestVerifiedCheckpoint().step,
+                      let d = FileManager.default.contents(atPath: folder.checkpointPath(step: step) + "/config.json"),
                       let c = try? JSONDecoder().decode(RunConfiguration.self, from: d) else {
-                    throw TrainingError(.checkpoint, "no run to resume here (no config.json): start it without --resume", path: folder.path)
+                    throw TrainingError(.checkpoint, "no checkpoint that verifies to resume from: start the run without --resume (move the checkpoint-* folders aside first)", path: folder.path)
                 }
                 saved = c
             }
@@ -138,7 +144,10 @@ struct MtlTrain: ParsableCommand {
             guard kv.count == 2, let k = HeadKind(rawValue: kv[1]) else { throw TrainingError(.configuration, "--head must be TASK=softmax or TASK=crf (got '\(h)')") }
             headChoices[kv[0]] = k
         }
-        if let saved { for t in saved.model.tasks where headChoices[t.name] == nil { headChoices[t.name] = t.head } }
+        if let saved {
+            let kept = tasks.isEmpty ? saved.training.tasks : tasks
+            for t in saved.model.tasks where headChoices[t.name] == nil && kept.contains(t.name) { headChoices[t.name] = t.head }
+        }
         let plan = try RunPlan(store: storePath, vocabulary: vocab ?? saved?.training.vocabulary, split: split ?? saved?.training.split,
                                fold: fold ?? saved?.training.fold, tasks: tasks.isEmpty ? saved?.training.tasks : tasks, heads: headChoices)
         let taskNames = plan.tasks.map(\.name)
@@ -180,12 +189,18 @@ struct MtlTrain: ParsableCommand {
         if let s = classWeights { t.classWeights = try ClassWeighting(parsing: s) }
         if let optimizer { t.optimizer = optimizer }
         if let lr { t.learningRate = lr }
-        if let weightDecay { t.weightDecay = weightDecay }
+        if let weightDecay { t.weightDecay = weightDecay } else if saved == nil && t.optimizer == .adamw { t.weightDecay = 0.01 }
         if let momentum { t.momentum = momentum }
         if let schedule { t.schedule = schedule }
         if let warmup { t.warmup = warmup }
         if let clip { t.clip = clip }
-        if epochs != nil || steps != nil { t.epochs = epochs; t.steps = steps }
+        if saved == nil {
+            t.epochs = epochs; t.steps = steps
+        } else {
+            // On resume a bound not given keeps its recorded value.
+            if let epochs { t.epochs = epochs }
+            if let steps { t.steps = steps }
+        }
         if saved == nil && t.epochs == nil && t.steps == nil { t.epochs = 1 }
         if let seed { t.seed = seed }
         if let threads { t.threads = threads }

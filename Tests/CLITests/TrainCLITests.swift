@@ -144,7 +144,7 @@ struct TrainCLITests {
         #expect(index["best"] as? String == "checkpoint-\(bestStep)")
         #expect((index["checkpoints"] as? [[String: Any]])?.compactMap { $0["step"] as? Int } == kept)
 
-        let files = ["config.json", "fingerprints.json", "metrics.json", "model.safetensors", "state.json"]
+        let files = ["config.json", "fingerprints.json", "metrics.json", "model.safetensors", "state.json", "text.json"]
         for step in kept {
             let dir = f.checkpoint("one", step)
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == (["MANIFEST.json"] + files).sorted(), "checkpoint-\(step)")
@@ -379,7 +379,7 @@ struct TrainCLITests {
             (f, ["--store", f.store, "--run", "x", "--head", "topic=crf"], ["topic", "classification task"]),
             (f, ["--store", f.store, "--run", "x", "--embeddings", "nosuch"], ["nosuch", "mtl-prep vocab embed"]),
             (f, ["--store", f.path("none.sqlite"), "--run", "x"], ["no such store", "mtl-prep import"]),
-            (f, ["--run", "nosuch", "--resume"], [f.runPath("nosuch"), "start it without --resume"]),
+            (f, ["--run", "nosuch", "--resume"], [f.runPath("nosuch"), "no such run folder to resume"]),
         ]
         for (fixture, args, phrases) in cases {
             let r = try fixture.train(args + Self.tiny + ["--steps", "5"])

@@ -387,3 +387,23 @@ struct FullDiskTests {
         return p.terminationStatus
     }
 }
+
+@Suite("CRF gold tags")
+struct CRFRepairTests {
+    /// A window that starts inside a span (tail truncation) or IOB1 data would be an impossible
+    /// path under the BIO constraints; the head reads it as seqeval does and the loss is finite.
+    @Test func spansOpenedByAnInsideTagAreReadAsOpened() throws {
+        let labels = ["O", "B-X", "I-X", "B-Y", "I-Y"]
+        let spec = TaskSpec(name: "ner", kind: .spans, labels: labels, tagScheme: .bio, head: .crf)
+        var rng = SplitMix64(seed: 1)
+        let head = try TaskHead(spec: spec, inputSize: 4, hidden: 0, dropout: 0, rng: &rng)
+        let layout = try PackedLayout(lengths: [5], paddedLength: 5)
+        let gold: [Int32] = [2, 2, 0, 4, 2]                 // I-X I-X O I-Y I-X
+        let repaired = head.repairedForCRF(try layout.pack(gold), layout: layout)
+        #expect(repaired.map { labels[Int($0)] } == ["B-X", "I-X", "O", "B-Y", "B-X"])
+        let emissions = Tensor(shape: [5, 5])
+        let loss = try head.crf!.loss(emissions: emissions, tags: repaired, layout: layout, gradient: Tensor(shape: [0]))
+        #expect(loss.isFinite)
+        #expect(throws: NNError.self) { try head.crf!.loss(emissions: emissions, tags: gold, layout: layout, gradient: Tensor(shape: [0])) }
+    }
+}
