@@ -145,17 +145,7 @@ public struct Selection: Sendable, Codable, Equatable {
         let lower = text.lowercased()
         if lower == "mean" { rule = .mean; return }
         if lower.hasPrefix("weighted:") {
-            var w: [String: Double] = [:]
-            for item in text.dropFirst(9).split(separator: ",") {
-                let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard kv.count == 2, let x = Double(kv[1]), x >= 0, x.isFinite else {
-                    throw TrainingError(.configuration, "--select weighted: '\(item)' is not TASK=WEIGHT")
-                }
-                guard tasks.contains(kv[0]) else {
-                    throw TrainingError(.configuration, "--select names '\(kv[0])', which is not a task of this run (\(tasks.joined(separator: ", ")))")
-                }
-                w[kv[0]] = x
-            }
+            let w = try parseTaskWeights(text.dropFirst(9), flag: "--select weighted", tasks: tasks)
             guard w.values.reduce(0, +) > 0 else { throw TrainingError(.configuration, "--select weighted: the weights must not all be 0") }
             rule = .weighted(w); return
         }

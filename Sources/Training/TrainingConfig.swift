@@ -21,18 +21,7 @@ public enum TaskWeightingSpec: Sendable, Codable, Equatable {
             guard text.hasPrefix("static:") else {
                 throw TrainingError(.configuration, "--task-weights must be static:TASK=W,…, equal, uncertainty or pcgrad (got '\(text)')")
             }
-            var w: [String: Float] = [:]
-            for item in text.dropFirst(7).split(separator: ",") {
-                let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard kv.count == 2, let x = Float(kv[1]), x >= 0, x.isFinite else {
-                    throw TrainingError(.configuration, "--task-weights: '\(item)' is not TASK=WEIGHT with a finite weight ≥ 0")
-                }
-                guard tasks.contains(kv[0]) else {
-                    throw TrainingError(.configuration, "--task-weights names '\(kv[0])', which is not a task of this run (\(tasks.joined(separator: ", ")))")
-                }
-                w[kv[0]] = x
-            }
-            self = .weights(w)
+            self = .weights(try parseTaskWeights(text.dropFirst(7), flag: "--task-weights", tasks: tasks).mapValues(Float.init))
         }
     }
 
@@ -50,6 +39,22 @@ public enum TaskWeightingSpec: Sendable, Codable, Equatable {
         case .pcgrad: return "pcgrad"
         }
     }
+}
+
+/// `A=1,B=0.5`: a finite weight ≥ 0 per named task (`--task-weights static:…`, `--select weighted:…`).
+func parseTaskWeights(_ text: Substring, flag: String, tasks: [String]) throws(TrainingError) -> [String: Double] {
+    var w: [String: Double] = [:]
+    for item in text.split(separator: ",") {
+        let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard kv.count == 2, let x = Double(kv[1]), x >= 0, x.isFinite else {
+            throw TrainingError(.configuration, "\(flag): '\(item)' is not TASK=WEIGHT with a finite weight ≥ 0")
+        }
+        guard tasks.contains(kv[0]) else {
+            throw TrainingError(.configuration, "\(flag) names '\(kv[0])', which is not a task of this run (\(tasks.joined(separator: ", ")))")
+        }
+        w[kv[0]] = x
+    }
+    return w
 }
 
 /// Per-class loss weights from the training part's label counts (`--class-weights`).
