@@ -11,57 +11,79 @@ public struct SamplingOptions: ParsableArguments {
     public enum Balance: String, ExpressibleByArgument, CaseIterable, Sendable { case none, inverse, effective }
     public enum Targets: String, ExpressibleByArgument, CaseIterable, Sendable { case all, drawn }
 
-    @Option(help: "Task sampling: \(Strategy.allCases.map(\.rawValue).joined(separator: ", ")).") public var strategy: Strategy = .proportional
-    @Option(help: "Temperature T of temperature and t5 sampling (> 0).") public var temperature: Double = 2
-    @Option(help: "t5: the cap K on examples per task.") public var cap: Double = 3000
-    @Option(help: "t5: the scale applied to n_i before the cap.") public var scale: Double = 1
-    @Option(name: .customLong("anneal-epochs"), help: "annealed: the number of epochs E.") public var annealEpochs = 3
+    // Optional, with the defaults in the help: `mtl-train --resume` lays only the flags given over
+    // the run's recorded loader configuration.
+    @Option(help: "Task sampling: \(Strategy.allCases.map(\.rawValue).joined(separator: ", ")) (default proportional).") public var strategy: Strategy?
+    @Option(help: "Temperature T of temperature and t5 sampling (> 0; default 2).") public var temperature: Double?
+    @Option(help: "t5: the cap K on examples per task (default 3000).") public var cap: Double?
+    @Option(help: "t5: the scale applied to n_i before the cap (default 1).") public var scale: Double?
+    @Option(name: .customLong("anneal-epochs"), help: "annealed: the number of epochs E (default 3).") public var annealEpochs: Int?
     @Option(help: "weights: one per task, TASK=W,… or W,… in task order.") public var weights: String?
-    @Option(help: "Epoch: batches:N, first-exhausted or all-exhausted.") public var epoch = "all-exhausted"
-    @Flag(help: "Mixed batches (each example's task drawn separately) instead of one task per batch.") public var mixed = false
+    @Option(help: "Epoch: batches:N, first-exhausted or all-exhausted (default all-exhausted).") public var epoch: String?
+    @Flag(inversion: .prefixedNo, help: "Mixed batches (each example's task drawn separately) instead of one task per batch (default: one task per batch).") public var mixed: Bool?
 
-    @Option(name: .customLong("class-balance"), help: "Sampling within classification tasks: none, inverse (frequency) or effective (number, Cui et al.).") public var classBalance: Balance = .none
-    @Option(help: "β of the effective number.") public var beta: Double = 0.999
+    @Option(name: .customLong("class-balance"), help: "Sampling within classification tasks: none, inverse (frequency) or effective (number, Cui et al.) (default none).") public var classBalance: Balance?
+    @Option(help: "β of the effective number (default 0.999).") public var beta: Double?
 
-    @Option(name: .customLong("batch-size"), help: "Examples per batch (the most, with --max-tokens).") public var batchSize = 32
+    @Option(name: .customLong("batch-size"), help: "Examples per batch, the most with --max-tokens (default 32).") public var batchSize: Int?
     @Option(name: .customLong("max-tokens"), help: "Padded-token budget per batch.") public var maxTokens: Int?
-    @Option(name: .customLong("max-length"), help: "Tokens kept per example.") public var maxLength = 128
-    @Option(help: "Truncation of longer examples: head (keep the first tokens) or tail.") public var truncate: Truncation = .head
-    @Option(help: "Length bucketing: sort within runs of this many batches (0: off).") public var bucket = 0
-    @Option(help: "Labels a batch carries: all (every task its examples have) or drawn (only the task each example was drawn for).") public var targets: Targets = .all
+    @Option(name: .customLong("max-length"), help: "Tokens kept per example (default 128).") public var maxLength: Int?
+    @Option(help: "Truncation of longer examples: head (keep the first tokens) or tail (default head).") public var truncate: Truncation?
+    @Option(help: "Length bucketing: sort within runs of this many batches (0: off, the default).") public var bucket: Int?
+    @Option(help: "Labels a batch carries: all (every task its examples have; the default) or drawn (only the task each example was drawn for).") public var targets: Targets?
 
     public init() {}
 
-    /// The loader configuration these flags describe, for tasks `taskNames` (in target order).
-    public func loaderConfig(taskNames: [String], seed: UInt64) throws -> LoaderConfig {
-        var c = LoaderConfig()
-        c.batchSize = batchSize; c.maxTokens = maxTokens; c.maxLength = maxLength; c.truncation = truncate
-        c.bucketBatches = bucket; c.seed = seed; c.homogeneous = !mixed; c.allTaskTargets = targets == .all
-        switch strategy {
-        case .proportional: c.taskSampling = .proportional
-        case .uniform: c.taskSampling = .uniform
-        case .temperature: c.taskSampling = .temperature(temperature)
-        case .t5: c.taskSampling = .cappedProportional(cap: cap, scale: scale, temperature: temperature)
-        case .annealed: c.taskSampling = .annealed(epochs: annealEpochs)
-        case .roundRobin: c.taskSampling = .roundRobin
-        case .weights:
-            guard let weights else { throw ValidationError("--strategy weights needs --weights (one per task: \(taskNames.joined(separator: ", ")))") }
-            c.taskSampling = .weights(try Self.parseWeights(weights, tasks: taskNames))
+    /// Whether homogeneous (one task per batch) after these flags over `base`.
+    public var isMixed: Bool { mixed ?? false }
+
+    /// The loader configuration these flags describe over `base` (the defaults, or a resumed run's
+    /// recorded configuration), for tasks `taskNames` (in target order).
+    public func loaderConfig(taskNames: [String], seed: UInt64, base: LoaderConfig = LoaderConfig()) throws -> LoaderConfig {
+        var c = base
+        c.seed = seed
+        if let batchSize { c.batchSize = batchSize }
+        if let maxTokens { c.maxTokens = maxTokens }
+        if let maxLength { c.maxLength = maxLength }
+        if let truncate { c.truncation = truncate }
+        if let bucket { c.bucketBatches = bucket }
+        if let mixed { c.homogeneous = !mixed }
+        if let targets { c.allTaskTargets = targets == .all }
+        if let strategy {
+            switch strategy {
+            case .proportional: c.taskSampling = .proportional
+            case .uniform: c.taskSampling = .uniform
+            case .temperature: c.taskSampling = .temperature(temperature ?? 2)
+            case .t5: c.taskSampling = .cappedProportional(cap: cap ?? 3000, scale: scale ?? 1, temperature: temperature ?? 2)
+            case .annealed: c.taskSampling = .annealed(epochs: annealEpochs ?? 3)
+            case .roundRobin: c.taskSampling = .roundRobin
+            case .weights:
+                guard let weights else { throw ValidationError("--strategy weights needs --weights (one per task: \(taskNames.joined(separator: ", ")))") }
+                c.taskSampling = .weights(try Self.parseWeights(weights, tasks: taskNames))
+            }
+        } else if temperature != nil || cap != nil || scale != nil || annealEpochs != nil || weights != nil {
+            throw ValidationError("--temperature, --cap, --scale, --anneal-epochs and --weights go with --strategy (give it too)")
         }
         if weights != nil && strategy != .weights { throw ValidationError("--weights is only for --strategy weights") }
-        switch classBalance {
-        case .none: c.classBalancing = .none
-        case .inverse: c.classBalancing = .inverseFrequency
-        case .effective: c.classBalancing = .effectiveNumber(beta: beta)
-        }
-        switch epoch {
-        case "first-exhausted": c.epoch = .firstExhausted
-        case "all-exhausted": c.epoch = .allExhausted
-        default:
-            guard epoch.hasPrefix("batches:"), let n = Int(epoch.dropFirst(8)) else {
-                throw ValidationError("--epoch must be batches:N, first-exhausted or all-exhausted (got '\(epoch)')")
+        if let classBalance {
+            switch classBalance {
+            case .none: c.classBalancing = .none
+            case .inverse: c.classBalancing = .inverseFrequency
+            case .effective: c.classBalancing = .effectiveNumber(beta: beta ?? 0.999)
             }
-            c.epoch = .batches(n)
+        } else if beta != nil {
+            throw ValidationError("--beta goes with --class-balance effective")
+        }
+        if let epoch {
+            switch epoch {
+            case "first-exhausted": c.epoch = .firstExhausted
+            case "all-exhausted": c.epoch = .allExhausted
+            default:
+                guard epoch.hasPrefix("batches:"), let n = Int(epoch.dropFirst(8)) else {
+                    throw ValidationError("--epoch must be batches:N, first-exhausted or all-exhausted (got '\(epoch)')")
+                }
+                c.epoch = .batches(n)
+            }
         }
         return c
     }
@@ -89,10 +111,10 @@ public struct SamplingOptions: ParsableArguments {
 
     /// How class balancing is described in reports.
     public var classBalanceName: String {
-        switch classBalance {
+        switch classBalance ?? .none {
         case .none: return "no balancing"
         case .inverse: return "inverse-frequency balancing"
-        case .effective: return "effective-number balancing, β = \(beta)"
+        case .effective: return "effective-number balancing, β = \(beta ?? 0.999)"
         }
     }
 }

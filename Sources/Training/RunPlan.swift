@@ -121,9 +121,7 @@ public enum SavedRun {
         let (model, configuration) = try loadModel(folder: folder, step: step)
         BLAS.setThreads(threads)
         let t = configuration.training
-        var config = t.loader
-        config.batchSize = max(config.batchSize, 64)
-        config.maxTokens = nil
+        let config = Trainer.evaluationConfig(t)
         let source: StoreSource
         do {
             source = try StoreSource(path: t.store, vocabulary: t.vocabulary, split: t.split, fold: t.fold, tasks: t.tasks, config: config)

@@ -119,7 +119,7 @@ public final class Trainer {
             trainSource = try StoreSource(path: training.store, vocabulary: training.vocabulary, split: training.split, fold: training.fold,
                                           tasks: training.tasks, config: training.loader)
             evalSource = try StoreSource(path: training.store, vocabulary: training.vocabulary, split: training.split, fold: training.fold,
-                                         tasks: training.tasks, config: training.loader)
+                                         tasks: training.tasks, config: Self.evaluationConfig(training))
         } catch let e as BatchingError {
             throw TrainingError(.data, e.message)
         }
@@ -142,10 +142,7 @@ public final class Trainer {
         trainStep = TrainingStep(model: model, optimizer: TrainingStep.optimizer(for: training), weighting: training.taskWeights,
                                  losses: training.tasks.map { training.losses[$0] ?? TaskLoss() }, classWeights: weights,
                                  clip: training.clip, seed: training.seed)
-        var evalConfig = training.loader
-        evalConfig.batchSize = max(training.loader.batchSize, 64)
-        evalConfig.maxTokens = nil
-        self.evalConfig = evalConfig
+        evalConfig = Self.evaluationConfig(training)
         let initialLoader = try Loader(source: trainSource, config: training.loader).state
         state = TrainerState(loader: initialLoader, dropoutCalls: model.dropoutCalls)
         try folder.create()
@@ -161,6 +158,15 @@ public final class Trainer {
             try log.write(["type": "start", "run": folder.path, "tasks": training.tasks, "parameters": parameters.reduce(0) { $0 + $1.value.count },
                            "config": jsonObject(configuration)])
         }
+    }
+
+    /// Evaluation batches: every example once, whole unless `--eval-max-length` says otherwise.
+    static func evaluationConfig(_ training: TrainingConfig) -> LoaderConfig {
+        var c = training.loader
+        c.batchSize = max(c.batchSize, 64)
+        c.maxTokens = nil
+        c.maxLength = training.evalMaxLength ?? Int(Int32.max)
+        return c
     }
 
     // MARK: - Resume

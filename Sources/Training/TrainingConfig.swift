@@ -115,6 +115,9 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     /// Evaluate (and checkpoint) every N steps, and at each epoch's end; 0 = epoch ends only.
     public var evalEvery = 0
     public var evalPart: String = "dev"
+    /// Tokens kept per example in evaluations; nil = every token (span metrics then count every
+    /// gold span, as seqeval would on the full sentences).
+    public var evalMaxLength: Int?
     public var select = "mean"
     /// Stop after this many evaluations without improvement of the selection aggregate; 0 = never.
     public var patience = 0
@@ -143,6 +146,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         if !(momentum >= 0 && momentum < 1) { throw bad("--momentum must be in [0, 1) (got \(momentum))") }
         if !(clip >= 0) { throw bad("--clip must be ≥ 0 (0 = no clipping)") }
         if evalEvery < 0 { throw bad("--eval-every must not be negative") }
+        if let m = evalMaxLength, m < 1 { throw bad("--eval-max-length must be at least 1 (got \(m))") }
         if patience < 0 { throw bad("--patience must not be negative") }
         if keepLast < 1 { throw bad("--keep-last must be at least 1 (the newest checkpoint is what a resume needs)") }
         if keepBest < 1 { throw bad("--keep-best must be at least 1") }

@@ -129,6 +129,7 @@ struct TrainBench: ParsableCommand {
         loader.batchSize = batch; loader.maxLength = maxLen; loader.allTaskTargets = false
         var t = TrainingConfig(store: store, vocabulary: "main", split: "main", fold: plan.fold, tasks: plan.tasks.map(\.name), loader: loader)
         t.epochs = epochs; t.clip = 0; t.threads = threads; t.keepLast = 1; t.seed = seed; m.seed = seed
+        t.evalMaxLength = maxLen   // train_torch.py truncates dev texts too
         let folder = RunFolder(path: workDir + "/runs/" + run)
         try? FileManager.default.removeItem(atPath: folder.path)
         let trainer = try Trainer(model: m, training: t, folder: folder, resume: false)

@@ -99,7 +99,7 @@ struct Sample: ParsableCommand {
         }
         if report {
             let total = batchShares.reduce(0, +)
-            let unit = sampling.mixed ? "examples" : "batches"
+            let unit = sampling.isMixed ? "examples" : "batches"
             if json {
                 var tasksOut: [[String: Any]] = []
                 for (t, info) in loader.tasks.enumerated() {
@@ -115,13 +115,13 @@ struct Sample: ParsableCommand {
                     tasksOut.append(entry)
                 }
                 out += jsonLine(["store": store, "split": source.split.name, "fold": source.fold, "vocabulary": source.vocabulary.name,
-                                 "strategy": loader.config.taskSampling.name, "homogeneous": !sampling.mixed, "share_of": unit, "batches": steps,
+                                 "strategy": loader.config.taskSampling.name, "homogeneous": !sampling.isMixed, "share_of": unit, "batches": steps,
                                  "examples": examples, "epochs_started": loader.state.epoch + (loader.state.stepInEpoch > 0 ? 1 : 0),
                                  "padding_share": padded > 0 ? Double(padded - real) / Double(padded) : 0, "tasks": tasksOut])
             } else {
                 func f(_ x: Double) -> String { String(format: "%.4f", x) }
                 out += "\(store): split \(source.split.name)\(source.split.kind == .kfold ? " fold \(source.fold)" : ""), vocabulary \(source.vocabulary.name); "
-                out += "\(steps) batches, \(examples) examples, epoch \(loader.state.epoch); strategy \(loader.config.taskSampling.name), \(sampling.mixed ? "mixed" : "homogeneous") batches\n"
+                out += "\(steps) batches, \(examples) examples, epoch \(loader.state.epoch); strategy \(loader.config.taskSampling.name), \(sampling.isMixed ? "mixed" : "homogeneous") batches\n"
                 out += "padding: \(f(padded > 0 ? Double(padded - real) / Double(padded) : 0)) of \(padded) padded tokens\n"
                 out += "task shares (of \(unit)):\n"
                 let w = max(4, loader.tasks.map(\.name.count).max() ?? 4)

@@ -40,7 +40,7 @@ struct Predict: ParsableCommand {
         try reportingErrors {
             BLAS.setThreads(root.threads ?? 2)
             let predictor = try Predictor(folder: model)
-            let tasks = root.tasks, batchSize = root.sampling.batchSize
+            let tasks = root.tasks, batchSize = root.sampling.batchSize ?? 64
             let known = predictor.tasks.map(\.name)
             for t in tasks where !known.contains(t) {
                 throw TrainingError(.configuration, "--task \(t): the model has no such task (it has: \(known.joined(separator: ", ")))")

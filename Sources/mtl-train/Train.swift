@@ -27,8 +27,7 @@ struct MtlTrain: ParsableCommand {
             Selection (--select): mean (of each task's main metric: accuracy, micro-F1, span F1 or token accuracy) | TASK:METRIC | weighted:A=2,B=1.
             Metrics per task: classification accuracy, macro_f1, weighted_f1; multilabel micro_f1, macro_f1, samples_f1, subset_accuracy;
             spans f1, precision, recall, token_accuracy, macro_f1; tagging accuracy, macro_f1; every task: loss.
-            On --resume the checkpoint's configuration is the base and the options given change it; the batch options
-            (--strategy … --targets) are taken as given unless all of them are left at their defaults.
+            On --resume the checkpoint's configuration is the base and only the options given change it.
             """,
         version: "0.2.0",
         subcommands: [Eval.self, Predict.self, Export.self])
@@ -83,6 +82,7 @@ struct MtlTrain: ParsableCommand {
     // Evaluation and checkpoints
     @Option(name: .customLong("eval-every"), help: "Evaluate and checkpoint every N steps, besides each epoch's end (default 0: epoch ends only).") var evalEvery: Int?
     @Option(name: .customLong("eval-part"), help: "dev or test (default dev).") var evalPart: String?
+    @Option(name: .customLong("eval-max-length"), help: "Tokens kept per example in evaluations (default: all).") var evalMaxLength: Int?
     @Option(help: "The aggregate that picks the best checkpoint (default mean).") var select: String?
     @Option(help: "Stop after N evaluations without improvement (default 0: never).") var patience: Int?
     @Option(name: .customLong("keep-last"), help: "Checkpoints kept by recency (default 2).") var keepLast: Int?
@@ -173,10 +173,8 @@ struct MtlTrain: ParsableCommand {
         if freezeEmbeddings { m.freezeEmbeddings = true }
         if let seed { m.seed = seed }
 
-        var loader = try sampling.loaderConfig(taskNames: taskNames, seed: seed ?? saved?.training.seed ?? 0)
-        if let saved, (try? SamplingOptions.parse([]).loaderConfig(taskNames: taskNames, seed: 0)).map({ Self.sameSampling($0, loader) }) == true {
-            loader = saved.training.loader
-        }
+        let loader = try sampling.loaderConfig(taskNames: taskNames, seed: seed ?? saved?.training.seed ?? 0,
+                                               base: saved?.training.loader ?? LoaderConfig())
         var t = saved?.training ?? TrainingConfig(store: storePath, vocabulary: plan.vocabulary, split: plan.split, fold: plan.fold, tasks: taskNames, loader: loader)
         t.store = storePath; t.vocabulary = plan.vocabulary; t.split = plan.split; t.fold = plan.fold; t.tasks = taskNames
         t.loader = loader
@@ -206,6 +204,7 @@ struct MtlTrain: ParsableCommand {
         if let threads { t.threads = threads }
         if let evalEvery { t.evalEvery = evalEvery }
         if let evalPart { t.evalPart = evalPart }
+        if let evalMaxLength { t.evalMaxLength = evalMaxLength }
         if let select { t.select = select }
         if let patience { t.patience = patience }
         if let keepLast { t.keepLast = keepLast }
@@ -215,12 +214,6 @@ struct MtlTrain: ParsableCommand {
         return (m, t, pretrained)
     }
 
-    /// Whether two loader configurations agree on everything the sampling flags set.
-    static func sameSampling(_ a: LoaderConfig, _ b: LoaderConfig) -> Bool {
-        var a = a, b = b
-        a.seed = 0; b.seed = 0; a.tasks = nil; b.tasks = nil
-        return a == b
-    }
 }
 
 /// Prints progress (on a terminal only) and evaluations to standard error.

@@ -327,6 +327,20 @@ struct TrainCLITests {
 
     // MARK: - 4. Changed settings on resume
 
+    /// On resume only the batch flags given change the recorded loader configuration: an explicit
+    /// default value is a change, an omitted flag keeps the run's value.
+    @Test func resumeAppliesOnlyTheBatchFlagsGiven() throws {
+        let f = try Fixture()
+        let first = try f.newRun("s", ["--steps", "10", "--eval-every", "5", "--strategy", "round-robin", "--max-length", "40"])
+        try #require(first.status == 0, "\(first.err)")
+        let same = try f.train(["--run", "s", "--resume", "--steps", "12"])
+        #expect(same.status == 0, "\(same.err)")
+        let changed = try f.train(["--run", "s", "--resume", "--steps", "14", "--max-length", "128"])
+        #expect(changed.status != 0)
+        #expect(changed.err.contains("maxLength") && changed.err.contains("40 → 128"), "\(changed.err)")
+        #expect(!changed.err.contains("taskSampling") && !changed.err.contains("batchSize"), "\(changed.err)")
+    }
+
     @Test func changedHiddenSizeIsRefusedWithTheDifference() throws {
         let f = try Fixture()
         let first = try f.newRun("h", ["--steps", "10", "--eval-every", "5"])
