@@ -63,7 +63,8 @@ struct TrainBench: ParsableCommand {
             if let py = torchPython {
                 var rates: [Double] = [], theirAccuracy: [String: [Double]] = [:]
                 for seed in 0..<seeds {
-                    let (r, acc) = try runTorch(py, emb: emb, hid: hid, bi: bi, batch: batch, limit: limit, tasks: tasks, seed: seed)
+                    let (r, acc) = try TorchReference.run(python: py, script: torchScript, tasks: tasks, emb: emb, hid: hid, bi: bi, batch: batch,
+                                                          epochs: epochs, threads: threads, maxLen: maxLen, limit: limit, seed: seed)
                     rates += r
                     for (k, v) in acc { theirAccuracy[k, default: []].append(v) }
                 }
@@ -163,40 +164,6 @@ struct TrainBench: ParsableCommand {
 
     // MARK: PyTorch
 
-    /// Runs train_torch.py unchanged; for seeds other than 0 its two seeding calls are redirected to
-    /// `seed` before the script runs (it hard-codes 0), so that both sides average over the same seed count.
-    func runTorch(_ python: String, emb: Int, hid: Int, bi: Bool, batch: Int, limit: Int, tasks: [TrainStepBench.Task], seed: Int) throws -> ([Double], [String: Double]) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        let reseed = "import random, runpy, sys, torch; s = int(sys.argv.pop(1)); ms = torch.manual_seed; rs = random.seed; " +
-            "torch.manual_seed = lambda _: ms(s); random.seed = lambda *_: rs(s); sys.argv.pop(0); runpy.run_path(sys.argv[0], run_name='__main__')"
-        p.arguments = ["-c", reseed, "\(seed)", torchScript] + tasks.flatMap { ["--task", $0.path] } + [
-            "--emb", "\(emb)", "--hid", "\(hid)", "--bi", bi ? "1" : "0", "--batch", "\(batch)", "--epochs", "\(epochs)",
-            "--threads", "\(threads)", "--max-len", "\(maxLen)", "--tok", "char", "--limit", "\(limit)",
-        ]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        FileHandle.standardError.write(Data(out.utf8))
-        guard p.terminationStatus == 0 else { throw ValidationError("train_torch.py exited with \(p.terminationStatus)") }
-        var rates: [Double] = [], accuracies: [String: Double] = [:]
-        for line in out.split(separator: "\n") {
-            if let r = line.range(of: "train examples/s=") {
-                if let v = Double(line[r.upperBound...].prefix { $0.isNumber || $0 == "." }) { rates.append(v) }
-            } else if line.hasPrefix("dev acc ") {
-                // "dev acc topic.csv: 0.8125"
-                let parts = line.dropFirst(8).split(separator: ":")
-                if parts.count == 2, let v = Double(parts[1].trimmingCharacters(in: .whitespaces)) {
-                    accuracies[String(parts[0]).replacingOccurrences(of: ".csv", with: "")] = v
-                }
-            }
-        }
-        guard !rates.isEmpty else { throw ValidationError("no examples/s in train_torch.py output") }
-        return (rates, accuracies)
-    }
-
     // MARK: helpers
 
     var productsDirectory: String { URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path }
@@ -226,4 +193,45 @@ struct TrainBench: ParsableCommand {
     func r1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
     func r3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
     func r4(_ x: Double) -> Double { (x * 10000).rounded() / 10000 }
+}
+
+/// `../shared/bench/train_torch.py`, run unchanged, as `train-step` and `train` measure against it.
+enum TorchReference {
+    /// Its training examples/s per epoch and dev accuracy per task file (`topic`, `sentiment`).
+    /// The script hard-codes seed 0; with another `seed` its two seeding calls are redirected
+    /// before it runs, so that both sides can average over the same seeds.
+    static func run(python: String, script: String, tasks: [TrainStepBench.Task], emb: Int, hid: Int, bi: Bool, batch: Int,
+                    epochs: Int, threads: Int, maxLen: Int, limit: Int, seed: Int = 0) throws -> (rates: [Double], accuracies: [String: Double]) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        let reseed = "import random, runpy, sys, torch; s = int(sys.argv.pop(1)); ms = torch.manual_seed; rs = random.seed; " +
+            "torch.manual_seed = lambda _: ms(s); random.seed = lambda *_: rs(s); sys.argv.pop(0); runpy.run_path(sys.argv[0], run_name='__main__')"
+        let arguments = [script] + tasks.flatMap { ["--task", $0.path] } + [
+            "--emb", "\(emb)", "--hid", "\(hid)", "--bi", bi ? "1" : "0", "--batch", "\(batch)", "--epochs", "\(epochs)",
+            "--threads", "\(threads)", "--max-len", "\(maxLen)", "--tok", "char", "--limit", "\(limit)",
+        ]
+        p.arguments = seed == 0 ? arguments : ["-c", reseed, "\(seed)"] + arguments
+        FileHandle.standardError.write(Data("running: \(python) \(p.arguments!.joined(separator: " "))\n".utf8))
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        FileHandle.standardError.write(Data(out.utf8))
+        guard p.terminationStatus == 0 else { throw ValidationError("train_torch.py exited with \(p.terminationStatus)") }
+        var rates: [Double] = [], accuracies: [String: Double] = [:]
+        for line in out.split(separator: "\n") {
+            if let r = line.range(of: "train examples/s=") {
+                if let v = Double(line[r.upperBound...].prefix { $0.isNumber || $0 == "." }) { rates.append(v) }
+            } else if line.hasPrefix("dev acc ") {
+                // "dev acc topic.csv: 0.8125"
+                let parts = line.dropFirst(8).split(separator: ":")
+                if parts.count == 2, let v = Double(parts[1].trimmingCharacters(in: .whitespaces)) {
+                    accuracies[String(parts[0]).replacingOccurrences(of: ".csv", with: "")] = v
+                }
+            }
+        }
+        guard !rates.isEmpty else { throw ValidationError("no examples/s in train_torch.py output") }
+        return (rates, accuracies)
+    }
 }

@@ -211,27 +211,8 @@ struct TrainStepBench: ParsableCommand {
     // MARK: PyTorch reference
 
     func runTorch(_ python: String, _ c: Config, tasks: [Task]) throws -> [Double] {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [torchScript] + tasks.flatMap { ["--task", $0.path] } + [
-            "--emb", "\(c.emb)", "--hid", "\(c.hid)", "--bi", c.bi ? "1" : "0", "--batch", "\(c.batch)",
-            "--epochs", "\(repeats)", "--threads", "\(threads)", "--max-len", "\(c.maxLen)", "--tok", "char",
-            "--limit", "\(c.limit)",
-        ]
-        FileHandle.standardError.write("running: \(python) \(p.arguments!.joined(separator: " "))\n".data(using: .utf8)!)
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        FileHandle.standardError.write(out.data(using: .utf8)!)
-        guard p.terminationStatus == 0 else { throw ValidationError("train_torch.py exited with \(p.terminationStatus)") }
-        let rates = out.split(separator: "\n").compactMap { line -> Double? in
-            guard let r = line.range(of: "train examples/s=") else { return nil }
-            return Double(line[r.upperBound...].prefix { $0.isNumber || $0 == "." })
-        }
-        guard !rates.isEmpty else { throw ValidationError("no examples/s in train_torch.py output") }
-        return rates
+        try TorchReference.run(python: python, script: torchScript, tasks: tasks, emb: c.emb, hid: c.hid, bi: c.bi, batch: c.batch,
+                               epochs: repeats, threads: threads, maxLen: c.maxLen, limit: c.limit).rates
     }
 
     // MARK: helpers
