@@ -219,7 +219,7 @@ public enum ModelExport {
         }
         let parent = (output as NSString).deletingLastPathComponent
         let target = RunFolder(path: parent.isEmpty ? "." : parent)
-        try target.writeFolder(name: (output as NSString).lastPathComponent, files: [
+        try target.writeFolder(name: (output as NSString).lastPathComponent, step: step, files: [
             ("model.safetensors", .tensors(model.parameters.map { ($0.name, $0.value) }, metadata: ["format": "mtl-train model", "step": "\(step)"])),
             ("config.json", .data(try RunFolder.json(configuration))),
             ("text.json", .data(text)),

@@ -47,13 +47,13 @@ public struct RunFolder: Sendable {
     /// Writes `files` as `checkpoint-STEP` whole or not at all. On failure the partial folder is
     /// removed and every earlier checkpoint is untouched.
     public func writeCheckpoint(step: Int, files: [(name: String, file: CheckpointFile)]) throws(TrainingError) {
-        try writeFolder(name: Self.checkpointName(step: step), files: files, replace: true)
+        try writeFolder(name: Self.checkpointName(step: step), step: step, files: files, replace: true)
     }
 
     /// Writes `files` as the folder `name` inside this one, whole or not at all (see the type's
-    /// comment). `replace`: a folder already there is moved aside (a checkpoint that failed
+    /// comment); the manifest records `step` (the checkpoint's, or the exported one's). `replace`: a folder already there is moved aside (a checkpoint that failed
     /// verification); otherwise it is an error.
-    func writeFolder(name: String, files: [(name: String, file: CheckpointFile)], replace: Bool) throws(TrainingError) {
+    func writeFolder(name: String, step: Int, files: [(name: String, file: CheckpointFile)], replace: Bool) throws(TrainingError) {
         let target = path + "/" + name
         let partial = path + "/.\(name).partial-\(getpid())"
         if !replace && FileManager.default.fileExists(atPath: target) {
@@ -79,7 +79,6 @@ public struct RunFolder: Sendable {
                 manifest[fileName] = ManifestEntry(bytes: try Self.size(of: filePath), sha256: try SHA256.hexDigest(ofFile: filePath))
             }
             try beforeWrite?(Self.manifestName)
-            let step = Int(name.dropFirst("checkpoint-".count)) ?? 0
             try Self.writeDurably(try Self.json(Manifest(step: step, files: manifest)), to: partial + "/" + Self.manifestName)
             try Self.syncDirectory(partial)
             if FileManager.default.fileExists(atPath: target) {

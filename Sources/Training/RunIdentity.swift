@@ -20,11 +20,12 @@ public struct RunFingerprints: Sendable, Codable, Equatable {
             sources.append([s.info.path, s.info.contentSHA256, s.info.mappingJSON, s.info.pipelineJSON, s.info.part ?? "", String(s.records)].joined(separator: "\u{1f}"))
         }
         var tasks: [String] = []
-        for t in try store.tasks() {
+        let records = try store.tasks()
+        for t in records {
             tasks.append([t.name, t.kind.rawValue, t.tagScheme?.rawValue ?? "", try store.labels(taskID: t.id).map(\.name).joined(separator: "\u{1e}")].joined(separator: "\u{1f}"))
         }
         self.store = Self.digest((sources + ["|"] + tasks).joined(separator: "\n"))
-        storeDescription = "\(sources.count) sources, tasks \(try store.tasks().map(\.name).joined(separator: ", "))"
+        storeDescription = "\(sources.count) sources, tasks \(records.map(\.name).joined(separator: ", "))"
         let v = source.vocabulary
         vocabulary = Self.digest([v.name, String(v.id), v.createdAt, String(v.size), v.paramsJSON].joined(separator: "\u{1f}"))
         vocabularyDescription = "'\(v.name)' (\(v.size) tokens, built \(v.createdAt))"
