@@ -1,6 +1,7 @@
 import Batching
 import CorpusImport
 import Foundation
+import NN
 import Splits
 import Store
 import TestSupport
@@ -25,7 +26,7 @@ func finishStore(_ store: ExampleStore, ratios: (Double, Double, Double) = (0.7,
 
 /// Two tasks a small model learns in a few epochs: the sentiment is the first word, the topic the last.
 func keywordExamples(_ n: Int, seed: UInt64 = 5, emptyEvery: Int = 0) -> [SyntheticExample] {
-    var rng = SplitMix(seed)
+    var rng = SplitMix64(seed: seed)
     let filler = ["the", "a", "very", "quite", "some", "thing", "stuff", "it", "was", "is", "and", "then", "so", "really"]
     let topics = ["phone", "hotel", "book"]
     return (0..<n).map { i in
@@ -36,18 +37,6 @@ func keywordExamples(_ n: Int, seed: UInt64 = 5, emptyEvery: Int = 0) -> [Synthe
         for _ in 0..<(2 + Int(rng.next() % 6)) { words.append(filler[Int(rng.next() % UInt64(filler.count))]) }
         words.append(topic)
         return SyntheticExample(words.joined(separator: " "), ["sentiment": positive ? "pos" : "neg", "topic": topic])
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
@@ -63,6 +52,17 @@ func smallRun(store: String, epochs: Int? = 3, steps: Int? = nil, seed: UInt64 =
     t.epochs = epochs; t.steps = steps; t.seed = seed; t.learningRate = 0.01; t.threads = 1
     configure(&m, &t)
     return (m, t)
+}
+
+/// A two-task model of the store's tasks (tiny sizes, no dropout) and one training batch of 6.
+func tinyModelAndBatch(store: String, allTaskTargets: Bool) throws -> (ModelConfig, ModelInput, [String]) {
+    let plan = try RunPlan(store: store, vocabulary: nil, split: nil, fold: nil, tasks: nil)
+    var config = ModelConfig(vocabularySize: plan.vocabularySize, padID: plan.padID, tasks: plan.tasks)
+    config.embeddingSize = 6; config.hiddenSize = 5; config.dropout = 0
+    var loader = LoaderConfig()
+    loader.batchSize = 6; loader.allTaskTargets = allTaskTargets
+    let batch = try Loader(source: StoreSource(path: store, config: loader), config: loader).next()
+    return (config, try ModelInput(batch: batch), plan.tasks.map(\.name))
 }
 
 /// Writes `lines` (already CSV-quoted rows) to a file in `dir` and imports it with `mapping`.

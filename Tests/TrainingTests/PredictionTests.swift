@@ -1,6 +1,7 @@
 import Batching
 import CorpusImport
 import Foundation
+import NN
 import Store
 import Testing
 import TestSupport
@@ -13,7 +14,7 @@ struct PredictionTests {
     /// every token and span carries offsets into the text as given, and its text is that slice.
     @Test func spansPointIntoTheOriginalText() throws {
         let dir = TempDir(); defer { dir.cleanup() }
-        var rng = SplitMix(3)
+        var rng = SplitMix64(seed: 3)
         let names = ["John", "Mary", "Ｌｉ", "王芳", "Zoë"], places = ["Paris", "Berlin", "北京", "Ōsaka"]
         var lines = ""
         for _ in 0..<300 {

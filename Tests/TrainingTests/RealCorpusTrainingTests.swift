@@ -15,10 +15,12 @@ struct RealCorpusTrainingTests {
     @Test func chineseTopicAndSentimentBeatTheMajorityClass() throws {
         guard Corpora.available else { print("skipped: \(Corpora.skipMessage)"); return }
         let dir = TempDir(); defer { dir.cleanup() }
-        let lines = try String(contentsOfFile: Corpora.path("chinese/online_shopping_10_cats.csv"), encoding: .utf8)
-        let rows = parseCSV(lines).dropFirst().filter { $0.count == 3 }
-        var csv = "cat,label,review\n"
-        for (i, r) in rows.enumerated() where i % 20 == 0 { csv += r.map(csvField).joined(separator: ",") + "\n" }
+        let reader = try CSVReader(path: Corpora.path("chinese/online_shopping_10_cats.csv"), columns: [.name("cat"), .name("label"), .name("review")])
+        var csv = "cat,label,review\n", i = 0
+        while let r = try reader.next() {
+            if i % 20 == 0 { csv += r.fields.map { csvField($0.single ?? "") }.joined(separator: ",") + "\n" }
+            i += 1
+        }
         let store = try ExampleStore(path: dir.path("zh.sqlite"))
         var mapping = Mapping(format: .csv, text: "review", tasks: ["topic": TaskMapping(kind: .classification, field: "cat"),
                                                                     "sentiment": TaskMapping(kind: .classification, field: "label")])
@@ -73,24 +75,4 @@ struct RealCorpusTrainingTests {
         #expect(spans.f1 > 0 && spans.correctSpans > 0)
         #expect(spans.goldSpans > 0 && nerEval.examples == 1009)
     }
-}
-
-/// RFC 4180 rows (quoted fields, doubled quotes, newlines inside quotes).
-func parseCSV(_ s: String) -> [[String]] {
-    var rows: [[String]] = [], row: [String] = [], field = String.UnicodeScalarView()
-    var quoted = false, pending: Unicode.Scalar? = nil
-    var it = s.unicodeScalars.makeIterator()
-    while let c = pending ?? it.next() {
-        pending = nil
-        if quoted {
-            if c == "\"" {
-                if let n = it.next() { if n == "\"" { field.append("\"") } else { quoted = false; pending = n } } else { quoted = false }
-            } else { field.append(c) }
-        } else if c == "\"" { quoted = true }
-        else if c == "," { row.append(String(field)); field = .init() }
-        else if c == "\n" { row.append(String(field)); field = .init(); rows.append(row); row = [] }
-        else if c != "\r" { field.append(c) }
-    }
-    if !field.isEmpty || !row.isEmpty { row.append(String(field)); rows.append(row) }
-    return rows
 }

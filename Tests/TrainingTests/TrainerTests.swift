@@ -273,15 +273,7 @@ struct TrainerTests {
 
     @Test func pcgradWithOneTaskIsThePlainGradient() throws {
         let dir = TempDir(); defer { dir.cleanup() }
-        let store = try preparedStore(dir, keywordExamples(60))
-        let plan = try RunPlan(store: store, vocabulary: nil, split: nil, fold: nil, tasks: nil)
-        var config = ModelConfig(vocabularySize: plan.vocabularySize, padID: plan.padID, tasks: plan.tasks)
-        config.embeddingSize = 6; config.hiddenSize = 5; config.dropout = 0
-        var loader = LoaderConfig()
-        loader.batchSize = 6; loader.allTaskTargets = false
-        let source = try StoreSource(path: store, config: loader)
-        let batch = try Loader(source: source, config: loader).next()
-        let input = try ModelInput(batch: batch)
+        let (config, input, _) = try tinyModelAndBatch(store: try preparedStore(dir, keywordExamples(60)), allTaskTargets: false)
         #expect(input.targets.filter(\.isPresent).count == 1)
         func step(_ w: TaskWeightingSpec) throws -> [Float] {
             let model = try MultiTaskModel(config: config)
@@ -295,14 +287,7 @@ struct TrainerTests {
 
     @Test func staticTaskWeightsScaleEachTasksGradient() throws {
         let dir = TempDir(); defer { dir.cleanup() }
-        let store = try preparedStore(dir, keywordExamples(60))
-        let plan = try RunPlan(store: store, vocabulary: nil, split: nil, fold: nil, tasks: nil)
-        var config = ModelConfig(vocabularySize: plan.vocabularySize, padID: plan.padID, tasks: plan.tasks)
-        config.embeddingSize = 6; config.hiddenSize = 5; config.dropout = 0
-        var loader = LoaderConfig()
-        loader.batchSize = 6
-        let batch = try Loader(source: StoreSource(path: store, config: loader), config: loader).next()
-        let input = try ModelInput(batch: batch)
+        let (config, input, names) = try tinyModelAndBatch(store: try preparedStore(dir, keywordExamples(60)), allTaskTargets: true)
         func gradients(_ w: TaskWeightingSpec) throws -> [Float] {
             let model = try MultiTaskModel(config: config)
             let s = TrainingStep(model: model, optimizer: SGD(learningRate: 0), weighting: w, losses: [TaskLoss(), TaskLoss()],
@@ -310,7 +295,6 @@ struct TrainerTests {
             try s(input, learningRate: 0, step: 1)
             return model.sharedParameters.flattenedGradients()
         }
-        let names = plan.tasks.map(\.name)
         let both = try gradients(.weights([names[0]: 1, names[1]: 1]))
         let onlyFirst = try gradients(.weights([names[0]: 1, names[1]: 0]))
         let onlySecond = try gradients(.weights([names[0]: 0, names[1]: 2]))
