@@ -1,5 +1,6 @@
 import ArgumentParser
 import Batching
+import Foundation
 
 /// The batch-making flags `mtl-prep sample` and `mtl-train` share: one declaration and one
 /// parser, so a strategy tried with `sample --report` means the same thing in training.
@@ -90,7 +91,7 @@ public struct SamplingOptions: ParsableArguments {
 
     /// `a=1,b=2` (by task name, every task once) or `1,2` (task order).
     public static func parseWeights(_ s: String, tasks: [String]) throws -> [Double] {
-        let parts = s.split(separator: ",").map { String($0).trimmingWhitespace() }
+        let parts = s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         if parts.allSatisfy({ $0.contains("=") }) {
             var byName: [String: Double] = [:]
             for p in parts {
@@ -120,12 +121,3 @@ public struct SamplingOptions: ParsableArguments {
 }
 
 extension Truncation: ExpressibleByArgument {}
-
-extension String {
-    func trimmingWhitespace() -> String {
-        var s = Substring(self)
-        while s.first?.isWhitespace == true { s.removeFirst() }
-        while s.last?.isWhitespace == true { s.removeLast() }
-        return String(s)
-    }
-}

@@ -95,17 +95,17 @@ public final class Adam: Optimizer {
         for p in parameters where !p.frozen {
             // Bias correction counts this parameter's own updates (PyTorch keeps a step per
             // parameter): a task head updated only on its task's batches is corrected as such.
-            let n = (updates[p.name] ?? 0) + 1
-            updates[p.name] = n
-            let t = Float(n)
+            let updateCount = (updates[p.name] ?? 0) + 1
+            updates[p.name] = updateCount
+            let t = Float(updateCount)
             let bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t)
             let stepSize = lr / bc1, invSqrtBc2 = 1 / bc2.squareRoot()
             let (mt, vt) = slots(p)
-            let w = p.value.data, g = p.grad.data, mp = mt.data, vp = vt.data, n2 = p.value.count
+            let w = p.value.data, g = p.grad.data, mp = mt.data, vp = vt.data, n = p.value.count
             let wd = p.decays ? weightDecay : 0
-            if decoupled && wd != 0 { let f = 1 - lr * wd; for i in 0..<n2 { w[i] *= f } }
+            if decoupled && wd != 0 { let f = 1 - lr * wd; for i in 0..<n { w[i] *= f } }
             let l2 = decoupled ? 0 : wd
-            for i in 0..<n2 {
+            for i in 0..<n {
                 let gi = g[i] + l2 * w[i]
                 let mi = b1 * mp[i] + (1 - b1) * gi
                 let vi = b2 * vp[i] + (1 - b2) * gi * gi
@@ -126,7 +126,7 @@ public final class Adam: Optimizer {
         var out = StepCount.tensors(stepCount)
         for k in m.keys.sorted() {
             out.append(("optimizer.exp_avg.\(k)", m[k]!)); out.append(("optimizer.exp_avg_sq.\(k)", v[k]!))
-            out.append(("optimizer.updates.\(k)", StepCount.tensors(updates[k] ?? stepCount)[1].1))
+            out.append(("optimizer.updates.\(k)", StepCount.exactTensor(updates[k] ?? stepCount)))
         }
         return out
     }
@@ -140,7 +140,7 @@ public final class Adam: Optimizer {
         if steps > 0 {
             for p in parameters where !p.frozen {
                 if let u = t["optimizer.updates.\(p.name)"] {
-                    nu[p.name] = try StepCount.load(["optimizer.step_exact": u])
+                    nu[p.name] = try StepCount.loadExact(u, name: "optimizer.updates.\(p.name)")
                 } else if perParameter {
                     continue
                 } else {
@@ -167,20 +167,29 @@ enum StepCount {
 
     static func tensors(_ n: Int) -> [(String, Tensor)] {
         let approx = Tensor(shape: [1]); approx.data[0] = Float(n)
+        return [("optimizer.step", approx), ("optimizer.step_exact", exactTensor(n))]
+    }
+
+    /// n as (⌊n / 2²⁴⌋, n mod 2²⁴): both limbs exact in Float.
+    static func exactTensor(_ n: Int) -> Tensor {
         let exact = Tensor(shape: [2]); exact.data[0] = Float(n / limb); exact.data[1] = Float(n % limb)
-        return [("optimizer.step", approx), ("optimizer.step_exact", exact)]
+        return exact
+    }
+
+    static func integral(_ x: Float, below bound: Float) -> Bool { x >= 0 && x < bound && x.rounded(.towardZero) == x }
+
+    /// Reads a count written by `exactTensor`; `name` names the tensor in errors.
+    static func loadExact(_ e: Tensor, name: String) throws(NNError) -> Int {
+        guard e.shape == [2] else { throw .shapeMismatch(where: name, expected: [2], got: e.shape) }
+        let hi = e.data[0], lo = e.data[1], l = Float(limb)
+        guard integral(hi, below: l), integral(lo, below: l) else {
+            throw .invalidArgument(where: name, message: "values \(hi), \(lo) are not integers in 0..<2^24")
+        }
+        return Int(hi) * limb + Int(lo)
     }
 
     static func load(_ t: [String: Tensor]) throws(NNError) -> Int {
-        func integral(_ x: Float, below bound: Float) -> Bool { x >= 0 && x < bound && x.rounded(.towardZero) == x }
-        if let e = t["optimizer.step_exact"] {
-            guard e.shape == [2] else { throw .shapeMismatch(where: "optimizer.step_exact", expected: [2], got: e.shape) }
-            let hi = e.data[0], lo = e.data[1], l = Float(limb)
-            guard integral(hi, below: l), integral(lo, below: l) else {
-                throw .invalidArgument(where: "optimizer.step_exact", message: "values \(hi), \(lo) are not integers in 0..<2^24")
-            }
-            return Int(hi) * limb + Int(lo)
-        }
+        if let e = t["optimizer.step_exact"] { return try loadExact(e, name: "optimizer.step_exact") }
         guard let s = t["optimizer.step"] else { return 0 }
         guard s.count == 1, integral(s.data[0], below: 0x1p62) else {
             throw .invalidArgument(where: "optimizer.step", message: "not a non-negative integer count")
