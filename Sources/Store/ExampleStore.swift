@@ -41,7 +41,9 @@ public final class ExampleStore: @unchecked Sendable {
             if v != StoreSchema.version {
                 throw StoreError(kind: .schema, message: v == 0
                     ? "\(path) is not an mtl store (schema version 0)"
-                    : "\(path) has schema version \(v), this program reads version \(StoreSchema.version)")
+                    : v < StoreSchema.version
+                    ? "\(path) has schema version \(v), this program reads version \(StoreSchema.version): a command that writes to the store (mtl-prep import, split or vocab) migrates it first"
+                    : "\(path) has schema version \(v), written by a newer program; this one reads version \(StoreSchema.version)")
             }
         } else {
             try StoreSchema.migrator.migrate(connection)

@@ -391,3 +391,24 @@ struct CRFRepairTests {
         #expect(throws: NNError.self) { try head.crf!.loss(emissions: emissions, tags: gold, layout: layout, gradient: Tensor(shape: [0])) }
     }
 }
+
+@Suite("Trainer on a store of an older schema")
+struct OlderStoreTests {
+    /// A store an older program wrote is refused with the command that migrates it, and left as it was.
+    @Test func anOlderStoreIsRefusedWithTheMigrationAndLeftAlone() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let path = try preparedStore(dir, keywordExamples(40))
+        do {
+            let db = try Connection(path: path)
+            try db.execute("PRAGMA user_version = 4")
+        }
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        do {
+            _ = try RunPlan(store: path, vocabulary: nil, split: nil, fold: nil, tasks: nil)
+            Issue.record("an older store was opened")
+        } catch let e as TrainingError {
+            #expect(e.description.contains("schema version 4") && e.description.contains("mtl-prep import, split or vocab"), "\(e.description)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+    }
+}
