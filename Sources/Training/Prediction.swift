@@ -90,7 +90,10 @@ public final class Predictor {
 
     /// Labels `texts` (one result per text, in order) for the tasks `only` (names; nil = all).
     /// Texts go through the model's own normalizer and tokenizer; offsets point into the text as given.
-    public func predict(_ texts: [String], only: [String]? = nil, topK: Int = 1, threshold: Float = 0.5) throws -> [TextPrediction] {
+    /// With `logits`, each result also carries the token ids the model read and every task's raw
+    /// scores (the emissions, before any CRF), for checking the model elsewhere (`python/mtl_torch.py`).
+    public func predict(_ texts: [String], only: [String]? = nil, topK: Int = 1, threshold: Float = 0.5,
+                        logits: Bool = false) throws -> [TextPrediction] {
         let tokenized = try texts.map { try processor.tokenize($0) }
         var ids = [Int32](), lengths = [Int32]()
         let T = tokenized.map(\.tokens.count).max() ?? 0
@@ -108,12 +111,16 @@ public final class Predictor {
         let input = try ModelInput(batch: batch)
         let outputs = try model.forward(input, training: false, allHeads: true)
         var results = texts.map { _ in TextPrediction(tasks: [:]) }
+        if logits {
+            for r in 0..<B { results[r].tokenIDs = Array(ids[r * T..<r * T + Int(lengths[r])]); results[r].logits = [:] }
+        }
         for (t, spec) in tasks.enumerated() where only?.contains(spec.name) ?? true {
             switch outputs[t] {
             case .rows(let logits)?:
                 let C = logits.cols
                 for r in 0..<B {
                     let z = Array(UnsafeBufferPointer(start: logits.data + r * C, count: C))
+                    results[r].logits?[spec.name] = TaskLogits(rows: [z], perToken: false)
                     if spec.kind == .multilabel {
                         let scores = z.map { 1 / (1 + Foundation.exp(-Double($0))) }
                         let chosen = scores.indices.filter { scores[$0] > Double(threshold) }.sorted { scores[$0] > scores[$1] }
@@ -127,9 +134,21 @@ public final class Predictor {
                         results[r].tasks[spec.name] = .label(label: top[0].label, probability: top[0].score, top: topK > 1 ? top : nil)
                     }
                 }
-            case .tokens?:
+            case .tokens(let emissions, let layout)?:
                 let tags = try model.predictedTags(task: t, outputs[t]!)
-                for r in 0..<B { results[r].tasks[spec.name] = .tags(tokens: [], spans: spec.hasSpans ? [] : nil) }
+                for r in 0..<B {
+                    results[r].tasks[spec.name] = .tags(tokens: [], spans: spec.hasSpans ? [] : nil)
+                    results[r].logits?[spec.name] = TaskLogits(rows: [], perToken: true)
+                }
+                if logits {
+                    for (i, r) in input.encodedRows.enumerated() {
+                        let K = emissions.cols
+                        let rows = (0..<layout.lengths[i]).map { time in
+                            Array(UnsafeBufferPointer(start: emissions.data + layout.row(batch: i, time: time) * K, count: K))
+                        }
+                        results[r].logits?[spec.name] = TaskLogits(rows: rows, perToken: true)
+                    }
+                }
                 for (i, r) in input.encodedRows.enumerated() {
                     let text = tokenized[r]
                     let names = tags[i].map { spec.labels[Int($0)] }
@@ -158,9 +177,23 @@ public final class Predictor {
     }
 }
 
-/// One text's predictions, task by task.
+/// One text's predictions, task by task; with `predict(logits: true)` also the token ids read and
+/// each task's raw scores.
 public struct TextPrediction: Sendable, Encodable {
     public var tasks: [String: TaskPrediction]
+    public var tokenIDs: [Int32]? = nil
+    public var logits: [String: TaskLogits]? = nil
+}
+
+/// A task's raw scores for one text: one row of class scores (sequence-level heads, written as a
+/// flat list) or one row per token (token-level heads; CRF emissions before decoding).
+public struct TaskLogits: Sendable, Encodable, Equatable {
+    public var rows: [[Float]]
+    public var perToken: Bool
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        if perToken { try c.encode(rows) } else { try c.encode(rows.first ?? []) }
+    }
 }
 
 public struct LabelScore: Sendable, Encodable, Equatable {

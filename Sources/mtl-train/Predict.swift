@@ -30,6 +30,8 @@ struct Predict: ParsableCommand {
     @Option(name: .customLong("id-field"), help: "A column or key path copied into each output line as its id.") var idField: String?
     @Option(name: .customLong("top-k"), help: "Classification: also list the k most probable labels.") var topK = 1
     @Option(help: "Multilabel: the score above which a label is predicted.") var threshold: Float = 0.5
+    @Flag(help: "Also write the token ids read (token_ids) and each task's raw scores (logits: a list per text, a list per token for tagging; CRF emissions before decoding).")
+    var logits = false
 
     func validate() throws {
         if topK < 1 { throw ValidationError("--top-k must be at least 1") }
@@ -68,10 +70,10 @@ struct Predict: ParsableCommand {
             var count = 0
             func flush() throws {
                 guard !pending.isEmpty else { return }
-                let results = try predictor.predict(pending.map(\.text), only: tasks.isEmpty ? nil : tasks, topK: topK, threshold: threshold)
+                let results = try predictor.predict(pending.map(\.text), only: tasks.isEmpty ? nil : tasks, topK: topK, threshold: threshold, logits: logits)
                 var out = Data()
                 for (p, r) in zip(pending, results) {
-                    out += try encoder.encode(PredictionLine(record: p.record, id: p.id, tasks: r.tasks)) + Data([0x0A])
+                    out += try encoder.encode(PredictionLine(record: p.record, id: p.id, tasks: r.tasks, tokenIDs: r.tokenIDs, logits: r.logits)) + Data([0x0A])
                 }
                 FileHandle.standardOutput.write(out)
                 pending.removeAll(keepingCapacity: true)
@@ -96,6 +98,9 @@ struct PredictionLine: Encodable {
     var record: Int
     var id: String?
     var tasks: [String: TaskPrediction]
+    var tokenIDs: [Int32]?
+    var logits: [String: TaskLogits]?
+    enum CodingKeys: String, CodingKey { case record, id, tasks, tokenIDs = "token_ids", logits }
 }
 
 /// `mtl-train export`: a checkpoint as a model folder of its own.

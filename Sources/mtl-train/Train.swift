@@ -22,6 +22,7 @@ struct MtlTrain: ParsableCommand {
             A run writes RUNS-DIR/NAME/: log.jsonl, metrics-STEP.json, checkpoint-STEP/ folders and checkpoints.json.
             Continue a stopped or killed run exactly: mtl-train --run first --resume
             Evaluate a saved checkpoint: mtl-train eval --run first --checkpoint best --part test
+            Cross-validate (one run per fold of a k-fold split, mean ± std): mtl-train cv --split main --run cv1 --epochs 5
 
             Task weights (--task-weights): equal | static:A=1,B=0.5 | uncertainty (Kendall et al. 2018) | pcgrad (Yu et al. 2020, on the shared layers).
             Selection (--select): mean (of each task's main metric: accuracy, micro-F1, span F1 or token accuracy) | TASK:METRIC | weighted:A=2,B=1.
@@ -30,7 +31,7 @@ struct MtlTrain: ParsableCommand {
             On --resume the checkpoint's configuration is the base and only the options given change it.
             """,
         version: "0.2.0",
-        subcommands: [Eval.self, Predict.self, Export.self])
+        subcommands: [CrossValidate.self, Eval.self, Predict.self, Export.self])
 
     // Data
     @Option(help: "The store.") var store: String?
@@ -136,7 +137,8 @@ struct MtlTrain: ParsableCommand {
     }
 
     /// The run's configuration: the saved one (on resume) or the defaults, with the options given applied.
-    func resolve(saved: RunConfiguration?) throws -> (ModelConfig, TrainingConfig, [Float]?) {
+    /// `fresh`: a new run from `saved` as a template (a cross-validation fold), which loads pretrained vectors.
+    func resolve(saved: RunConfiguration?, fresh: Bool = false) throws -> (ModelConfig, TrainingConfig, [Float]?) {
         let storePath = store ?? saved?.training.store ?? "mtl.sqlite"
         var headChoices: [String: HeadKind] = [:]
         for h in heads {
@@ -160,7 +162,7 @@ struct MtlTrain: ParsableCommand {
             if let emb, emb != e.dim { throw TrainingError(.configuration, "--emb \(emb) differs from the dimension \(e.dim) of --embeddings \(name)") }
             m.embeddingSize = e.dim
             m.embeddings = name
-            pretrained = saved == nil ? e.matrix : nil   // a resume restores the trained table
+            pretrained = saved == nil || fresh ? e.matrix : nil   // a resume restores the trained table
         }
         if let emb { m.embeddingSize = emb }
         if let hidden { m.hiddenSize = hidden }
