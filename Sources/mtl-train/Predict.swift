@@ -21,6 +21,7 @@ struct Predict: ParsableCommand {
             """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case lines, csv, tsv, jsonl }
+    enum OnError: String, ExpressibleByArgument, CaseIterable { case fail, skip }
 
     @ParentCommand var root: MtlTrain
     @Option(help: "A checkpoint folder or an exported model folder.") var model: String
@@ -30,6 +31,8 @@ struct Predict: ParsableCommand {
     @Option(name: .customLong("id-field"), help: "A column or key path copied into each output line as its id.") var idField: String?
     @Option(name: .customLong("top-k"), help: "Classification: also list the k most probable labels.") var topK = 1
     @Option(help: "Multilabel: the score above which a label is predicted.") var threshold: Float = 0.5
+    @Option(name: .customLong("on-error"), help: "On a bad record (invalid UTF-8, a ragged row, invalid JSON, no text field): fail, or skip (write {\"record\", \"error\"} in its place and go on), as mtl-prep import. (default: fail)")
+    var onError: OnError = .fail
     @Flag(help: "Also write the token ids read (token_ids) and each task's raw scores (logits: a list per text, a list per token for tagging; CRF emissions before decoding).")
     var logits = false
 
@@ -66,29 +69,60 @@ struct Predict: ParsableCommand {
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            var pending: [(record: Int, id: String?, text: String)] = []
-            var count = 0
+            // A skipped record keeps its place: its line says why instead of what was predicted.
+            var pending: [(record: Int, id: String?, text: String?, error: String?)] = []
+            var count = 0, skipped = 0
             func flush() throws {
                 guard !pending.isEmpty else { return }
-                let results = try predictor.predict(pending.map(\.text), only: tasks.isEmpty ? nil : tasks, topK: topK, threshold: threshold, logits: logits)
+                let good = pending.compactMap(\.text)
+                var results = try predictor.predict(good, only: tasks.isEmpty ? nil : tasks, topK: topK, threshold: threshold, logits: logits)[...]
                 var out = Data()
-                for (p, r) in zip(pending, results) {
-                    out += try encoder.encode(PredictionLine(record: p.record, id: p.id, tasks: r.tasks, tokenIDs: r.tokenIDs, logits: r.logits)) + Data([0x0A])
+                for p in pending {
+                    if let error = p.error {
+                        out += try encoder.encode(PredictionLine(record: p.record, id: p.id, error: error)) + Data([0x0A])
+                    } else {
+                        let r = results.removeFirst()
+                        out += try encoder.encode(PredictionLine(record: p.record, id: p.id, tasks: r.tasks, tokenIDs: r.tokenIDs, logits: r.logits)) + Data([0x0A])
+                    }
                 }
                 FileHandle.standardOutput.write(out)
                 pending.removeAll(keepingCapacity: true)
             }
+            func bad(_ message: String) throws {
+                guard onError == .skip else {
+                    try flush()   // what was read before the bad record is still written
+                    throw TrainingError(.data, message + " (--on-error skip writes an error line for it and goes on)")
+                }
+                skipped += 1
+                Console.error("skipped: " + message)
+            }
             while true {
                 let record: RawRecord?
-                do { record = try reader.next() } catch { throw TrainingError(.data, "\(error)") }
+                do { record = try reader.next() } catch let error as ImportError {
+                    let recoverable = [.raggedRow, .invalidUTF8, .invalidJSON].contains(error.kind)
+                    guard recoverable else { throw TrainingError(.data, "\(error)") }
+                    count += 1
+                    try bad("\(error)")
+                    pending.append((count, nil, nil, "\(error)"))
+                    continue
+                } catch {
+                    throw TrainingError(.data, "\(error)")
+                }
                 guard let record else { break }
                 count += 1
-                let text = record.fields[0].single ?? ""
                 let id = format == .lines ? nil : (idField == nil ? nil : record.fields[1].single)
-                pending.append((count, id, text))
+                guard let text = record.fields[0].single else {
+                    let what = record.fields[0] == .missing ? "has no field '\(textField)'" : "field '\(textField)' is not one string"
+                    let message = "\(record.locator): the record \(what)"
+                    try bad(message)
+                    pending.append((count, id, nil, message))
+                    continue
+                }
+                pending.append((count, id, text, nil))
                 if pending.count >= batchSize { try flush() }
             }
             try flush()
+            if skipped > 0 { Console.error("\(skipped) of \(count) records skipped") }
         }
     }
 }
@@ -97,10 +131,11 @@ struct Predict: ParsableCommand {
 struct PredictionLine: Encodable {
     var record: Int
     var id: String?
-    var tasks: [String: TaskPrediction]
-    var tokenIDs: [Int32]?
-    var logits: [String: TaskLogits]?
-    enum CodingKeys: String, CodingKey { case record, id, tasks, tokenIDs = "token_ids", logits }
+    var tasks: [String: TaskPrediction]? = nil
+    var tokenIDs: [Int32]? = nil
+    var logits: [String: TaskLogits]? = nil
+    var error: String? = nil
+    enum CodingKeys: String, CodingKey { case record, id, tasks, tokenIDs = "token_ids", logits, error }
 }
 
 /// `mtl-train export`: a checkpoint as a model folder of its own.
