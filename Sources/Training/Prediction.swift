@@ -94,6 +94,7 @@ public final class Predictor {
     /// scores (the emissions, before any CRF), for checking the model elsewhere (`python/mtl_torch.py`).
     public func predict(_ texts: [String], only: [String]? = nil, topK: Int = 1, threshold: Float = 0.5,
                         logits: Bool = false) throws -> [TextPrediction] {
+        guard !texts.isEmpty else { return [] }
         let tokenized = try texts.map { try processor.tokenize($0) }
         var ids = [Int32](), lengths = [Int32]()
         let T = tokenized.map(\.tokens.count).max() ?? 0
@@ -170,7 +171,12 @@ public final class Predictor {
                 }
             case nil:
                 // Token-level heads see no tokens when every text of the batch is empty.
-                if spec.isTokenLevel { for r in 0..<B { results[r].tasks[spec.name] = .tags(tokens: [], spans: spec.hasSpans ? [] : nil) } }
+                if spec.isTokenLevel {
+                    for r in 0..<B {
+                        results[r].tasks[spec.name] = .tags(tokens: [], spans: spec.hasSpans ? [] : nil)
+                        results[r].logits?[spec.name] = TaskLogits(rows: [], perToken: true)
+                    }
+                }
             }
         }
         return results
@@ -258,5 +264,50 @@ public enum ModelExport {
             ("text.json", .data(text)),
         ], replace: false)
         return step
+    }
+}
+
+/// Several copies of one model predicting batches at once, one thread each: on a machine with a
+/// few cores this scales with them, which splitting one small forward pass across threads does not
+/// (its matrix products are too small). Results do not depend on the number of workers: each
+/// batch is computed whole by one copy.
+public final class PredictorPool: @unchecked Sendable {
+    public let workers: [Predictor]
+    public var tasks: [TaskSpec] { workers[0].tasks }
+
+    public init(folder: String, workers count: Int) throws {
+        var list: [Predictor] = []
+        for _ in 0..<max(1, count) { list.append(try Predictor(folder: folder)) }
+        workers = list
+        if list.count > 1 { BLAS.setThreads(1) }
+    }
+
+    /// Predicts each batch (in order), spreading the batches over the workers.
+    public func predict(_ batches: [[String]], only: [String]? = nil, topK: Int = 1, threshold: Float = 0.5,
+                        logits: Bool = false) throws -> [[TextPrediction]] {
+        if workers.count == 1 || batches.count == 1 {
+            return try batches.map { try workers[0].predict($0, only: only, topK: topK, threshold: threshold, logits: logits) }
+        }
+        let results = ResultSlots(count: batches.count)
+        DispatchQueue.concurrentPerform(iterations: min(workers.count, batches.count)) { w in
+            for b in stride(from: w, to: batches.count, by: workers.count) {
+                do { results.set(b, .success(try workers[w].predict(batches[b], only: only, topK: topK, threshold: threshold, logits: logits))) }
+                catch { results.set(b, .failure(error)); return }
+            }
+        }
+        return try results.values()
+    }
+}
+
+private final class ResultSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Result<[TextPrediction], Error>?]
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ r: Result<[TextPrediction], Error>) { lock.withLock { slots[i] = r } }
+    func values() throws -> [[TextPrediction]] {
+        try lock.withLock { slots }.map { slot in
+            guard let slot else { throw TrainingError(.data, "a prediction worker stopped early") }
+            return try slot.get()
+        }
     }
 }

@@ -43,8 +43,10 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            BLAS.setThreads(root.threads ?? 2)
-            let predictor = try Predictor(folder: model)
+            // One model copy per thread, each predicting whole batches: the same output for any --threads.
+            let threads = max(1, root.threads ?? 2)
+            BLAS.setThreads(1)
+            let predictor = try PredictorPool(folder: model, workers: threads)
             let tasks = root.tasks, batchSize = root.sampling.batchSize ?? 64
             let known = predictor.tasks.map(\.name)
             for t in tasks where !known.contains(t) {
@@ -74,14 +76,19 @@ struct Predict: ParsableCommand {
             var count = 0, skipped = 0
             func flush() throws {
                 guard !pending.isEmpty else { return }
-                let good = pending.compactMap(\.text)
-                var results = try predictor.predict(good, only: tasks.isEmpty ? nil : tasks, topK: topK, threshold: threshold, logits: logits)[...]
+                // Batches are runs of --batch-size records (skipped ones included), whatever the thread count.
+                let batches = stride(from: 0, to: pending.count, by: batchSize).map { start in
+                    pending[start..<min(start + batchSize, pending.count)].compactMap(\.text)
+                }
+                let results = Array(try predictor.predict(batches, only: tasks.isEmpty ? nil : tasks, topK: topK, threshold: threshold, logits: logits).joined())
+                var next = 0
                 var out = Data()
                 for p in pending {
                     if let error = p.error {
                         out += try encoder.encode(PredictionLine(record: p.record, id: p.id, error: error)) + Data([0x0A])
                     } else {
-                        let r = results.removeFirst()
+                        let r = results[next]
+                        next += 1
                         out += try encoder.encode(PredictionLine(record: p.record, id: p.id, tasks: r.tasks, tokenIDs: r.tokenIDs, logits: r.logits)) + Data([0x0A])
                     }
                 }
@@ -119,7 +126,7 @@ struct Predict: ParsableCommand {
                     continue
                 }
                 pending.append((count, id, text, nil))
-                if pending.count >= batchSize { try flush() }
+                if pending.count >= batchSize * threads { try flush() }
             }
             try flush()
             if skipped > 0 { Console.error("\(skipped) of \(count) records skipped") }

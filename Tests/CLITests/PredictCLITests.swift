@@ -129,6 +129,26 @@ struct PredictCLITests {
         #expect(damaged.status != 0 && damaged.err.contains("model.safetensors"), "\(damaged.err)")
     }
 
+    @Test func outputIsTheSameForAnyThreadCount() throws {
+        let (f, model) = try Self.trained()
+        defer { withExtendedLifetime(f) {} }
+        // Enough records for several batches per worker, with a bad one inside a batch.
+        var bytes: [UInt8] = []
+        for i in 0..<300 {
+            bytes += Array((i % 3 == 0 ? "Great phone number \(i)" : i % 3 == 1 ? "这家酒店很糟糕 \(i)" : "A boring book, volume \(i)").utf8)
+            if i == 130 { bytes += [0xC3] }
+            bytes.append(0x0A)
+        }
+        var outputs: [String] = []
+        for threads in ["1", "2", "3"] {
+            let r = try run("mtl-train", ["predict", "--model", model, "--threads", threads, "--batch-size", "16", "--on-error", "skip", "--logits"], stdin: Data(bytes))
+            try #require(r.status == 0, "\(r.err)")
+            outputs.append(r.out)
+        }
+        #expect(try Self.lines(outputs[0]).count == 300)
+        #expect(outputs[1] == outputs[0] && outputs[2] == outputs[0], "predictions depend on --threads")
+    }
+
     @Test func predictHelpListsItsOptions() throws {
         let r = try run("mtl-train", ["predict", "--help"])
         #expect(r.status == 0)
