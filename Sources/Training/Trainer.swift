@@ -28,6 +28,70 @@ public struct TrainerState: Sendable, Codable, Equatable {
     /// Length of `log.jsonl` when this state was saved: a resume cuts what came after.
     public var logBytes = 0
     public var stopReason: String?
+    /// What the loader has drawn since the start of the run (the `sampling` log line's counts);
+    /// nil in checkpoints written before it was kept.
+    public var sampling: SamplingTally?
+}
+
+/// Counts of what the loader drew, for the realized task and class shares each `eval` log line's
+/// `sampling` field reports (as `mtl-prep sample --report` counts them): per task the batches drawn for it
+/// (mixed batches: the examples), the sum of its target probability over all those draws, the
+/// examples drawn for it, and per class of a classification task the examples drawn for it.
+public struct SamplingTally: Sendable, Codable, Equatable {
+    public var drawn: [Int64]
+    public var targetSums: [Double]
+    public var examples: [Int64]
+    public var classes: [[Int64]]
+
+    public init(tasks: [TaskInfo]) {
+        drawn = tasks.map { _ in 0 }; targetSums = tasks.map { _ in 0 }; examples = tasks.map { _ in 0 }
+        classes = tasks.map { $0.kind == .classification ? [Int64](repeating: 0, count: $0.labelCount) : [] }
+    }
+
+    /// Counts `batch`, drawn with task probabilities `p`.
+    public mutating func add(_ batch: Batch, probabilities p: [Double], tasks: [TaskInfo]) {
+        guard drawn.count == tasks.count, p.count == tasks.count else { return }
+        if let t = batch.task {
+            drawn[t] += 1
+            for k in p.indices { targetSums[k] += p[k] }
+        } else {
+            for d in batch.drawnFor {
+                drawn[Int(d)] += 1
+                for k in p.indices { targetSums[k] += p[k] }
+            }
+        }
+        for r in 0..<batch.size {
+            let t = Int(batch.drawnFor[r])
+            examples[t] += 1
+            if tasks[t].kind == .classification {
+                let c = Int(batch.targets[t].classes[r])
+                if c >= 0 && c < classes[t].count { classes[t][c] += 1 }
+            }
+        }
+    }
+
+    /// The shares since the start, against the targets, for the log and the report.
+    func report(step: Int, source: StoreSource, loader: LoaderConfig) -> SamplingReport {
+        let tasks = source.tasks, index = source.index
+        let total = Double(drawn.reduce(0, +))
+        var out: [SamplingReport.TaskShare] = []
+        for (t, info) in tasks.enumerated() {
+            var classShares: [SamplingReport.ClassShare]? = nil
+            if info.kind == .classification, t < index.classTotals.count, index.classTotals[t].count == info.labelCount {
+                let target = loader.classBalancing.classShares(counts: index.classTotals[t])
+                let n = Double(classes[t].reduce(0, +))
+                classShares = info.labels.enumerated().map { c, label in
+                    SamplingReport.ClassShare(label: label, trainingExamples: index.classTotals[t][c], targetShare: target[c],
+                                              realizedShare: n > 0 ? Double(classes[t][c]) / n : 0, drawn: classes[t][c])
+                }
+            }
+            out.append(SamplingReport.TaskShare(task: info.name, kind: info.kind.rawValue, trainingExamples: index.taskTotals[t],
+                                                targetShare: total > 0 ? targetSums[t] / total : 0, realizedShare: total > 0 ? Double(drawn[t]) / total : 0,
+                                                drawn: drawn[t], examples: examples[t], classes: classShares))
+        }
+        return SamplingReport(step: step, shareOf: loader.homogeneous ? "batches" : "examples", strategy: loader.taskSampling.name,
+                              classBalancing: ReportPage.balancingName(loader.classBalancing), tasks: out)
+    }
 }
 
 public struct CheckpointRecord: Sendable, Codable, Equatable {
@@ -102,6 +166,8 @@ public final class Trainer {
     var optimizer: any Optimizer { trainStep.optimizer }
     let evalConfig: LoaderConfig
     var log: RunLog
+    /// Set once writing report.html has failed (warned once; training goes on).
+    var reportFailed = false
 
     /// Opens the store, builds (or, with `resume`, restores) the model and the run folder.
     /// `force` accepts a resume whose store, vocabulary, split or settings changed (and logs it).
@@ -144,7 +210,7 @@ public final class Trainer {
                                  clip: training.clip, seed: training.seed)
         evalConfig = Self.evaluationConfig(training)
         let initialLoader = try Loader(source: trainSource, config: training.loader).state
-        state = TrainerState(loader: initialLoader, dropoutCalls: model.dropoutCalls)
+        state = TrainerState(loader: initialLoader, dropoutCalls: model.dropoutCalls, sampling: SamplingTally(tasks: trainSource.tasks))
         try folder.create()
         log = try RunLog(path: folder.logPath)
         if resume {
@@ -240,6 +306,8 @@ public final class Trainer {
         var stepsThisProcess = 0, examplesThisProcess: Int64 = 0
         var lastEvaluatedStep = state.checkpoints.map(\.step).max() ?? -1
         var lastProgress = 0.0
+        if state.sampling?.drawn.count != trainSource.tasks.count { state.sampling = SamplingTally(tasks: trainSource.tasks) }
+        var targetEpoch = -1, targets: [Double] = []
         func done() -> Bool {
             if state.stopReason != nil { return true }
             // Recomputed rather than trusted from a checkpoint: a resume with more --patience goes on.
@@ -261,6 +329,8 @@ public final class Trainer {
             examplesThisProcess += Int64(batch.size)
             if batch.endsEpoch { state.epoch = batch.epoch + 1 }
             state.loader = background.state
+            if batch.epoch != targetEpoch { targetEpoch = batch.epoch; targets = loader.taskProbabilities(epoch: batch.epoch) }
+            state.sampling?.add(batch, probabilities: targets, tasks: trainSource.tasks)
             var lossByTask: [String: Float] = [:]
             for (t, l) in losses.enumerated() { if let l { lossByTask[taskNames[t]] = l } }
             try log.write(["type": "step", "step": state.step, "epoch": batch.epoch, "task": batch.task.map { taskNames[$0] } ?? "mixed",
@@ -300,6 +370,7 @@ public final class Trainer {
         try log.write(["type": "end", "step": state.step, "reason": summary.stopReason, "seconds": seconds,
                        "examples_per_s": summary.examplesPerSecond, "data_wait_share": summary.dataWaitShare,
                        "best_step": state.bestStep.map { $0 as Any } ?? NSNull()])
+        writeReport()
         return summary
     }
 
@@ -336,15 +407,32 @@ public final class Trainer {
         do { try RunFolder.writeDurably(metricsJSON, to: folder.metricsPath(step: state.step)) } catch {
             throw TrainingError(.io, "cannot write metrics-\(state.step).json: \(RunFolder.describe(error))", path: folder.path)
         }
-        try log.write(["type": "eval", "step": state.step, "part": e.part, "aggregate": e.aggregate, "best": isBest,
-                       "metrics": Dictionary(uniqueKeysWithValues: e.tasks.map { ($0.task, $0.metrics) })])
+        var evalLine: [String: Any] = ["type": "eval", "step": state.step, "part": e.part, "aggregate": e.aggregate, "best": isBest,
+                                       "metrics": Dictionary(uniqueKeysWithValues: e.tasks.map { ($0.task, $0.metrics) })]
+        // The loader's realized task and class shares so far, against their targets (the report's sampling charts).
+        if let tally = state.sampling {
+            evalLine["sampling"] = jsonObject(tally.report(step: state.step, source: trainSource, loader: training.loader))
+        }
+        try log.write(evalLine)
         observer?.evaluated(e, isBest: isBest)
         // Before the checkpoint, so that the line is inside the log length the checkpoint records.
         if state.stopReason == "early-stopping" {
             try log.write(["type": "early_stop", "step": state.step, "best_step": state.bestStep ?? -1])
         }
         try checkpoint(metrics: metricsJSON, aggregate: e.aggregate)
+        writeReport()
         return (e, isBest)
+    }
+
+    /// Rewrites `report.html` (temporary file and rename). A failure is warned about once and
+    /// does not stop the run.
+    func writeReport() {
+        do { try RunReport.write(folder: folder.path, history: log.history) } catch {
+            guard !reportFailed else { return }
+            reportFailed = true
+            let message = "warning: cannot write \(folder.path)/\(RunReport.fileName): \(RunFolder.describe(error)) (training goes on; mtl-train report --run NAME writes it later)"
+            if let observer { observer.message(message) } else { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+        }
     }
 
     /// Writes `checkpoint-STEP` whole, then applies `--keep-last` / `--keep-best` (the best survives).
@@ -409,6 +497,8 @@ struct RunLog {
     let path: String
     private(set) var bytes: Int
     private let handle: FileHandle
+    /// The log's lines so far, condensed for the report (rebuilt from the file when cut back).
+    private(set) var history = RunHistory()
 
     init(path: String) throws {
         self.path = path
@@ -421,20 +511,38 @@ struct RunLog {
     mutating func truncate(to n: Int) throws {
         try handle.truncate(atOffset: UInt64(min(n, bytes)))
         bytes = Int(try handle.seekToEnd())
+        history = RunHistory()
+        if bytes > 0, let data = FileManager.default.contents(atPath: path) { history.add(lines: data.prefix(bytes)) }
     }
 
     mutating func write(_ object: [String: Any]) throws {
-        try append(Self.line(object))
+        let o = Self.stamped(object)
+        try write(data: try Self.serialize(o))
+        if let type = o["type"] as? String { history.add(type: type, o) }
     }
 
     /// One log line: the object with its time, as sorted-key JSON and a newline.
     static func line(_ object: [String: Any]) throws -> Data {
-        var o = object
-        o["time"] = timestamp.string(from: Date())
-        return try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes]) + Data([0x0A])
+        try serialize(stamped(object))
     }
 
+    static func stamped(_ object: [String: Any]) -> [String: Any] {
+        var o = object
+        o["time"] = timestamp.string(from: Date())
+        return o
+    }
+
+    static func serialize(_ o: [String: Any]) throws -> Data {
+        try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes]) + Data([0x0A])
+    }
+
+    /// Appends a line made by `line(_:)`.
     mutating func append(_ data: Data) throws {
+        try write(data: data)
+        history.add(lines: data)
+    }
+
+    private mutating func write(data: Data) throws {
         do { try handle.write(contentsOf: data) } catch {
             throw TrainingError(.io, "cannot append to the log: \(RunFolder.describe(error))", path: path)
         }

@@ -31,7 +31,7 @@ struct MtlTrain: ParsableCommand {
             On --resume the checkpoint's configuration is the base and only the options given change it.
             """,
         version: "0.2.0",
-        subcommands: [CrossValidate.self, Eval.self, Predict.self, Export.self])
+        subcommands: [CrossValidate.self, Eval.self, Predict.self, Export.self, Report.self])
 
     // Data
     @Option(help: "The store.") var store: String?
