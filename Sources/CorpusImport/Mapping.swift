@@ -151,6 +151,38 @@ public struct Mapping: Sendable, Hashable, Codable {
             guard !name.isEmpty else { throw bad("tasks", "a task has an empty name") }
             try tasks[name]!.validate(name: name, format: format, origin: origin)
         }
+        if let (key, expression, problem) = firstXPathProblem() {
+            throw ImportError(.invalidXPath, RecordLocator(file: origin), "\(key): \(problem.describe(expression))")
+        }
+    }
+
+    /// The fields of an XML mapping, each with the key that holds it (`text`, `group`,
+    /// `tasks.NAME.field`, `tasks.NAME.items`; a span's `tasks.NAME.start|end|label` as the
+    /// full path joined to its items), in the order errors should be reported.
+    public func xmlFieldExpressions() -> [(key: String, expression: String)] {
+        guard format == .xml else { return [] }
+        var out: [(String, String)] = []
+        if let t = textField { out.append(("text", t)) }
+        if let g = group { out.append(("group", g)) }
+        for name in taskNames {
+            let t = tasks[name]!
+            if let f = t.field { out.append(("tasks.\(name).field", f)) }
+            if let items = t.items, !items.isEmpty { out.append(("tasks.\(name).items", items)) }
+            if let f = t.spanFields(format: format) {
+                out.append(("tasks.\(name).start", f.start))
+                out.append(("tasks.\(name).end", f.end))
+                out.append(("tasks.\(name).label", f.label))
+            }
+        }
+        return out
+    }
+
+    /// The first XML field expression libxml2 cannot compile or evaluate, with its key.
+    public func firstXPathProblem() -> (key: String, expression: String, problem: XPathProblem)? {
+        for (key, expression) in xmlFieldExpressions() {
+            if let p = XPathCheck.problem(expression, namespaces: namespaces ?? [:]) { return (key, expression, p) }
+        }
+        return nil
     }
 }
 

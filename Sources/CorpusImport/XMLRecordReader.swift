@@ -36,6 +36,7 @@ public final class XMLRecordReader: RecordReader {
     public let options: XMLOptions
     private let source: ByteSource
     private var reader: xmlTextReaderPtr?
+    private let fields: [String]
     private var compiled: [xmlXPathCompExprPtr] = []
     private var context: xmlXPathContextPtr?
     private var skipCurrent = false
@@ -50,12 +51,21 @@ public final class XMLRecordReader: RecordReader {
     public init(path: String, fields: [String], options: XMLOptions,
                 displayName: String? = nil, hashing: Bool = false) throws(ImportError) {
         self.options = options
+        self.fields = fields
         source = try ByteSource(path: path, displayName: displayName, hashing: hashing)
         xmlInitParser()
+        XMLErrors.silenceGenericErrors()
+        // deinit frees what was compiled when this throws (freeing here too was a double free).
+        guard let compiler = XMLErrors.silentXPathContext(nil) else {
+            throw ImportError(.io, RecordLocator(file: source.displayName), "cannot create an XPath context")
+        }
+        defer { xmlXPathFreeContext(compiler) }
         for f in fields {
-            guard let c = xmlXPathCompile(f) else {
-                compiled.forEach { xmlXPathFreeCompExpr($0) }
-                throw ImportError(.invalidXPath, RecordLocator(file: source.displayName), "invalid XPath expression '\(f)'")
+            if let problem = XPathCheck.problem(f, namespaces: options.namespaces) {
+                throw ImportError(.invalidXPath, RecordLocator(file: source.displayName), problem.describe(f))
+            }
+            guard let c = xmlXPathCtxtCompile(compiler, f) else {
+                throw ImportError(.invalidXPath, RecordLocator(file: source.displayName), "invalid XPath '\(f)'")
             }
             compiled.append(c)
         }
@@ -167,7 +177,8 @@ public final class XMLRecordReader: RecordReader {
 
     private func evaluate(on node: xmlNodePtr, locator: RecordLocator) throws(ImportError) -> [FieldValue] {
         if context == nil {
-            context = xmlXPathNewContext(node.pointee.doc)
+            XMLErrors.silenceGenericErrors()   // the reader thread, not the one that made the reader
+            context = XMLErrors.silentXPathContext(node.pointee.doc)
             for (prefix, uri) in options.namespaces { xmlXPathRegisterNs(context, prefix, uri) }
         }
         guard let context else { throw ImportError(.io, locator, "cannot create an XPath context") }
@@ -185,9 +196,10 @@ public final class XMLRecordReader: RecordReader {
         mtl_xpath_set_node(context, node)
         var out: [FieldValue] = []
         out.reserveCapacity(compiled.count)
-        for comp in compiled {
+        for (k, comp) in compiled.enumerated() {
             guard let obj = xmlXPathCompiledEval(comp, context) else {
-                throw ImportError(.invalidXPath, locator, "XPath expression #\(out.count + 1) failed on this record")
+                let reason = XPathCheck.message(context.pointee.lastError) ?? "failed"
+                throw ImportError(.invalidXPath, locator, "XPath '\(fields[k])' cannot be evaluated on this record: \(reason)")
             }
             defer { xmlXPathFreeObject(obj) }
             switch obj.pointee.type {
