@@ -109,6 +109,11 @@ public final class CSVReader: RecordReader {
     public var totalBytes: Int64? { source.totalBytes }
     public var contentSHA256: String? { source.digest }
 
+    public func noRecordsExplanation() -> String {
+        if case .firstRow = options.header, !columnNames.isEmpty { return "no rows after the header row" }
+        return "no rows (only empty lines)"
+    }
+
     public func next() throws(ImportError) -> RawRecord? {
         while true {
             let recordLine = scanner.line

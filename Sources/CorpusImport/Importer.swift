@@ -25,6 +25,8 @@ public struct ImportOptions: Sendable {
     public var threads = ProcessInfo.processInfo.activeProcessorCount
     /// Records per chunk handed to a worker.
     public var chunkSize = 1024
+    /// Import a non-empty file that yields no record as an empty source (default: an error).
+    public var allowEmpty = false
     /// The file name used in locators (default: the path's last component).
     public var displayName: String?
     /// How XML is parsed (tests).
@@ -282,6 +284,10 @@ public final class Importer {
         readerDone.signal()  // the deferred wait must not block
         let sha = reader.contentSHA256 ?? "unknown"
         bytes = reader.bytesRead
+        if records == 0, bytes > 0, !options.allowEmpty {
+            // A misspelled --record or a wrong --namespace used to import an empty source and exit 0.
+            throw ImportError(.noRecords, storeLoc, "\(reader.noRecordsExplanation()); nothing imported (--allow-empty imports an empty source)")
+        }
         var summary = ImportSummary(file: path, status: .imported, sourceID: session.source.id, format: mapping.format.rawValue,
                                     recordsRead: records, examplesStored: 0, rejects: 0, rejectReasons: rejectReasons,
                                     labelCounts: [:], spans: [:], replacedSourceIDs: [], bytes: bytes, seconds: 0,

@@ -44,6 +44,8 @@ public final class XMLRecordReader: RecordReader {
     fileprivate var parseError: ImportError?
     /// Records returned so far.
     public private(set) var records = 0
+    /// The elements of the top levels, while no record has been found.
+    private(set) var survey = ElementSurvey()
 
     /// - Parameters:
     ///   - fields: XPath expressions relative to the record element, in the order
@@ -111,6 +113,8 @@ public final class XMLRecordReader: RecordReader {
     public var totalBytes: Int64? { source.totalBytes }
     public var contentSHA256: String? { source.digest }
 
+    public func noRecordsExplanation() -> String { survey.explanation(options) }
+
     private func failure(_ fallback: String) -> ImportError {
         ioError ?? parseError ?? ImportError(.notWellFormedXML, RecordLocator(file: source.displayName), fallback)
     }
@@ -132,8 +136,15 @@ public final class XMLRecordReader: RecordReader {
                 }
                 continue
             }
-            guard type == Int32(XML_READER_TYPE_ELEMENT.rawValue),
-                  let name = xmlTextReaderConstLocalName(reader), String(cString: name) == options.recordElement else { continue }
+            guard type == Int32(XML_READER_TYPE_ELEMENT.rawValue), let name = xmlTextReaderConstLocalName(reader) else { continue }
+            let local = String(cString: name)
+            if records == 0 {
+                let depth = Int(xmlTextReaderDepth(reader))
+                if depth < ElementSurvey.levels {
+                    survey.note(depth: depth, local: local, uri: xmlTextReaderConstNamespaceUri(reader).map { String(cString: $0) })
+                }
+            }
+            guard local == options.recordElement else { continue }
             if let uri = options.namespaceURI {
                 let ns = xmlTextReaderConstNamespaceUri(reader).map { String(cString: $0) } ?? ""
                 if ns != uri { continue }
@@ -225,5 +236,42 @@ public final class XMLRecordReader: RecordReader {
             }
         }
         return out
+    }
+}
+
+/// The element names of a document's top levels, for the error that says no record element
+/// was found: a misspelled `--record` or a wrong `--namespace` shows at once beside them.
+struct ElementSurvey {
+    static let levels = 3
+    private static let maxPaths = 16
+    private var stack: [String] = []
+    private var seen: Set<String> = []
+    /// Distinct paths of local names with their namespace URIs ("" for none), first seen first.
+    private(set) var paths: [(path: String, uri: String)] = []
+    private var more = false
+
+    mutating func note(depth: Int, local: String, uri: String?) {
+        if stack.count > depth { stack.removeLast(stack.count - depth) }
+        while stack.count < depth { stack.append("?") }
+        stack.append(local)
+        let path = "/" + stack.joined(separator: "/"), uri = uri ?? ""
+        guard seen.insert(uri + " " + path).inserted else { return }
+        if paths.count < Self.maxPaths { paths.append((path, uri)) } else { more = true }
+    }
+
+    func explanation(_ options: XMLOptions) -> String {
+        let ns = options.namespaceURI.map { "in namespace '\($0)'" } ?? "in any namespace"
+        var s = "no record element <\(options.recordElement)> (\(ns))"
+        if paths.isEmpty { return s + "; the file has no elements" }
+        let uris = Set(paths.map(\.uri))
+        s += "; elements in the first \(Self.levels) levels: "
+        if uris.count == 1 {
+            s += paths.map(\.path).joined(separator: ", ") + (more ? ", …" : "")
+            if let uri = uris.first, !uri.isEmpty { s += " (all in namespace '\(uri)')" }
+        } else {
+            s += paths.map { $0.uri.isEmpty ? $0.path + " (no namespace)" : $0.path + " (namespace '\($0.uri)')" }
+                .joined(separator: ", ") + (more ? ", …" : "")
+        }
+        return s
     }
 }

@@ -106,6 +106,9 @@ struct Import: ParsableCommand {
     @Option(help: "Tag every example of these sources as a predefined split part (train, dev, test).")
     var part: String?
 
+    @Flag(name: .customLong("allow-empty"), help: "Import a non-empty file without a single record as an empty source (default: an error).")
+    var allowEmpty = false
+
     @Flag(help: "Import again even if the same content, mapping and pipeline (or the same path) is in the store.")
     var replace = false
 
@@ -144,6 +147,7 @@ struct Import: ParsableCommand {
             options.replace = replace
             options.onError = onError
             options.threads = threads
+            options.allowEmpty = allowEmpty
             let summary = try wrap {
                 try Importer(store: db, options: options).importFile(file, progress: progress.map { line in { line.update($0) } })
             }

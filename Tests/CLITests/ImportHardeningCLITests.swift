@@ -92,4 +92,23 @@ struct ImportHardeningCLITests {
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: db)) == bytes)
     }
+
+    @Test func zeroRecordsIsAnErrorUnlessAllowEmpty() throws {
+        let xml = tmp.write("s.xml", Self.sentences)
+        let db = tmp.path("s.sqlite")
+        let r = try run("mtl-prep", ["import", xml, "--store", db, "--record", "sentenc", "--text", "text"])
+        #expect(r.status == 1)
+        #expect(r.err.contains("s.xml: no record element <sentenc> (in any namespace); elements in the first 3 levels: /sentences, /sentences/sentence, /sentences/sentence/text"), "\(r.err)")
+        #expect(r.out.isEmpty && !FileManager.default.fileExists(atPath: db))
+        let allowed = try run("mtl-prep", ["import", xml, "--store", db, "--record", "sentenc", "--text", "text", "--allow-empty"])
+        #expect(allowed.status == 0 && allowed.out.contains("0 records read"), "\(allowed.err)")
+    }
+
+    @Test func libxml2MessagesDoNotReachStderr() throws {
+        let xml = tmp.write("s.xml", Self.sentences)
+        // A prefix neither the mapping nor the document declares fails on the first record, in libxml2's evaluator.
+        let r = try run("mtl-prep", ["import", xml, "--store", tmp.path("s.sqlite"), "--record", "sentence", "--text", "text", "--label", "l=x:y/@z"])
+        #expect(r.status == 1)
+        #expect(r.err == "Error: s.xml:3 (record 1, /sentences/sentence): XPath 'x:y/@z' cannot be evaluated on this record: Undefined namespace prefix\n", "\(r.err)")
+    }
 }

@@ -55,4 +55,88 @@ struct ImportHardeningTests {
         #expect(e?.locator.line == 9, "\(String(describing: e))")
         #expect(e?.message.hasPrefix("tasks.a.b.end: invalid XPath 'aspectTerms/aspectTerm/@to]'") == true, "\(String(describing: e))")
     }
+
+    @Test(arguments: ["words", "pretokenized"])
+    func aJSONTokenListIsTheTokensWhateverTheTokenizer(tokenizer: String) throws {
+        let path = fx.file("pos.jsonl", """
+            {"tokens": ["粒砂"], "pos": ["n"]}
+            {"tokens": ["New York", "is", "big"], "pos": ["PROPN", "AUX", "ADJ"]}
+            {"tokens": ["New York"], "pos": ["PROPN"]}
+            {"tokens": ["a", "b"], "pos": ["X"]}
+
+            """)
+        let m = Mapping(format: .jsonl, text: "tokens", tasks: ["pos": TaskMapping(kind: .tagging, field: "pos")])
+        let db = fx.storePath("\(tokenizer).sqlite")
+        let s = try importFile(path, into: db, m, pipeline: try TextPipeline(tokenize: tokenizer), onError: .skip)
+        #expect(s.examplesStored == 3)
+        // One tag too few is a tag count mismatch, not an unknown label.
+        #expect(s.rejectReasons == ["tagCountMismatch": 1])
+        let store = try ExampleStore(path: db, readOnly: true)
+        let tokens = try (1...3).map { id in
+            let e = try #require(try store.example(id: Int64(id)))
+            return e.tokens.spans.map { String(e.example.text.unicodeScalars.dropFirst(Int($0.scalarStart)).prefix(Int($0.scalarEnd - $0.scalarStart))) }
+        }
+        #expect(tokens == [["粒砂"], ["New York", "is", "big"], ["New York"]])
+        #expect(try store.example(id: 1)!.annotations[0].names == ["n"])
+        #expect(try store.rejects(sourceID: s.sourceID).map(\.reason) == ["task 'pos' has 1 tags for 2 tokens"])
+    }
+
+    @Test func noRecordFromANonEmptyFileIsAnErrorNamingWhatWasLookedFor() throws {
+        let db = fx.storePath()
+        let seed = fx.file("seed.csv", "text,l\nfine,a\n")
+        try importFile(seed, into: db, Mapping(format: .csv, text: "text", tasks: ["l": TaskMapping(kind: .classification, field: "l")]))
+        let before = try dump(db)
+        let tei = fx.file("tei.xml", """
+            <?xml version="1.0"?>
+            <TEI xmlns="http://www.tei-c.org/ns/1.0"><teiHeader/><text><body><sp><l>a</l></sp></body></text></TEI>
+
+            """)
+        func xml(_ record: String, _ namespace: String?) -> Mapping {
+            var m = Mapping(format: .xml, text: "l")
+            m.record = record; m.namespace = namespace
+            return m
+        }
+        for reading in [XMLReading(), XMLReading(subsetParser: false)] {
+            let misspelled = importError { try importFile(tei, into: db, xml("spp", nil), xml: reading) }
+            #expect(misspelled?.kind == .noRecords)
+            #expect(misspelled?.message == "no record element <spp> (in any namespace); elements in the first 3 levels: "
+                    + "/TEI, /TEI/teiHeader, /TEI/text, /TEI/text/body (all in namespace 'http://www.tei-c.org/ns/1.0'); "
+                    + "nothing imported (--allow-empty imports an empty source)", "\(String(describing: misspelled))")
+            let wrongNamespace = importError { try importFile(tei, into: db, xml("sp", "http://www.tei-c.org/ns/2.0"), xml: reading) }
+            #expect(wrongNamespace?.message.hasPrefix("no record element <sp> (in namespace 'http://www.tei-c.org/ns/2.0'); elements") == true)
+            #expect(try dump(db) == before)
+        }
+        let header = fx.file("h.csv", "text,l\n")
+        let m = Mapping(format: .csv, text: "text", tasks: ["l": TaskMapping(kind: .classification, field: "l")])
+        #expect(importError { try importFile(header, into: db, m) }?.description == "h.csv: no rows after the header row; nothing imported (--allow-empty imports an empty source)")
+        #expect(try dump(db) == before)
+
+        // --allow-empty: an empty source, as before.
+        let store = try ExampleStore(path: db)
+        var options = ImportOptions(mapping: m, pipeline: try TextPipeline())
+        options.allowEmpty = true
+        let s = try Importer(store: store, options: options).importFile(header)
+        #expect(s.status == .imported && s.recordsRead == 0)
+    }
+
+    @Test func anEmptyAttributeIsAnEmptyValueNotAMissingField() throws {
+        let path = fx.file("e.xml", """
+            <sentences>
+              <sentence><text>good food</text><c polarity=""/></sentence>
+              <sentence><text>bad food</text><c/></sentence>
+            </sentences>
+
+            """)
+        var m = Mapping(format: .xml, text: "text", tasks: ["p": TaskMapping(kind: .classification, field: "c/@polarity")])
+        m.record = "sentence"
+        for reading in [XMLReading(), XMLReading(subsetParser: false)] {
+            let s = try importFile(path, into: fx.storePath("e\(reading.subsetParser).sqlite"), m, onError: .skip, xml: reading)
+            #expect(s.rejectReasons == ["emptyValue": 1, "missingField": 1], "\(reading)")
+            let reasons = try ExampleStore(path: fx.storePath("e\(reading.subsetParser).sqlite"), readOnly: true).rejects(sourceID: s.sourceID).map(\.reason)
+            #expect(reasons == ["field 'c/@polarity' (task 'p') is present but empty; an empty value is not a label (optional: true leaves such records without one)",
+                                "missing field 'c/@polarity' (task 'p')"], "\(reading)")
+        }
+        m.tasks["p"]!.optional = true
+        #expect(try importFile(path, into: fx.storePath("opt.sqlite"), m).examplesStored == 2)
+    }
 }
