@@ -8,10 +8,10 @@ public struct XPathProblem: Sendable, Hashable, Error {
     /// libxml2's reason (`Invalid expression`, `Invalid type`, …).
     public var reason: String
 
-    /// `invalid XPath 't[' at character 3 (end of the expression): Invalid expression`
+    /// `invalid XPath expression 't[' at character 3 (end of the expression): Invalid expression`
     public func describe(_ expression: String) -> String {
         let where_ = offset >= expression.count ? "at character \(offset + 1) (end of the expression)" : "at character \(offset + 1)"
-        return "invalid XPath '\(expression)' \(where_): \(reason)"
+        return "invalid XPath expression '\(expression)' \(where_): \(reason)"
     }
 }
 

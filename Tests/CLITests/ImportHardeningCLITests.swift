@@ -22,13 +22,13 @@ struct ImportHardeningCLITests {
         let base = ["import", xml, "--store", db, "--record", "sentence"]
         let cases: [([String], String)] = [
             // A task's field used to crash (exit 139): a double free after the compile error.
-            (["--text", "text", "--label", "l=t["], "--label l=t[: invalid XPath 't[' at character 3 (end of the expression): Invalid expression"),
-            (["--text", "text", "--multilabel", "m=a/b[1"], "--multilabel m=a/b[1: invalid XPath 'a/b[1' at character 6"),
-            (["--text", "t["], "--text t[: invalid XPath 't[' at character 3"),
+            (["--text", "text", "--label", "l=t["], "--label l=t[: invalid XPath expression 't[' at character 3 (end of the expression): Invalid expression"),
+            (["--text", "text", "--multilabel", "m=a/b[1"], "--multilabel m=a/b[1: invalid XPath expression 'a/b[1' at character 6"),
+            (["--text", "t["], "--text t[: invalid XPath expression 't[' at character 3"),
             // Accepted by libxml2's compiler, refused by its evaluation: found before any record.
-            (["--text", "text", "--label", "l=concat(\"a\",\"b\")/x"], "--label l=concat(\"a\",\"b\")/x: invalid XPath 'concat(\"a\",\"b\")/x' at character 16: Invalid type"),
-            (["--text", "text", "--spans", "a=aspectTerms/aspectTerm:@from,@to,@pol[ar"], "--spans a=aspectTerms/aspectTerm:@from,@to,@pol[ar: invalid XPath 'aspectTerms/aspectTerm/@pol[ar'"),
-            (["--text", "text", "--group", "foo(@id)"], "--group foo(@id): invalid XPath 'foo(@id)' at character 1: Unregistered function"),
+            (["--text", "text", "--label", "l=concat(\"a\",\"b\")/x"], "--label l=concat(\"a\",\"b\")/x: invalid XPath expression 'concat(\"a\",\"b\")/x' at character 16: Invalid type"),
+            (["--text", "text", "--spans", "a=aspectTerms/aspectTerm:@from,@to,@pol[ar"], "--spans a=aspectTerms/aspectTerm:@from,@to,@pol[ar: invalid XPath expression 'aspectTerms/aspectTerm/@pol[ar'"),
+            (["--text", "text", "--group", "foo(@id)"], "--group foo(@id): invalid XPath expression 'foo(@id)' at character 1: Unregistered function"),
         ]
         for (flags, message) in cases {
             let r = try run("mtl-prep", base + flags)
@@ -48,7 +48,7 @@ struct ImportHardeningCLITests {
 
             """)
         let r = try run("mtl-prep", ["import", xml, "--store", db, "--mapping", mapping])
-        #expect(r.status == 1 && r.err.contains("m.yaml:7:12: tasks.pol.field: invalid XPath 'concat(@a, 'x')[1]' at character 16: Invalid type"), "\(r.err)")
+        #expect(r.status == 1 && r.err.contains("m.yaml:7:12: tasks.pol.field: invalid XPath expression 'concat(@a, 'x')[1]' at character 16: Invalid type"), "\(r.err)")
     }
 
     @Test func theLoserOfACreateRacePrintsNoSuccessAndNamesTheOtherStore() throws {

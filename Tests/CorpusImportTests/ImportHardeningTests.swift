@@ -20,7 +20,7 @@ struct ImportHardeningTests {
         let path = fx.file("s.xml", Self.sentences)
         let e = firstError { try XMLRecordReader(path: path, fields: ["text", "t["], options: XMLOptions(recordElement: "sentence")) }
         #expect(e?.kind == .invalidXPath)
-        #expect(e?.message == "invalid XPath 't[' at character 3 (end of the expression): Invalid expression")
+        #expect(e?.message == "invalid XPath expression 't[' at character 3 (end of the expression): Invalid expression")
     }
 
     @Test func mappingValidationNamesTheKeyAndPosition() throws {
@@ -28,7 +28,7 @@ struct ImportHardeningTests {
         m.record = "sentence"
         let e = importError { try m.validate(origin: "mapping") }
         #expect(e?.kind == .invalidXPath)
-        #expect(e?.description.hasPrefix("mapping: tasks.l.field: invalid XPath 'a/string(b)/c' at character") == true, "\(String(describing: e))")
+        #expect(e?.description.hasPrefix("mapping: tasks.l.field: invalid XPath expression 'a/string(b)/c' at character") == true, "\(String(describing: e))")
         // Expressions that are not node-sets are fine where a value is expected.
         m.tasks["l"] = TaskMapping(kind: .classification, field: "concat(@a, '-', @b)")
         #expect(importError { try m.validate(origin: "mapping") } == nil)
@@ -53,7 +53,7 @@ struct ImportHardeningTests {
         }
         #expect(e?.kind == .invalidXPath)
         #expect(e?.locator.line == 9, "\(String(describing: e))")
-        #expect(e?.message.hasPrefix("tasks.a.b.end: invalid XPath 'aspectTerms/aspectTerm/@to]'") == true, "\(String(describing: e))")
+        #expect(e?.message.hasPrefix("tasks.a.b.end: invalid XPath expression 'aspectTerms/aspectTerm/@to]'") == true, "\(String(describing: e))")
     }
 
     @Test(arguments: ["words", "pretokenized"])
@@ -138,5 +138,56 @@ struct ImportHardeningTests {
         }
         m.tasks["p"]!.optional = true
         #expect(try importFile(path, into: fx.storePath("opt.sqlite"), m).examplesStored == 2)
+    }
+
+    /// A FIFO fed by a thread in pipe-sized writes, as `cat big.csv | mtl-prep import /dev/stdin` is.
+    private func pipe(_ name: String, _ bytes: [UInt8]) throws -> (path: String, writer: Thread) {
+        let path = fx.dir.appendingPathComponent(name).path
+        #expect(mkfifo(path, 0o600) == 0)
+        let writer = Thread {
+            guard let h = FileHandle(forWritingAtPath: path) else { return }
+            var i = 0
+            while i < bytes.count {
+                let n = min(65536, bytes.count - i)
+                h.write(Data(bytes[i..<(i + n)]))
+                i += n
+            }
+            try? h.close()
+        }
+        writer.start()
+        return (path, writer)
+    }
+
+    @Test func aLongRecordFromAPipeIsReadInLinearWork() throws {
+        // 8 MB in one CSV field: partial pipe reads (64 KiB each) used to make the scanner start the
+        // record again after each one, ~n²/128 KiB = 512 MB of scanning; full reads double what each
+        // pass sees, so the passes that run out of data add up to less than the record itself.
+        let field = [UInt8](repeating: UInt8(ascii: "w"), count: 8 << 20)
+        let (path, _) = try pipe("long.csv", Array("text,l\n".utf8) + field + Array(",a\nshort,b\n".utf8))
+        let reader = try CSVReader(path: path, columns: [.name("text"), .name("l")])
+        let records = try readAll(reader)
+        #expect(records.map { $0.fields[0].single?.utf8.count } == [8 << 20, 5])
+        #expect(reader.rescannedBytes < 2 * field.count, "rescanned \(reader.rescannedBytes) bytes for an \(field.count)-byte record")
+        #expect(reader.sourceReads <= 12, "\(reader.sourceReads) reads")
+        #expect(reader.totalBytes == nil)
+    }
+
+    @Test func aByteSourceFillsWhatItIsAskedForFromAPipe() throws {
+        let bytes = (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let (path, _) = try pipe("bytes", bytes)
+        let source = try ByteSource(path: path, displayName: nil, hashing: true)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 1)
+        defer { buffer.deallocate() }
+        var got: [UInt8] = [], sizes: [Int] = []
+        while true {
+            let n = try source.read(into: buffer.baseAddress!, count: buffer.count)
+            if n == 0 { break }
+            sizes.append(n)
+            got += buffer.prefix(n)
+        }
+        #expect(sizes == [1 << 20, 1 << 20, 1 << 20])
+        #expect(got == bytes)
+        let file = fx.file("bytes.bin", bytes: bytes)
+        #expect(source.digest == (try SHA256.hexDigest(ofFile: file)))
     }
 }
