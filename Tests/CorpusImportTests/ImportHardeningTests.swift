@@ -190,4 +190,42 @@ struct ImportHardeningTests {
         let file = fx.file("bytes.bin", bytes: bytes)
         #expect(source.digest == (try SHA256.hexDigest(ofFile: file)))
     }
+
+    @Test func chunksAndWorkInFlightAreBoundedByBytes() throws {
+        // 12 records of 1 MB: one chunk of 12 MB before (1,024 records per chunk whatever their size).
+        let record = String(repeating: "word ", count: 200_000)
+        let path = fx.file("big.csv", "text,l\n" + (0..<12).map { "\(record)\($0),\($0 % 2)\n" }.joined())
+        let store = try ExampleStore(path: fx.storePath())
+        var options = ImportOptions(mapping: Mapping(format: .csv, text: "text", tasks: ["l": TaskMapping(kind: .classification, field: "l")]),
+                                    pipeline: try TextPipeline())
+        options.chunkBytes = 2 << 20
+        options.threads = 2
+        final class Seen: @unchecked Sendable { let lock = NSLock(); var chunks: [(Int, Int)] = [] }
+        let seen = Seen()
+        options.chunkObserver = { n, bytes in seen.lock.lock(); seen.chunks.append((n, bytes)); seen.lock.unlock() }
+        let s = try Importer(store: store, options: options).importFile(path)
+        #expect(s.examplesStored == 12)
+        #expect(seen.chunks.map(\.0).reduce(0, +) == 12)
+        // A chunk ends at the record that takes it to 2 MiB: at most 2 MiB plus one record.
+        #expect(seen.chunks.allSatisfy { $0.1 < (2 << 20) + 1_000_100 }, "\(seen.chunks)")
+        #expect(seen.chunks.count >= 4, "\(seen.chunks)")
+    }
+
+    @Test func orderedParallelMapBoundsTheCostInFlight() throws {
+        let costs = [5, 1, 1, 1, 7, 2, 2, 9, 1, 1, 1, 1, 3]
+        var next = 0, consumed = 0, inFlight = 0, peak = 0
+        var out: [Int] = []
+        try OrderedParallelMap.run(threads: 3, makeWorker: { () }, next: { () -> Int? in
+            guard next < costs.count else { return nil }
+            defer { next += 1 }
+            inFlight += costs[next]; peak = max(peak, inFlight)
+            return next
+        }, transform: { _, i in i }, consume: { i in
+            out.append(i); inFlight -= costs[i]; consumed += 1
+        }, cost: { costs[$0] }, maxCost: 8)
+        #expect(out == Array(costs.indices))
+        // Never more than the bound plus the one item that crossed it.
+        #expect(peak <= 8 + 9, "peak \(peak)")
+        #expect(peak < costs.reduce(0, +))
+    }
 }
