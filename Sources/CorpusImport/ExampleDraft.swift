@@ -335,7 +335,7 @@ final class DraftBuilder {
             let m = task.mapping
             guard let tokenized else { return nil }
             return .tags(try SpanAligner.tags(locator: loc, text: tokenized.original, tokens: tokenized.tokens, spans: spans,
-                                              unit: m.unit ?? .scalars, scheme: m.scheme ?? .bio, unaligned: m.unaligned ?? .expand,
+                                              unit: m.unit ?? .scalars, scheme: m.scheme ?? .bio, unaligned: m.unaligned ?? .expand, duplicates: m.duplicates ?? .error,
                                               counts: &counts))
         }
     }

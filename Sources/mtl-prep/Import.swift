@@ -8,6 +8,7 @@ extension Mapping.Format: ExpressibleByArgument {}
 extension ErrorPolicy: ExpressibleByArgument {}
 extension TaskMapping.SpanUnit: ExpressibleByArgument {}
 extension TaskMapping.UnalignedPolicy: ExpressibleByArgument {}
+extension TaskMapping.DuplicatePolicy: ExpressibleByArgument {}
 extension TagScheme: ExpressibleByArgument {}
 
 struct Import: ParsableCommand {
@@ -69,6 +70,9 @@ struct Import: ParsableCommand {
 
     @Option(help: "Spans not on token boundaries: expand (to the tokens they touch) or drop.")
     var unaligned: TaskMapping.UnalignedPolicy = .expand
+
+    @Option(name: .customLong("duplicate-spans"), help: "Spans with the same offsets and different labels: error (the record is bad) or first (the first wins). Exact repeats are merged either way.")
+    var duplicateSpans: TaskMapping.DuplicatePolicy = .error
 
     @Option(help: "A field holding a group key (document, user) for grouped splits.")
     var group: String?
@@ -231,7 +235,8 @@ struct Import: ParsableCommand {
                 throw CLIError("--spans \(s): expected TASK=ITEMS:START,END,LABEL or TASK=START,END,LABEL")
             }
             try add(n, .spans(items: items, start: parts[0], end: parts[1], label: parts[2],
-                              unit: spanUnit, scheme: spanScheme, unaligned: unaligned), "--spans", s)
+                              unit: spanUnit, scheme: spanScheme, unaligned: unaligned,
+                              duplicates: duplicateSpans == .error ? nil : duplicateSpans), "--spans", s)
         }
         m.group = group
         m.delimiter = delimiter

@@ -111,4 +111,18 @@ struct ImportHardeningCLITests {
         #expect(r.status == 1)
         #expect(r.err == "Error: s.xml:3 (record 1, /sentences/sentence): XPath 'x:y/@z' cannot be evaluated on this record: Undefined namespace prefix\n", "\(r.err)")
     }
+
+    @Test func semeval2016ShapeWithEmptyAndDuplicateSpans() throws {
+        let xml = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../Fixtures/semeval16-restaurants-sample.xml").standardized.path
+        let flags = ["--record", "sentence", "--text", "text", "--spans", "aspect=Opinions/Opinion:@from,@to,@polarity",
+                     "--multilabel", "category=Opinions/Opinion/@category"]
+        let strict = try run("mtl-prep", ["import", xml, "--store", tmp.path("a.sqlite")] + flags)
+        #expect(strict.status == 1)
+        #expect(strict.err.contains("semeval16-restaurants-sample.xml:41 (record 5, /Reviews/Review/sentences/sentence): spans 1 and 2 [4, 9) have different labels 'positive' and 'negative' (duplicate spans policy: error; --duplicate-spans first keeps the first)"), "\(strict.err)")
+        let first = try run("mtl-prep", ["import", xml, "--store", tmp.path("b.sqlite"), "--duplicate-spans", "first"] + flags)
+        #expect(first.status == 0, "\(first.err)")
+        #expect(first.out.contains("6 records read, 6 examples stored, 0 rejected"))
+        #expect(first.out.contains("aspect spans: 10 read, 5 on token boundaries, 0 expanded, 0 dropped (unaligned), 0 dropped (overlapping), 0 dropped (no tokens), 3 empty (skipped), 1 exact duplicates (merged), 1 conflicting duplicates (first kept)"), "\(first.out)")
+    }
 }

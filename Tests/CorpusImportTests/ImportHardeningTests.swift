@@ -228,4 +228,62 @@ struct ImportHardeningTests {
         #expect(peak <= 8 + 9, "peak \(peak)")
         #expect(peak < costs.reduce(0, +))
     }
+
+    static let semeval16 = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../Fixtures/semeval16-restaurants-sample.xml").standardized.path
+
+    static func semevalMapping(_ duplicates: TaskMapping.DuplicatePolicy?) -> Mapping {
+        var m = Mapping(format: .xml, text: "text", tasks: [
+            "aspect": .spans(items: "Opinions/Opinion", start: "@from", end: "@to", label: "@polarity", duplicates: duplicates),
+            "category": TaskMapping(kind: .multilabel, field: "Opinions/Opinion/@category"),
+        ])
+        m.record = "sentence"
+        return m
+    }
+
+    @Test func emptySpansAreSkippedAndExactDuplicatesMerged() throws {
+        // SemEval-2016 marks an opinion without a target as target="NULL" from="0" to="0": the
+        // record failed ("span … is empty"), and --on-error skip dropped its categories with it.
+        let db = fx.storePath()
+        let s = try importFile(Self.semeval16, into: db, Self.semevalMapping(nil), onError: .skip)
+        #expect(s.recordsRead == 6 && s.examplesStored == 5 && s.rejectReasons == ["invalidSpan": 1])
+        var c = SpanCounts()
+        c.spans = 8; c.aligned = 4; c.empty = 3; c.duplicates = 1
+        #expect(s.spans["aspect"] == c)
+        let store = try ExampleStore(path: db, readOnly: true)
+        let rejects = try store.rejects(sourceID: s.sourceID)
+        #expect(rejects.map(\.locator) == ["semeval16-restaurants-sample.xml:41 (record 5, /Reviews/Review/sentences/sentence)"])
+        #expect(rejects.first?.reason == "spans 1 and 2 [4, 9) have different labels 'positive' and 'negative' (duplicate spans policy: error; --duplicate-spans first keeps the first)")
+        // The empty target's record keeps its category; its tokens are all O.
+        let noTarget = try #require(try store.example(id: 2))
+        #expect(noTarget.example.text == "We will not come back.")
+        #expect(noTarget.annotations.first { $0.task.name == "aspect" }?.names.allSatisfy { $0 == "O" } == true)
+        #expect(noTarget.annotations.first { $0.task.name == "category" }?.names == ["RESTAURANT#GENERAL"])
+        let pasta = try #require(try store.example(id: 3))
+        #expect(pasta.annotations.first { $0.task.name == "aspect" }?.names == ["O", "B-positive", "O", "O", "O", "O", "O"])
+    }
+
+    @Test func conflictingDuplicateSpansFollowThePolicy() throws {
+        let db = fx.storePath()
+        let e = importError { try importFile(Self.semeval16, into: db, Self.semevalMapping(nil)) }
+        #expect(e?.kind == .invalidSpan && e?.locator.recordIndex == 5)
+        let s = try importFile(Self.semeval16, into: db, Self.semevalMapping(.first))
+        #expect(s.examplesStored == 6)
+        var c = SpanCounts()
+        c.spans = 10; c.aligned = 5; c.empty = 3; c.duplicates = 1; c.conflicting = 1
+        #expect(s.spans["aspect"] == c)
+        let steak = try #require(try ExampleStore(path: db, readOnly: true).example(id: 5))
+        #expect(steak.annotations.first { $0.task.name == "aspect" }?.names.prefix(3) == ["O", "B-positive", "O"])
+        // The default policy is left out of the stored mapping, so older mappings keep their identity.
+        #expect(!Self.semevalMapping(.error).canonicalJSON().contains("duplicates"))
+        #expect(Self.semevalMapping(.first).canonicalJSON().contains("\"duplicates\":\"first\""))
+        let yaml = try yamlMapping("""
+            format: xml
+            record: sentence
+            text: text
+            tasks:
+              aspect: {kind: spans, items: Opinions/Opinion, start: "@from", end: "@to", label: "@polarity", duplicates: first}
+            """)
+        #expect(yaml.tasks["aspect"]?.duplicates == .first)
+    }
 }
