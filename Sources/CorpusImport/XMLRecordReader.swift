@@ -40,6 +40,7 @@ public final class XMLRecordReader: RecordReader {
     private var compiled: [xmlXPathCompExprPtr] = []
     private var context: xmlXPathContextPtr?
     private var skipCurrent = false
+    private var silenced = false
     private var ioError: ImportError?
     fileprivate var parseError: ImportError?
     /// Records returned so far.
@@ -121,6 +122,10 @@ public final class XMLRecordReader: RecordReader {
 
     public func next() throws(ImportError) -> RawRecord? {
         guard let reader else { return nil }
+        if !silenced {   // libxml2's handlers are per thread: this is the reader thread, not init's
+            XMLErrors.silenceGenericErrors()
+            silenced = true
+        }
         while true {
             let rc = skipCurrent ? xmlTextReaderNext(reader) : xmlTextReaderRead(reader)
             skipCurrent = false
@@ -188,7 +193,6 @@ public final class XMLRecordReader: RecordReader {
 
     private func evaluate(on node: xmlNodePtr, locator: RecordLocator) throws(ImportError) -> [FieldValue] {
         if context == nil {
-            XMLErrors.silenceGenericErrors()   // the reader thread, not the one that made the reader
             context = XMLErrors.silentXPathContext(node.pointee.doc)
             for (prefix, uri) in options.namespaces { xmlXPathRegisterNs(context, prefix, uri) }
         }
