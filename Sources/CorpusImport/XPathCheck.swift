@@ -22,6 +22,7 @@ public struct XPathProblem: Sendable, Hashable, Error {
 /// the expression is also evaluated once on an empty record element.
 enum XPathCheck {
     static func problem(_ expression: String, namespaces: [String: String]) -> XPathProblem? {
+        xmlInitParser()   // this may be the program's first libxml2 call (the CLI checks its flags first)
         XMLErrors.silenceGenericErrors()
         guard let doc = xmlNewDoc("1.0") else { return nil }
         defer { xmlFreeDoc(doc) }
