@@ -36,6 +36,12 @@ static inline int mtl_xml_is_uri(const char *s) {
     return 1;
 }
 
+static void mtl_xml_ignore_generic_error(void *ctx, const char *msg, ...) { (void)ctx; (void)msg; }
+
+/// Replaces libxml2's default generic error handler (which prints to stderr) on the calling
+/// thread: the Swift side turns errors into its own messages. Per thread, as libxml2 keeps it.
+static inline void mtl_xml_silence_errors(void) { xmlSetGenericErrorFunc(NULL, mtl_xml_ignore_generic_error); }
+
 /// Sets the XPath context node (a struct field write, kept in C for clarity).
 static inline void mtl_xpath_set_node(xmlXPathContextPtr ctx, xmlNodePtr node) { ctx->node = node; }
 

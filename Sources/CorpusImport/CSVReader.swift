@@ -109,6 +109,16 @@ public final class CSVReader: RecordReader {
     public var totalBytes: Int64? { source.totalBytes }
     public var contentSHA256: String? { source.digest }
 
+    /// Bytes scanned twice or more because a record did not fit the bytes read so far.
+    var rescannedBytes: Int { scanner.rescanned }
+    /// `read` calls that returned bytes.
+    var sourceReads: Int { source.reads }
+
+    public func noRecordsExplanation() -> String {
+        if case .firstRow = options.header, !columnNames.isEmpty { return "no rows after the header row" }
+        return "no rows (only empty lines)"
+    }
+
     public func next() throws(ImportError) -> RawRecord? {
         while true {
             let recordLine = scanner.line
@@ -149,6 +159,8 @@ struct CSVScanner {
     var recordStart = 0
     var starts: [Int] = [], ends: [Int] = [], escaped: [Bool] = []
     var eof = false
+    /// Bytes scanned by passes that ran out of data (and start again from the record's start).
+    var rescanned = 0
 
     init(options: CSVOptions, file: String) {
         self.options = options
@@ -219,6 +231,7 @@ struct CSVScanner {
             case .record: return true
             case .needMore:
                 line = savedLine; lineStart = savedLineStart
+                rescanned += end - pos
                 try fill(source)
             }
         }

@@ -68,6 +68,8 @@ public final class CoNLLReader: RecordReader {
     public var totalBytes: Int64? { lines.source.totalBytes }
     public var contentSHA256: String? { lines.source.digest }
 
+    public func noRecordsExplanation() -> String { "no sentences (only blank and comment lines)" }
+
     /// Splits a line into column byte ranges.
     private func split(_ line: UnsafeRawBufferPointer) -> [Range<Int>] {
         var cols: [Range<Int>] = []

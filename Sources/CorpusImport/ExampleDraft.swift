@@ -236,8 +236,11 @@ final class DraftBuilder {
         switch value {
         case _ where plan.mapping.format.isCoNLL: return .words(value.strings)
         case .string(let s): return .text(s)
-        case .list(let l) where l.count == 1: return .text(l[0])
+        // A JSON list is the tokens, one element each, whatever the tokenizer: a one-element
+        // list went through the tokenizer as text, so ICU split `["粒砂"]` in two and
+        // `pretokenized` split `["New York"]` at its space (and the tags no longer lined up).
         case .list(let l) where plan.mapping.format == .jsonl && !l.isEmpty: return .words(l)
+        case .list(let l) where l.count == 1: return .text(l[0])
         case .missing, .list([]): throw ImportError(.missingField, loc, "missing text field '\(fieldName(plan.text))'")
         case .list(let l): throw ImportError(.invalidMapping, loc, "text field '\(fieldName(plan.text))' matched \(l.count) values, expected one")
         }
@@ -280,10 +283,17 @@ final class DraftBuilder {
         switch task.mapping.kind {
         case .classification:
             if case .missing = first { return try missing() }
+            if case .list(let l) = first, l.isEmpty { return try missing() }   // XPath matched nothing
             guard let s = first.single else {
                 throw ImportError(.invalidLabel, loc, "field '\(fieldName(task.slots[0]))' (task '\(task.name)') has \(first.strings.count) values, expected one")
             }
-            if s.isEmpty { return try missing() }
+            if s.isEmpty {
+                // A CSV cell cannot be absent: empty is how such files say "no label". XML and
+                // JSON tell an absent attribute or key from an empty one, and say which.
+                // Either way an optional task leaves the record unlabelled.
+                if optional || plan.mapping.format == .csv || plan.mapping.format == .tsv { return try missing() }
+                throw ImportError(.emptyValue, loc, "field '\(fieldName(task.slots[0]))' (task '\(task.name)') is present but empty; an empty value is not a label (optional: true leaves such records without one)")
+            }
             try check(s)
             return .label(s)
         case .multilabel:
@@ -300,7 +310,7 @@ final class DraftBuilder {
             let tags = first.strings
             let tokenCount = tokenized?.tokens.count ?? 0
             guard tags.count == tokenCount else {
-                throw ImportError(.invalidLabel, loc, "task '\(task.name)' has \(tags.count) tags for \(tokenCount) tokens")
+                throw ImportError(.tagCountMismatch, loc, "task '\(task.name)' has \(tags.count) tags for \(tokenCount) tokens")
             }
             for t in tags { try check(t) }
             return .tags(tags)
@@ -316,13 +326,16 @@ final class DraftBuilder {
                 guard let a = Int(s[i]), let b = Int(e[i]) else {
                     throw ImportError(.invalidSpan, loc, "task '\(task.name)': span offsets '\(s[i])', '\(e[i])' are not integers")
                 }
+                if l[i].isEmpty {
+                    throw ImportError(.emptyValue, loc, "task '\(task.name)': span \(i + 1) has an empty label (field '\(fieldName(task.slots[2]))')")
+                }
                 try check(l[i])
                 spans.append(.init(start: a, end: b, label: l[i]))
             }
             let m = task.mapping
             guard let tokenized else { return nil }
             return .tags(try SpanAligner.tags(locator: loc, text: tokenized.original, tokens: tokenized.tokens, spans: spans,
-                                              unit: m.unit ?? .scalars, scheme: m.scheme ?? .bio, unaligned: m.unaligned ?? .expand,
+                                              unit: m.unit ?? .scalars, scheme: m.scheme ?? .bio, unaligned: m.unaligned ?? .expand, duplicates: m.duplicates ?? .error,
                                               counts: &counts))
         }
     }

@@ -67,6 +67,16 @@ final class FastXMLRecordReader: RecordReader {
     var totalBytes: Int64? { size }
     var contentSHA256: String? { fallback?.contentSHA256 ?? source?.digest }
 
+    /// libxml2 reads the file once more to list its top elements: only on the way to an error.
+    func noRecordsExplanation() -> String {
+        if let fallback { return fallback.noRecordsExplanation() }
+        guard let survey = try? XMLRecordReader(path: path, fields: [], options: options, displayName: displayName) else {
+            return ElementSurvey().explanation(options)
+        }
+        while (try? survey.next()) ?? nil != nil {}
+        return survey.noRecordsExplanation()
+    }
+
     func next() throws(ImportError) -> RawRecord? {
         if let fallback { return try fallback.next() }
         while true {

@@ -25,10 +25,19 @@ public struct ImportOptions: Sendable {
     public var threads = ProcessInfo.processInfo.activeProcessorCount
     /// Records per chunk handed to a worker.
     public var chunkSize = 1024
+    /// A chunk ends after `chunkSize` records or once its records' values reach this many
+    /// bytes, whichever comes first (a record bigger than this is a chunk of its own). The
+    /// queue to the workers and the chunks being worked on are bounded by
+    /// `max(2, threads) × chunkBytes` each, so that memory follows bytes, not record counts.
+    public var chunkBytes = 4 << 20
+    /// Import a non-empty file that yields no record as an empty source (default: an error).
+    public var allowEmpty = false
     /// The file name used in locators (default: the path's last component).
     public var displayName: String?
     /// How XML is parsed (tests).
     var xmlReading = XMLReading()
+    /// Sees every chunk's record count and bytes as the reader thread queues it (tests).
+    var chunkObserver: (@Sendable (_ records: Int, _ bytes: Int) -> Void)?
 
     public init(mapping: Mapping, pipeline: TextPipeline) {
         self.mapping = mapping; self.pipeline = pipeline
@@ -151,10 +160,11 @@ public final class Importer {
 
         // Reader thread.
         let totalBytes = reader.totalBytes
-        let queue = ChunkQueue(capacity: max(2, options.threads))
+        let chunkBytes = max(1, options.chunkBytes), inFlightBytes = max(2, options.threads) * chunkBytes
+        let queue = ChunkQueue(capacity: max(2, options.threads), byteCapacity: inFlightBytes)
         let box = ReaderBox(reader)
         let readerDone = DispatchSemaphore(value: 0)
-        let chunkSize = options.chunkSize, skip = options.onError == .skip
+        let chunkSize = options.chunkSize, skip = options.onError == .skip, observer = options.chunkObserver
         let thread = Thread {
             defer { readerDone.signal() }
             var chunk = RecordChunk()
@@ -162,21 +172,26 @@ public final class Importer {
             while true {
                 do throws(ImportError) {
                     guard let record = try box.reader.next() else { break }
+                    chunk.bytes += RecordChunk.size(of: record)
                     chunk.items.append(.record(record))
                 } catch {
                     let recoverable = [.raggedRow, .invalidUTF8, .invalidJSON].contains(error.kind)
                     chunk.items.append(.unreadable(error, fatal: !recoverable))
                     if !recoverable || !skip { break }
                 }
-                if chunk.items.count >= chunkSize {
+                if chunk.items.count >= chunkSize || chunk.bytes >= chunkBytes {
                     chunk.bytesRead = box.reader.bytesRead
+                    observer?(chunk.items.count, chunk.bytes)
                     guard queue.push(chunk) else { return }
                     chunk = RecordChunk()
                     chunk.items.reserveCapacity(chunkSize)
                 }
             }
             chunk.bytesRead = box.reader.bytesRead
-            if !chunk.items.isEmpty { guard queue.push(chunk) else { return } }
+            if !chunk.items.isEmpty {
+                observer?(chunk.items.count, chunk.bytes)
+                guard queue.push(chunk) else { return }
+            }
             queue.finish()
         }
         thread.stackSize = 4 << 20
@@ -275,13 +290,18 @@ public final class Importer {
                             progress(ImportProgress(bytesRead: bytesRead, totalBytes: totalBytes, records: records, seconds: now))
                         }
                     }
-                })
+                },
+                cost: { $0.bytes }, maxCost: inFlightBytes)
         } catch { throw storeError(error) }
 
         readerDone.wait()
         readerDone.signal()  // the deferred wait must not block
         let sha = reader.contentSHA256 ?? "unknown"
         bytes = reader.bytesRead
+        if records == 0, bytes > 0, !options.allowEmpty {
+            // A misspelled --record or a wrong --namespace used to import an empty source and exit 0.
+            throw ImportError(.noRecords, storeLoc, "\(reader.noRecordsExplanation()); nothing imported (--allow-empty imports an empty source)")
+        }
         var summary = ImportSummary(file: path, status: .imported, sourceID: session.source.id, format: mapping.format.rawValue,
                                     recordsRead: records, examplesStored: 0, rejects: 0, rejectReasons: rejectReasons,
                                     labelCounts: [:], spans: [:], replacedSourceIDs: [], bytes: bytes, seconds: 0,

@@ -22,6 +22,8 @@ public final class JSONLReader: RecordReader {
     public var totalBytes: Int64? { lines.source.totalBytes }
     public var contentSHA256: String? { lines.source.digest }
 
+    public func noRecordsExplanation() -> String { "no JSON lines (only blank lines)" }
+
     public func next() throws(ImportError) -> RawRecord? {
         while let line = try lines.nextLine() {
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }

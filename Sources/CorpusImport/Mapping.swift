@@ -115,6 +115,7 @@ public struct Mapping: Sendable, Hashable, Codable {
             if t.optional == false { t.optional = nil }
             if t.kind == .spans {
                 t.unit = t.unit ?? .scalars; t.scheme = t.scheme ?? .bio; t.unaligned = t.unaligned ?? .expand
+                if t.duplicates == .error { t.duplicates = nil }
             }
             m.tasks[name] = t
         }
@@ -151,6 +152,38 @@ public struct Mapping: Sendable, Hashable, Codable {
             guard !name.isEmpty else { throw bad("tasks", "a task has an empty name") }
             try tasks[name]!.validate(name: name, format: format, origin: origin)
         }
+        if let (key, expression, problem) = firstXPathProblem() {
+            throw ImportError(.invalidXPath, RecordLocator(file: origin), "\(key): \(problem.describe(expression))")
+        }
+    }
+
+    /// The fields of an XML mapping, each with the key that holds it (`text`, `group`,
+    /// `tasks.NAME.field`, `tasks.NAME.items`; a span's `tasks.NAME.start|end|label` as the
+    /// full path joined to its items), in the order errors should be reported.
+    public func xmlFieldExpressions() -> [(key: String, expression: String)] {
+        guard format == .xml else { return [] }
+        var out: [(String, String)] = []
+        if let t = textField { out.append(("text", t)) }
+        if let g = group { out.append(("group", g)) }
+        for name in taskNames {
+            let t = tasks[name]!
+            if let f = t.field { out.append(("tasks.\(name).field", f)) }
+            if let items = t.items, !items.isEmpty { out.append(("tasks.\(name).items", items)) }
+            if let f = t.spanFields(format: format) {
+                out.append(("tasks.\(name).start", f.start))
+                out.append(("tasks.\(name).end", f.end))
+                out.append(("tasks.\(name).label", f.label))
+            }
+        }
+        return out
+    }
+
+    /// The first XML field expression libxml2 cannot compile or evaluate, with its key.
+    public func firstXPathProblem() -> (key: String, expression: String, problem: XPathProblem)? {
+        for (key, expression) in xmlFieldExpressions() {
+            if let p = XPathCheck.problem(expression, namespaces: namespaces ?? [:]) { return (key, expression, p) }
+        }
+        return nil
     }
 }
 
@@ -180,18 +213,25 @@ public struct TaskMapping: Sendable, Hashable, Codable {
     /// spans: a span that does not fall on token boundaries is widened to the tokens it
     /// touches (`expand`, default) or left out (`drop`); both are counted.
     public var unaligned: UnalignedPolicy?
+    /// spans: two spans of a record with the same offsets and different labels make the record
+    /// bad (`error`, default) or the first one wins (`first`); both are counted. Exact repeats
+    /// are always merged. Left nil for the default, so that mappings written before it existed
+    /// keep their canonical JSON (and their "already imported" identity).
+    public var duplicates: DuplicatePolicy?
 
     public enum SpanUnit: String, Sendable, Hashable, Codable, CaseIterable { case scalars, utf16, utf8 }
     public enum UnalignedPolicy: String, Sendable, Hashable, Codable, CaseIterable { case expand, drop }
+    public enum DuplicatePolicy: String, Sendable, Hashable, Codable, CaseIterable { case first, error }
 
     public init(kind: TaskKind, field: String? = nil) { self.kind = kind; self.field = field }
 
     /// A spans task from three field paths.
     public static func spans(items: String? = nil, start: String, end: String, label: String,
-                             unit: SpanUnit? = nil, scheme: TagScheme? = nil, unaligned: UnalignedPolicy? = nil) -> TaskMapping {
+                             unit: SpanUnit? = nil, scheme: TagScheme? = nil, unaligned: UnalignedPolicy? = nil,
+                             duplicates: DuplicatePolicy? = nil) -> TaskMapping {
         var t = TaskMapping(kind: .spans)
         t.items = items; t.start = start; t.end = end; t.label = label
-        t.unit = unit; t.scheme = scheme; t.unaligned = unaligned
+        t.unit = unit; t.scheme = scheme; t.unaligned = unaligned; t.duplicates = duplicates
         return t
     }
 
@@ -210,8 +250,8 @@ public struct TaskMapping: Sendable, Hashable, Codable {
         switch kind {
         case .classification, .multilabel, .tagging:
             guard let f = field, !f.isEmpty else { throw bad("field", "a \(kind.rawValue) task needs a field") }
-            if start != nil || end != nil || label != nil || items != nil || unit != nil || unaligned != nil {
-                throw bad("start", "start/end/label/items/unit/unaligned apply to spans tasks only")
+            if start != nil || end != nil || label != nil || items != nil || unit != nil || unaligned != nil || duplicates != nil {
+                throw bad("start", "start/end/label/items/unit/unaligned/duplicates apply to spans tasks only")
             }
             if kind == .tagging, !format.isCoNLL, format != .jsonl {
                 throw bad("kind", "tagging needs pre-tokenized input (conll, conllu, or a jsonl token list), not \(format.rawValue)")

@@ -6,7 +6,7 @@ import Yams
 enum MappingYAML {
     static let topKeys = Set(Mapping.CodingKeys.allCases.map(\.rawValue))
     static let taskKeys: Set<String> = ["kind", "field", "separator", "labels", "optional", "items", "start", "end",
-                                        "label", "unit", "scheme", "unaligned"]
+                                        "label", "unit", "scheme", "unaligned", "duplicates"]
     static let pipelineKeys: Set<String> = ["normalize", "tokenize", "locale"]
 
     static func decode(_ text: String, origin: String) throws(ImportError) -> Mapping {
@@ -33,13 +33,27 @@ enum MappingYAML {
         }
         var yaml = text
         if top["tasks"] == nil { yaml += "\ntasks: {}\n" }
+        let mapping: Mapping
         do {
-            return try YAMLDecoder().decode(Mapping.self, from: yaml)
+            mapping = try YAMLDecoder().decode(Mapping.self, from: yaml)
         } catch let error as DecodingError {
             throw bad(describe(error))
         } catch {
             throw bad("\(error)")
         }
+        if let (key, expression, problem) = mapping.firstXPathProblem() {
+            // The line of the value (a span field joined to its items: the field's own line).
+            var node = try? Yams.compose(yaml: text)
+            var path = [key]
+            if key.hasPrefix("tasks."), let dot = key.lastIndex(of: ".") {   // a task name may hold dots
+                path = ["tasks", String(key[key.index(key.startIndex, offsetBy: 6)..<dot]), String(key[key.index(after: dot)...])]
+            }
+            for k in path { node = node?[k] }
+            let mark = node?.mark
+            throw ImportError(.invalidXPath, RecordLocator(file: origin, line: mark?.line, column: mark?.column),
+                              "\(key): \(problem.describe(expression))")
+        }
+        return mapping
     }
 
     private static func checkKeys(_ map: [String: Any], allowed: Set<String>, at prefix: String, origin: String) throws(ImportError) {

@@ -86,17 +86,25 @@ public struct ImportError: Error, Sendable, Hashable, CustomStringConvertible {
         case invalidXPath
         /// Mapping-level problems found by the import driver.
         case missingField
+        /// A field that is present with an empty value (`polarity=""`, an empty cell) where a
+        /// label is expected: not a missing field, and not a label either.
+        case emptyValue
         case emptyText
         case unknownTask
         case invalidMapping
         /// A span that is empty, out of its text's range, or whose fields do not match up.
         case invalidSpan
-        /// A label outside a task's fixed label set, or a wrong number of tags.
+        /// A label outside a task's fixed label set, or several values where one is expected.
         case invalidLabel
+        /// A tagging task's tags do not line up with the text's tokens (one tag per token).
+        case tagCountMismatch
         /// The text pipeline failed on a record.
         case textPipeline
         /// The store refused a write (a task of another kind, SQLite errors).
         case store
+        /// A non-empty file without a single record (a misspelled `--record`, a wrong
+        /// `--namespace`, a CSV with only its header); `--allow-empty` accepts it.
+        case noRecords
     }
     public var kind: Kind
     public var locator: RecordLocator
@@ -157,4 +165,11 @@ public protocol RecordReader: AnyObject {
     var totalBytes: Int64? { get }
     /// SHA-256 of the whole file, once the reader has reached its end with hashing on.
     var contentSHA256: String? { get }
+    /// After `next()` returned nil without a record from a non-empty file: what was looked
+    /// for, and what the file holds instead (XML: the elements at its top levels).
+    func noRecordsExplanation() -> String
+}
+
+extension RecordReader {
+    public func noRecordsExplanation() -> String { "no records found" }
 }

@@ -15,17 +15,26 @@ public struct SpanCounts: Sendable, Hashable, Codable {
     public var overlapping = 0
     /// Left out because they cover no token (only whitespace or dropped characters).
     public var noTokens = 0
+    /// Left out because they are empty (`start == end`: SemEval's `target="NULL" from="0" to="0"`
+    /// marks an opinion without a target that way).
+    public var empty = 0
+    /// Left out as exact repeats (same offsets, same label) of an earlier span of the record.
+    public var duplicates = 0
+    /// Left out because an earlier span of the record has the same offsets and another label
+    /// (`duplicates: first`; with `error` such a record is bad).
+    public var conflicting = 0
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case spans, aligned, expanded, dropped, overlapping
+        case spans, aligned, expanded, dropped, overlapping, empty, duplicates, conflicting
         case noTokens = "no_tokens"
     }
 
     public static func += (a: inout SpanCounts, b: SpanCounts) {
         a.spans += b.spans; a.aligned += b.aligned; a.expanded += b.expanded
         a.dropped += b.dropped; a.overlapping += b.overlapping; a.noTokens += b.noTokens
+        a.empty += b.empty; a.duplicates += b.duplicates; a.conflicting += b.conflicting
     }
 }
 
@@ -40,9 +49,12 @@ public enum SpanAligner {
     }
 
     /// The tags (`O`, `B-x`, `I-x`, and for BIOES `E-x`, `S-x`) of every token.
-    /// Throws `invalidSpan` at `locator` for a span that is empty or out of the text's range.
+    /// Throws `invalidSpan` at `locator` for a span that ends before it starts or is out of the
+    /// text's range, and (`duplicates: .error`) for two spans with the same offsets and
+    /// different labels. Empty spans and exact repeats are left out and counted.
     public static func tags(locator: RecordLocator, text: String, tokens: [Token], spans: [Span], unit: TaskMapping.SpanUnit,
                             scheme: TagScheme, unaligned: TaskMapping.UnalignedPolicy,
+                            duplicates: TaskMapping.DuplicatePolicy = .error,
                             counts: inout SpanCounts) throws(ImportError) -> [String] {
         var tags = [String](repeating: "O", count: tokens.count)
         guard !spans.isEmpty else { return tags }
@@ -51,13 +63,24 @@ public enum SpanAligner {
         let length = useUTF8 ? text.utf8.count : text.unicodeScalars.count
         let utf16Length = unit == .utf16 ? text.utf16.count : 0
         var taken = [Bool](repeating: false, count: tokens.count)
+        var seen: [SIMD2<Int>: Int] = [:]   // offsets → the first span with them
         for (n, span) in spans.enumerated() {
             counts.spans += 1
             var s = span.start, e = span.end
             let limit = unit == .utf16 ? utf16Length : length
-            guard s >= 0, e > s, e <= limit else {
+            guard s >= 0, e >= s, e <= limit else {
                 throw ImportError(.invalidSpan, locator, "span \(n + 1) [\(s), \(e)) '\(span.label)' is empty or outside the text (\(limit) \(unit.rawValue))")
             }
+            if e == s { counts.empty += 1; continue }   // an empty span marks "no target": not a bad record
+            if let m = seen[SIMD2(s, e)] {
+                if spans[m].label == span.label { counts.duplicates += 1; continue }
+                guard duplicates == .first else {
+                    throw ImportError(.invalidSpan, locator, "spans \(m + 1) and \(n + 1) [\(s), \(e)) have different labels '\(spans[m].label)' and '\(span.label)' (duplicate spans policy: error; --duplicate-spans first keeps the first)")
+                }
+                counts.conflicting += 1
+                continue
+            }
+            seen[SIMD2(s, e)] = n
             if unit == .utf16 {
                 guard let a = scalarOffset(utf16: s, in: text), let b = scalarOffset(utf16: e, in: text) else {
                     throw ImportError(.invalidSpan, locator, "span \(n + 1) [\(span.start), \(span.end)) splits a UTF-16 surrogate pair")

@@ -36,13 +36,17 @@ public final class XMLRecordReader: RecordReader {
     public let options: XMLOptions
     private let source: ByteSource
     private var reader: xmlTextReaderPtr?
+    private let fields: [String]
     private var compiled: [xmlXPathCompExprPtr] = []
     private var context: xmlXPathContextPtr?
     private var skipCurrent = false
+    private var silenced = false
     private var ioError: ImportError?
     fileprivate var parseError: ImportError?
     /// Records returned so far.
     public private(set) var records = 0
+    /// The elements of the top levels, while no record has been found.
+    private(set) var survey = ElementSurvey()
 
     /// - Parameters:
     ///   - fields: XPath expressions relative to the record element, in the order
@@ -50,12 +54,21 @@ public final class XMLRecordReader: RecordReader {
     public init(path: String, fields: [String], options: XMLOptions,
                 displayName: String? = nil, hashing: Bool = false) throws(ImportError) {
         self.options = options
+        self.fields = fields
         source = try ByteSource(path: path, displayName: displayName, hashing: hashing)
         xmlInitParser()
+        XMLErrors.silenceGenericErrors()
+        // deinit frees what was compiled when this throws (freeing here too was a double free).
+        guard let compiler = XMLErrors.silentXPathContext(nil) else {
+            throw ImportError(.io, RecordLocator(file: source.displayName), "cannot create an XPath context")
+        }
+        defer { xmlXPathFreeContext(compiler) }
         for f in fields {
-            guard let c = xmlXPathCompile(f) else {
-                compiled.forEach { xmlXPathFreeCompExpr($0) }
-                throw ImportError(.invalidXPath, RecordLocator(file: source.displayName), "invalid XPath expression '\(f)'")
+            if let problem = XPathCheck.problem(f, namespaces: options.namespaces) {
+                throw ImportError(.invalidXPath, RecordLocator(file: source.displayName), problem.describe(f))
+            }
+            guard let c = xmlXPathCtxtCompile(compiler, f) else {
+                throw ImportError(.invalidXPath, RecordLocator(file: source.displayName), "invalid XPath '\(f)'")
             }
             compiled.append(c)
         }
@@ -101,12 +114,18 @@ public final class XMLRecordReader: RecordReader {
     public var totalBytes: Int64? { source.totalBytes }
     public var contentSHA256: String? { source.digest }
 
+    public func noRecordsExplanation() -> String { survey.explanation(options) }
+
     private func failure(_ fallback: String) -> ImportError {
         ioError ?? parseError ?? ImportError(.notWellFormedXML, RecordLocator(file: source.displayName), fallback)
     }
 
     public func next() throws(ImportError) -> RawRecord? {
         guard let reader else { return nil }
+        if !silenced {   // libxml2's handlers are per thread: this is the reader thread, not init's
+            XMLErrors.silenceGenericErrors()
+            silenced = true
+        }
         while true {
             let rc = skipCurrent ? xmlTextReaderNext(reader) : xmlTextReaderRead(reader)
             skipCurrent = false
@@ -122,8 +141,15 @@ public final class XMLRecordReader: RecordReader {
                 }
                 continue
             }
-            guard type == Int32(XML_READER_TYPE_ELEMENT.rawValue),
-                  let name = xmlTextReaderConstLocalName(reader), String(cString: name) == options.recordElement else { continue }
+            guard type == Int32(XML_READER_TYPE_ELEMENT.rawValue), let name = xmlTextReaderConstLocalName(reader) else { continue }
+            let local = String(cString: name)
+            if records == 0 {
+                let depth = Int(xmlTextReaderDepth(reader))
+                if depth < ElementSurvey.levels {
+                    survey.note(depth: depth, local: local, uri: xmlTextReaderConstNamespaceUri(reader).map { String(cString: $0) })
+                }
+            }
+            guard local == options.recordElement else { continue }
             if let uri = options.namespaceURI {
                 let ns = xmlTextReaderConstNamespaceUri(reader).map { String(cString: $0) } ?? ""
                 if ns != uri { continue }
@@ -167,7 +193,7 @@ public final class XMLRecordReader: RecordReader {
 
     private func evaluate(on node: xmlNodePtr, locator: RecordLocator) throws(ImportError) -> [FieldValue] {
         if context == nil {
-            context = xmlXPathNewContext(node.pointee.doc)
+            context = XMLErrors.silentXPathContext(node.pointee.doc)
             for (prefix, uri) in options.namespaces { xmlXPathRegisterNs(context, prefix, uri) }
         }
         guard let context else { throw ImportError(.io, locator, "cannot create an XPath context") }
@@ -185,9 +211,10 @@ public final class XMLRecordReader: RecordReader {
         mtl_xpath_set_node(context, node)
         var out: [FieldValue] = []
         out.reserveCapacity(compiled.count)
-        for comp in compiled {
+        for (k, comp) in compiled.enumerated() {
             guard let obj = xmlXPathCompiledEval(comp, context) else {
-                throw ImportError(.invalidXPath, locator, "XPath expression #\(out.count + 1) failed on this record")
+                let reason = XPathCheck.message(context.pointee.lastError) ?? "failed"
+                throw ImportError(.invalidXPath, locator, "XPath '\(fields[k])' cannot be evaluated on this record: \(reason)")
             }
             defer { xmlXPathFreeObject(obj) }
             switch obj.pointee.type {
@@ -213,5 +240,42 @@ public final class XMLRecordReader: RecordReader {
             }
         }
         return out
+    }
+}
+
+/// The element names of a document's top levels, for the error that says no record element
+/// was found: a misspelled `--record` or a wrong `--namespace` shows at once beside them.
+struct ElementSurvey {
+    static let levels = 3
+    private static let maxPaths = 16
+    private var stack: [String] = []
+    private var seen: Set<String> = []
+    /// Distinct paths of local names with their namespace URIs ("" for none), first seen first.
+    private(set) var paths: [(path: String, uri: String)] = []
+    private var more = false
+
+    mutating func note(depth: Int, local: String, uri: String?) {
+        if stack.count > depth { stack.removeLast(stack.count - depth) }
+        while stack.count < depth { stack.append("?") }
+        stack.append(local)
+        let path = "/" + stack.joined(separator: "/"), uri = uri ?? ""
+        guard seen.insert(uri + " " + path).inserted else { return }
+        if paths.count < Self.maxPaths { paths.append((path, uri)) } else { more = true }
+    }
+
+    func explanation(_ options: XMLOptions) -> String {
+        let ns = options.namespaceURI.map { "in namespace '\($0)'" } ?? "in any namespace"
+        var s = "no record element <\(options.recordElement)> (\(ns))"
+        if paths.isEmpty { return s + "; the file has no elements" }
+        let uris = Set(paths.map(\.uri))
+        s += "; elements in the first \(Self.levels) levels: "
+        if uris.count == 1 {
+            s += paths.map(\.path).joined(separator: ", ") + (more ? ", …" : "")
+            if let uri = uris.first, !uri.isEmpty { s += " (all in namespace '\(uri)')" }
+        } else {
+            s += paths.map { $0.uri.isEmpty ? $0.path + " (no namespace)" : $0.path + " (namespace '\($0.uri)')" }
+                .joined(separator: ", ") + (more ? ", …" : "")
+        }
+        return s
     }
 }

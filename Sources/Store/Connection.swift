@@ -1,4 +1,5 @@
 import CSQLite
+import Foundation
 
 /// One SQLite connection (owns one `sqlite3*`).
 ///
@@ -29,7 +30,16 @@ public final class Connection {
                 newDatabasePageSize: Int? = nil, unpublished: Bool = false) throws(StoreError) {
         _ = Self.configureOnce
         var db: OpaquePointer?
-        let flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) | SQLITE_OPEN_NOMUTEX
+        var flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) | SQLITE_OPEN_NOMUTEX
+        // A read-only connection to a WAL store creates its -wal and -shm files and, unable to
+        // checkpoint, leaves them behind when it closes: `stats` would litter a store it never
+        // changed. When no -wal exists (no writer at work, nothing to recover), a read-write
+        // connection that refuses writes (query_only) reads the same and removes both files as
+        // the last connection to close. With a -wal present, plain read-only as before: the
+        // files are someone else's, and recovering a crashed writer's WAL is a writer's job.
+        let queryOnly = readOnly && access(path + "-wal", F_OK) != 0 && access(path, W_OK) == 0
+            && access((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, W_OK) == 0
+        if queryOnly { flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX }
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let err = StoreError(code: rc, db: db, sql: nil)
@@ -40,6 +50,7 @@ public final class Connection {
         sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
         self.handle = db
         self.path = path
+        if queryOnly { try execute("PRAGMA query_only=1") }
         if !readOnly {
             if let size = newDatabasePageSize, case .integer(0)? = try scalar("PRAGMA page_count") {
                 try execute("PRAGMA page_size=\(size)")

@@ -41,9 +41,11 @@ extension ExampleStore {
         }
         try sync(temporary, what: "the new store")
         guard link(temporary, path) == 0 else {
-            let reason = errno == EEXIST ? "it appeared while the store was being built (nothing was written to it)"
-                                         : String(cString: strerror(errno))
-            throw StoreError(kind: .file, message: "\(path): cannot create the store: \(reason)")
+            if errno == EEXIST {
+                throw StoreError(kind: .createdMeanwhile, message: "\(path): cannot create the store: it appeared while the store was being built "
+                                 + "(another process created it; nothing was written to it)")
+            }
+            throw StoreError(kind: .file, message: "\(path): cannot create the store: \(String(cString: strerror(errno)))")
         }
         published = true
         unlink(temporary)

@@ -23,6 +23,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, Equatable {
         case misuse
         /// A file operation outside SQLite failed (publishing a new store: sync, link).
         case file
+        /// A new store could not be published: another process created one at its path first.
+        case createdMeanwhile
     }
 
     public var kind: Kind
@@ -67,7 +69,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, Equatable {
         case .malformedBlob: s = "malformed blob: \(message)"
         case .schema: s = "store schema: \(message)"
         case .misuse: s = "store misuse: \(message)"
-        case .file: s = message
+        case .file, .createdMeanwhile: s = message
         }
         if let sql { s += " - while executing `\(sql)`" }
         return s

@@ -10,12 +10,18 @@ import Foundation
 /// Output order equals input order whatever the thread count, so anything numbered downstream
 /// (example ids) is deterministic.
 public enum OrderedParallelMap {
+    ///
+    /// `cost` (with `maxCost`) bounds what is in flight by size as well: no item is submitted
+    /// while the items submitted and not yet consumed cost `maxCost` or more (one item always
+    /// may be). Without it, items as big as the whole input could be in flight at once.
     public static func run<Worker, Input: Sendable, Output: Sendable>(
         threads: Int,
         makeWorker: @escaping @Sendable () throws -> Worker,
         next: () throws -> Input?,
         transform: @escaping @Sendable (Worker, Input) throws -> Output,
-        consume: (Output) throws -> Void
+        consume: (Output) throws -> Void,
+        cost: ((Input) -> Int)? = nil,
+        maxCost: Int = .max
     ) throws {
         if threads <= 1 {
             let worker = try makeWorker()
@@ -40,9 +46,14 @@ public enum OrderedParallelMap {
         let limit = threads * 2
         var submitted = 0, delivered = 0
         var exhausted = false
+        var costs: [Int] = [], inFlightCost = 0   // per item not yet consumed, oldest first
         while true {
-            while !exhausted && submitted - delivered < limit {
+            while !exhausted && submitted - delivered < limit && (inFlightCost < maxCost || submitted == delivered) {
                 if let item = try next() {
+                    if let cost {
+                        let c = cost(item)
+                        costs.append(c); inFlightCost += c
+                    }
                     shared.submit(item, sequence: submitted)
                     submitted += 1
                 } else {
@@ -53,6 +64,7 @@ public enum OrderedParallelMap {
             let result = shared.take(sequence: delivered)
             delivered += 1
             try consume(try result.get())
+            if cost != nil { inFlightCost -= costs.removeFirst() }
         }
     }
 }

@@ -4,7 +4,10 @@ import Foundation
 /// `mtl-bench import`: `mtl-prep import` end to end (read, tokenize, write the store, commit)
 /// against ../shared/bench/import_py.py (csv/lxml + PyICU + sqlite3, one transaction) on the
 /// same files in the same run: the Chinese reviews CSV, SST-2 TSV and the SemEval restaurants
-/// XML, each repeated to about `--megabytes` MB in a temporary directory.
+/// XML, each repeated to about `--megabytes` MB in a temporary directory. Two memory cases
+/// follow (no Python peer): `huge-records`, records of 10 MB each up to `--megabytes`, and
+/// `huge-field`, one 50 MB field; their peak RSS is the figure to watch (chunks are bounded by
+/// bytes, not only by record count).
 struct ImportBench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "import", abstract: "Import throughput against the Python reference script.")
 
@@ -16,11 +19,11 @@ struct ImportBench: ParsableCommand {
     @Option(help: "Threads for mtl-prep import.")
     var threads = 2
 
-    @Option(help: "Only these corpora (chinese, sst2, xml; comma-separated).")
+    @Option(help: "Only these corpora (chinese, sst2, xml, huge-records, huge-field; comma-separated).")
     var only: String?
 
     struct Case {
-        var name: String, file: URL, ours: [String], python: [String], target: Double
+        var name: String, file: URL, ours: [String], python: [String]?, target: Double
     }
 
     func run() throws {
@@ -38,6 +41,20 @@ struct ImportBench: ParsableCommand {
             Case(name: "sst2", file: sst2, ours: ["--text", "sentence", "--label", "label=label"], python: ["csv", sst2.path, "sentence", "label"], target: 5),
             Case(name: "xml", file: xml, ours: ["--record", "sentence", "--text", "text"], python: ["xml", xml.path, "sentence", "text"], target: 5),
         ]
+        let words = "the food was great but the service slow "   // 40 bytes, ASCII words
+        let tenMB = String(repeating: words, count: 250_000)
+        let hugeRecords = work.appendingPathComponent("huge-records.csv"), hugeField = work.appendingPathComponent("huge-field.csv")
+        let keep = only.map { Set($0.split(separator: ",").map(String.init)) }
+        if keep?.contains("huge-records") ?? true {
+            try Data(("text,label\n" + (0..<max(1, megabytes / 10)).map { "\(tenMB),\($0 % 2)\n" }.joined()).utf8).write(to: hugeRecords)
+        }
+        if keep?.contains("huge-field") ?? true {
+            try Data(("text,label\n" + String(repeating: words, count: 1_250_000) + ",1\nsmall,0\n").utf8).write(to: hugeField)
+        }
+        cases += [
+            Case(name: "huge-records", file: hugeRecords, ours: ["--text", "text", "--label", "label=label"], python: nil, target: 0),
+            Case(name: "huge-field", file: hugeField, ours: ["--text", "text", "--label", "label=label"], python: nil, target: 0),
+        ]
         if let only { let keep = Set(only.split(separator: ",").map(String.init)); cases = cases.filter { keep.contains($0.name) } }
         let prep = options.mtlPrepPath
         let script = options.peerScript("import_py.py")
@@ -53,12 +70,13 @@ struct ImportBench: ParsableCommand {
             clean()
             emit(["bench": "import", "corpus": c.name, "impl": "mtl-prep-import", "threads": threads, "mb": mb,
                   "mb_per_s": mb / ours, "seconds_median": ours, "peak_rss_mb_median": median(rss)])
+            guard let python = c.python else { continue }
             var figure: [String: Any] = ["bench": "import", "corpus": c.name, "figure": "ratios", "target_vs_import_py": c.target]
             if let script {
                 let pyDB = work.appendingPathComponent("\(c.name)-py.sqlite").path
                 do {
                     let py = try medianSeconds(repeats: options.repeats) {
-                        _ = try Measured.run(options.python, [script] + c.python + [pyDB])
+                        _ = try Measured.run(options.python, [script] + python + [pyDB])
                     }
                     emit(["bench": "import", "corpus": c.name, "impl": "import_py.py", "threads": 1, "mb": mb,
                           "mb_per_s": mb / py, "seconds_median": py])

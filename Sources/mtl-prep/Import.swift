@@ -8,6 +8,7 @@ extension Mapping.Format: ExpressibleByArgument {}
 extension ErrorPolicy: ExpressibleByArgument {}
 extension TaskMapping.SpanUnit: ExpressibleByArgument {}
 extension TaskMapping.UnalignedPolicy: ExpressibleByArgument {}
+extension TaskMapping.DuplicatePolicy: ExpressibleByArgument {}
 extension TagScheme: ExpressibleByArgument {}
 
 struct Import: ParsableCommand {
@@ -70,6 +71,9 @@ struct Import: ParsableCommand {
     @Option(help: "Spans not on token boundaries: expand (to the tokens they touch) or drop.")
     var unaligned: TaskMapping.UnalignedPolicy = .expand
 
+    @Option(name: .customLong("duplicate-spans"), help: "Spans with the same offsets and different labels: error (the record is bad) or first (the first wins). Exact repeats are merged either way.")
+    var duplicateSpans: TaskMapping.DuplicatePolicy = .error
+
     @Option(help: "A field holding a group key (document, user) for grouped splits.")
     var group: String?
 
@@ -106,6 +110,9 @@ struct Import: ParsableCommand {
     @Option(help: "Tag every example of these sources as a predefined split part (train, dev, test).")
     var part: String?
 
+    @Flag(name: .customLong("allow-empty"), help: "Import a non-empty file without a single record as an empty source (default: an error).")
+    var allowEmpty = false
+
     @Flag(help: "Import again even if the same content, mapping and pipeline (or the same path) is in the store.")
     var replace = false
 
@@ -131,7 +138,7 @@ struct Import: ParsableCommand {
     func run() throws {
         var summaries: [ImportSummary] = []
         let progress = isatty(STDERR_FILENO) == 1 ? ProgressLine() : nil
-        func importFile(_ file: String, into db: ExampleStore) throws {
+        func importFile(_ file: String, into db: ExampleStore) throws -> ImportSummary {
             let m = try mapping.map { path in try wrap { try Mapping.load(path: path) } } ?? flagMapping(for: file)
             let p = m.pipeline
             let pipeline: TextPipeline
@@ -144,10 +151,14 @@ struct Import: ParsableCommand {
             options.replace = replace
             options.onError = onError
             options.threads = threads
+            options.allowEmpty = allowEmpty
             let summary = try wrap {
                 try Importer(store: db, options: options).importFile(file, progress: progress.map { line in { line.update($0) } })
             }
             progress?.clear()
+            return summary
+        }
+        func report(_ summary: ImportSummary) throws {
             summaries.append(summary)
             if !json { try SummaryText.print(summary) }
         }
@@ -155,13 +166,18 @@ struct Import: ParsableCommand {
         if !FileManager.default.fileExists(atPath: store) {
             // A new store is built with its first file out of sight and appears whole
             // (ExampleStore.create): half the writes of an import into an existing store.
-            do { try ExampleStore.create(at: store) { db in try importFile(rest.removeFirst(), into: db) } }
+            // Its summary is printed once the store is published: until then it can still fail.
+            let first = rest.removeFirst()
+            do { try report(try ExampleStore.create(at: store) { db in try importFile(first, into: db) }) }
+            catch let e as StoreError where e.kind == .createdMeanwhile {
+                throw CLIError("\(e.message)\(Self.describeStore(store)); nothing of \(first) was stored: import it again to add it to that store")
+            }
             catch let e as StoreError { throw CLIError("\(store): \(e)") }
         }
         if !rest.isEmpty {
             let db: ExampleStore
             do { db = try ExampleStore(path: store) } catch { throw CLIError("\(store): \(error)") }
-            for file in rest { try importFile(file, into: db) }
+            for file in rest { try report(try importFile(file, into: db)) }
         }
         if json {
             let encoder = JSONEncoder()
@@ -175,6 +191,14 @@ struct Import: ParsableCommand {
             let data = try encoder.encode(Output(store: store, imports: summaries, totals: totals))
             try StandardOutput.write(Array(data) + [0x0A])
         }
+    }
+
+    /// What the store another process created holds (`; it holds source 1 (b.csv)`), for the
+    /// error that tells this process it lost the race.
+    private static func describeStore(_ path: String) -> String {
+        guard let sources = try? ExampleStore(path: path, readOnly: true).sources(), !sources.isEmpty else { return "" }
+        let names = sources.prefix(3).map { "source \($0.id) (\($0.info.path))" }.joined(separator: ", ")
+        return "; it holds \(names)\(sources.count > 3 ? " and \(sources.count - 3) more" : "")"
     }
 
     private func wrap<T>(_ body: () throws -> T) throws -> T {
@@ -193,13 +217,15 @@ struct Import: ParsableCommand {
             }
             return (String(s[..<eq]), String(s[s.index(after: eq)...]))
         }
-        func add(_ name: String, _ task: TaskMapping, _ flag: String) throws {
+        var flagOf: [String: String] = [:]   // mapping key → the flag as given, for errors
+        func add(_ name: String, _ task: TaskMapping, _ flag: String, _ given: String) throws {
             if m.tasks[name] != nil { throw CLIError("\(flag) \(name): task '\(name)' is given twice") }
             m.tasks[name] = task
+            flagOf["tasks.\(name)"] = "\(flag) \(given)"
         }
-        for s in labels { let (n, f) = try pair(s, "--label"); try add(n, TaskMapping(kind: .classification, field: f), "--label") }
-        for s in multilabels { let (n, f) = try pair(s, "--multilabel"); try add(n, TaskMapping(kind: .multilabel, field: f), "--multilabel") }
-        for s in tags { let (n, f) = try pair(s, "--tags"); try add(n, TaskMapping(kind: .tagging, field: f), "--tags") }
+        for s in labels { let (n, f) = try pair(s, "--label"); try add(n, TaskMapping(kind: .classification, field: f), "--label", s) }
+        for s in multilabels { let (n, f) = try pair(s, "--multilabel"); try add(n, TaskMapping(kind: .multilabel, field: f), "--multilabel", s) }
+        for s in tags { let (n, f) = try pair(s, "--tags"); try add(n, TaskMapping(kind: .tagging, field: f), "--tags", s) }
         for s in spans {
             let (n, spec) = try pair(s, "--spans")
             var items: String?, rest = Substring(spec)
@@ -209,7 +235,8 @@ struct Import: ParsableCommand {
                 throw CLIError("--spans \(s): expected TASK=ITEMS:START,END,LABEL or TASK=START,END,LABEL")
             }
             try add(n, .spans(items: items, start: parts[0], end: parts[1], label: parts[2],
-                              unit: spanUnit, scheme: spanScheme, unaligned: unaligned), "--spans")
+                              unit: spanUnit, scheme: spanScheme, unaligned: unaligned,
+                              duplicates: duplicateSpans == .error ? nil : duplicateSpans), "--spans", s)
         }
         m.group = group
         m.delimiter = delimiter
@@ -219,6 +246,11 @@ struct Import: ParsableCommand {
         m.record = record
         m.namespace = namespace
         if allowEmptyText { m.allowEmptyText = true }
+        if let (key, expression, problem) = m.firstXPathProblem() {
+            let flag = key == "text" ? "--text \(text ?? expression)" : key == "group" ? "--group \(expression)"
+                : flagOf[String(key[..<(key.lastIndex(of: ".") ?? key.endIndex)])] ?? key
+            throw CLIError("\(flag): \(problem.describe(expression))")
+        }
         return m
     }
 }

@@ -22,7 +22,12 @@ enum SummaryText {
         }
         for task in s.spans.keys.sorted() {
             let c = s.spans[task]!
-            out += "  \(task) spans: \(c.spans) read, \(c.aligned) on token boundaries, \(c.expanded) expanded, \(c.dropped) dropped (unaligned), \(c.overlapping) dropped (overlapping), \(c.noTokens) dropped (no tokens)\n"
+            out += "  \(task) spans: \(c.spans) read, \(c.aligned) on token boundaries, \(c.expanded) expanded, \(c.dropped) dropped (unaligned), \(c.overlapping) dropped (overlapping), \(c.noTokens) dropped (no tokens)"
+            // Only when there are any: the line stays as it was for corpora without them.
+            if c.empty > 0 { out += ", \(c.empty) empty (skipped)" }
+            if c.duplicates > 0 { out += ", \(c.duplicates) exact duplicates (merged)" }
+            if c.conflicting > 0 { out += ", \(c.conflicting) conflicting duplicates (first kept)" }
+            out += "\n"
         }
         try StandardOutput.write(Array(out.utf8))
     }

@@ -89,7 +89,7 @@ import Foundation
         let q = f.file("trunc.xml", "<a><sentence><text>x</text></sentence>")
         #expect(firstError { try XMLRecordReader(path: q, fields: ["text"], options: XMLOptions(recordElement: "sentence")) }?.kind == .notWellFormedXML)
         #expect(firstError { try XMLRecordReader(path: q, fields: ["text[", "@x"], options: XMLOptions(recordElement: "sentence")) }?.description
-                == "trunc.xml: invalid XPath expression 'text['")
+                == "trunc.xml: invalid XPath expression 'text[' at character 6 (end of the expression): Invalid expression")
     }
 
     @Test(.enabled(if: Corpora.available, Corpora.skipMessage))
