@@ -282,6 +282,7 @@ public final class CrossValidationRun: @unchecked Sendable {
     /// Guarded by `lock` while folds run in parallel.
     public private(set) var record: CrossValidationRecord
     private let lock = NSLock()
+    private var reportWarned = false
 
     public init(folder: RunFolder, record: CrossValidationRecord) {
         self.folder = folder
@@ -373,6 +374,11 @@ public final class CrossValidationRun: @unchecked Sendable {
         try lock.withLock {
             record.record(result, setting: p.job.setting)
             try CrossValidation.write(record, to: folder)
+            // The CV folder's own report (folds, mean ± std, the winner); like a run's, it never stops the work.
+            if (try? RunReport.write(folder: folder.path, to: nil)) == nil, !reportWarned {
+                reportWarned = true
+                p.observer.value?.message("could not write \(folder.path)/\(RunReport.fileName)")
+            }
         }
     }
 }

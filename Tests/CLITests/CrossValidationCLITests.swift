@@ -48,6 +48,8 @@ struct CrossValidationCLITests {
         let summary = try TrainCLITests.onlyJSON(r.out)
         #expect(summary["complete"] as? Bool == true)
         #expect(summary["folds"] as? [Int] == [0, 1, 2])
+        let report = try String(contentsOfFile: f.runPath("cv") + "/report.html", encoding: .utf8)
+        #expect(report.contains("fold-2/report.html"), "the CV report links every fold's own report")
         let setting = try #require(try Self.settings(summary).first)
         let perFold = try Self.foldMetrics(setting)
         #expect(perFold.keys.sorted() == [0, 1, 2])
