@@ -8,14 +8,19 @@ struct CrossValidate: ParsableCommand {
         commandName: "cv",
         abstract: "Cross-validate: train one model per fold of a k-fold split, report every task's metrics as mean ± std over folds.",
         discussion: """
-            Every option of mtl-train applies to every fold (they may follow 'cv'). Each fold trains on the other folds' examples and is
-            evaluated on its own (the dev part of that fold), with its best checkpoint by --select; folds need a vocabulary built on their
-            training part: mtl-prep vocab --name main-f0 --split main --fold 0 (and so on), found by split and fold, or named by
-            --vocab with {fold} in it (--vocab main-f{fold}).
-            --task-weights-grid A=0.5,1,2 B=1 repeats the cross-validation for every combination of static task weights (tasks not
-            named weigh 1) and reports the setting with the best mean aggregate: the procedure for choosing αᵢ in Σ αᵢ Lᵢ.
-            The CV folder RUNS-DIR/NAME holds cv.json (per fold and setting: the metrics, their mean and std, the winner) and one run
-            folder per fold (fold-K, or setting-I/fold-K with a grid). A stopped or killed CV continues with --resume.
+            Every option of mtl-train applies to every fold (they may follow 'cv'). Each fold trains on the other folds' \
+            examples and is evaluated on its own (the dev part of that fold), with its best checkpoint by --select. Each fold \
+            needs a vocabulary built on its training part (mtl-prep vocab --name main-f0 --split main --fold 0, and so on), \
+            found by split and fold, or named by --vocab with {fold} in it (--vocab main-f{fold}).
+
+            --task-weights-grid A=0.5,1,2 B=1 repeats the cross-validation for every combination of static task weights \
+            (tasks not named weigh 1) and reports the setting with the best mean aggregate: the procedure for choosing αᵢ \
+            in Σ αᵢ Lᵢ.
+
+            The CV folder RUNS-DIR/NAME holds cv.json (per fold and setting: the metrics, their mean and std, the winner), \
+            report.html, and one run folder per fold (fold-K, or setting-I/fold-K with a grid). A stopped or killed CV \
+            continues with --resume.
+
             Example: mtl-train cv --store demo.sqlite --split main --run cv1 --epochs 5 --task-weights-grid topic=0.5,1,2
             """)
 
