@@ -9,307 +9,6 @@ import Foundation
 // span scores), and, for a cross-validation run (`cv.json`), every fold's values with mean ± std.
 // The trainer rewrites it after each evaluation and at the end; `mtl-train report` on demand.
 
-// MARK: - The log, condensed
-
-/// What `log.jsonl` says, kept small enough to hold for a run of any length: step series are
-/// averaged into at most `2 × maxBuckets` buckets of equal width (the width doubles as the run
-/// grows), evaluations are kept whole. The trainer feeds it every line it logs, so the report
-/// written at each evaluation does not re-read the log.
-public struct RunHistory: Sendable {
-    public static let maxBuckets = 400
-
-    /// One value per step, averaged into buckets of `width` consecutive steps.
-    public struct Series: Sendable, Equatable {
-        public private(set) var width = 1
-        struct Bucket: Sendable, Equatable {
-            var index: Int
-            var stepSum: Double
-            var sum: Double
-            var count: Int
-        }
-        var buckets: [Bucket] = []
-        public private(set) var last: (step: Int, value: Double)?
-
-        public static func == (a: Series, b: Series) -> Bool { a.width == b.width && a.buckets == b.buckets }
-
-        mutating func add(step: Int, value: Double) {
-            guard value.isFinite else { return }
-            last = (step, value)
-            let i = max(step - 1, 0) / width
-            if let k = buckets.lastIndex(where: { $0.index <= i }), buckets[k].index == i {
-                buckets[k].stepSum += Double(step); buckets[k].sum += value; buckets[k].count += 1
-            } else {
-                let at = buckets.firstIndex { $0.index > i } ?? buckets.endIndex
-                buckets.insert(Bucket(index: i, stepSum: Double(step), sum: value, count: 1), at: at)
-            }
-            if buckets.count > 2 * RunHistory.maxBuckets { compact() }
-        }
-
-        mutating func compact() {
-            width *= 2
-            var merged: [Bucket] = []
-            for b in buckets {
-                let i = b.index / 2
-                if let l = merged.last, l.index == i {
-                    merged[merged.count - 1].stepSum += b.stepSum; merged[merged.count - 1].sum += b.sum; merged[merged.count - 1].count += b.count
-                } else {
-                    merged.append(Bucket(index: i, stepSum: b.stepSum, sum: b.sum, count: b.count))
-                }
-            }
-            buckets = merged
-        }
-
-        /// (mean step, mean value) per bucket; with width 1 the logged values themselves.
-        public var points: [(step: Double, value: Double)] {
-            buckets.map { ($0.stepSum / Double($0.count), $0.sum / Double($0.count)) }
-        }
-        public var isEmpty: Bool { buckets.isEmpty }
-    }
-
-    /// One `eval` line.
-    public struct EvalPoint: Sendable, Equatable {
-        public var step: Int
-        public var part: String
-        public var aggregate: Double
-        /// Whether the evaluation improved on every earlier one (the run's best at that time).
-        public var best: Bool
-        public var metrics: [String: [String: Double]]
-    }
-
-    /// The `end` line.
-    public struct End: Sendable, Equatable {
-        public var step: Int
-        public var reason: String
-        public var seconds: Double?
-        public var examplesPerSecond: Double?
-        public var dataWaitShare: Double?
-        public var bestStep: Int?
-    }
-
-    public var configuration: RunConfiguration?
-    public var parameters: Int?
-    public var started: String?
-    public var lastTime: String?
-    /// Per task: its loss at each step that carried it.
-    public var losses: [String: Series] = [:]
-    /// Σ αᵢ Lᵢ of each step over the tasks it carried (αᵢ from static task weights, else 1).
-    public var total = Series()
-    public var learningRate = Series()
-    public var evaluations: [EvalPoint] = []
-    /// The newest `eval` line's `sampling` field.
-    public var sampling: SamplingReport?
-    public var end: End?
-    public var resumes: [Int] = []
-    public var earlyStop: Int?
-    public var lastStep = 0
-    public var lastEpoch = 0
-    /// The first step of each epoch after the first.
-    public var epochStarts: [(step: Int, epoch: Int)] = []
-
-    public init() {}
-
-    /// Reads a whole `log.jsonl` (lines that are not JSON objects, such as a torn last line, are skipped).
-    public init(logAt path: String) {
-        guard let data = FileManager.default.contents(atPath: path) else { return }
-        add(lines: data)
-    }
-
-    /// Adds every complete line of `data`.
-    public mutating func add(lines data: Data) {
-        var start = data.startIndex
-        while start < data.endIndex {
-            let end = data[start...].firstIndex(of: 0x0A) ?? data.endIndex
-            if end > start { add(line: data[start..<end]) }
-            start = end < data.endIndex ? end + 1 : end
-        }
-    }
-
-    /// Adds one log line (JSON text). Read with `JSONDecoder`, which reads numbers back exactly
-    /// (`JSONSerialization` on Linux can miss the last digit), so a report made from the log
-    /// shows the values the trainer's own report showed.
-    public mutating func add(line: Data) {
-        guard let value = try? JSONDecoder().decode(LogValue.self, from: line), case .object = value,
-              let object = value.any as? [String: Any], let type = object["type"] as? String else { return }
-        add(type: type, object)
-    }
-
-    mutating func add(type: String, _ o: [String: Any]) {
-        if let t = o["time"] as? String { lastTime = t }
-        switch type {
-        case "start":
-            started = o["time"] as? String
-            parameters = Self.int(o["parameters"])
-            if let c = o["config"], let d = try? JSONSerialization.data(withJSONObject: c) {
-                configuration = try? JSONDecoder().decode(RunConfiguration.self, from: d)
-            }
-        case "step":
-            guard let step = Self.int(o["step"]) else { return }
-            let epoch = Self.int(o["epoch"]) ?? lastEpoch
-            if epoch > lastEpoch && lastStep > 0 { epochStarts.append((step, epoch)) }
-            lastStep = step; lastEpoch = epoch
-            var sum = 0.0, any = false
-            let alphas = staticWeights
-            for (task, v) in (o["losses"] as? [String: Any]) ?? [:] {
-                guard let x = Self.double(v) else { continue }
-                losses[task, default: Series()].add(step: step, value: x)
-                sum += (alphas[task] ?? 1) * x; any = true
-            }
-            if any { total.add(step: step, value: sum) }
-            if let lr = Self.double(o["lr"]) { learningRate.add(step: step, value: lr) }
-        case "eval":
-            guard let step = Self.int(o["step"]) else { return }
-            var metrics: [String: [String: Double]] = [:]
-            for (task, m) in (o["metrics"] as? [String: Any]) ?? [:] {
-                var row: [String: Double] = [:]
-                for (k, v) in (m as? [String: Any]) ?? [:] { if let x = Self.double(v) { row[k] = x } }
-                metrics[task] = row
-            }
-            if let sp = o["sampling"], let d = try? JSONSerialization.data(withJSONObject: sp) {
-                sampling = try? JSONDecoder().decode(SamplingReport.self, from: d)
-            }
-            evaluations.removeAll { $0.step >= step }
-            evaluations.append(EvalPoint(step: step, part: o["part"] as? String ?? "dev", aggregate: Self.double(o["aggregate"]) ?? 0,
-                                         best: o["best"] as? Bool ?? false, metrics: metrics))
-        case "end":
-            end = End(step: Self.int(o["step"]) ?? lastStep, reason: o["reason"] as? String ?? "?", seconds: Self.double(o["seconds"]),
-                      examplesPerSecond: Self.double(o["examples_per_s"]), dataWaitShare: Self.double(o["data_wait_share"]),
-                      bestStep: Self.int(o["best_step"]))
-        case "resume":
-            if let s = Self.int(o["step"]) { resumes.append(s) }
-            end = nil
-        case "early_stop":
-            earlyStop = Self.int(o["step"])
-        default:
-            break
-        }
-    }
-
-    var staticWeights: [String: Double] {
-        if case .weights(let w)? = configuration?.training.taskWeights { return w.mapValues(Double.init) }
-        return [:]
-    }
-
-    static func double(_ v: Any?) -> Double? {
-        switch v {
-        case let d as Double: return d
-        case let i as Int: return Double(i)
-        case let n as NSNumber: return n.doubleValue
-        default: return nil
-        }
-    }
-
-    static func int(_ v: Any?) -> Int? {
-        switch v {
-        case let i as Int: return i
-        case let d as Double: return d.isFinite ? Int(d) : nil
-        case let n as NSNumber: return n.intValue
-        default: return nil
-        }
-    }
-}
-
-/// Any JSON value, decoded exactly (numbers as Double).
-enum LogValue: Decodable {
-    case null, bool(Bool), number(Double), string(String), array([LogValue]), object([String: LogValue])
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let d = try? c.decode(Double.self) { self = .number(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([LogValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: LogValue].self)) }
-    }
-
-    /// As JSONSerialization's objects: dictionaries, arrays, Double, Bool, String, NSNull.
-    var any: Any {
-        switch self {
-        case .null: return NSNull()
-        case .bool(let b): return b
-        case .number(let d): return d
-        case .string(let s): return s
-        case .array(let a): return a.map(\.any)
-        case .object(let o): return o.mapValues(\.any)
-        }
-    }
-}
-
-// MARK: - Realized shares (the `eval` log line's `sampling` field)
-
-/// The loader's realized task shares (of batches, or of examples in mixed batches) and each
-/// classification task's class shares (of the examples drawn for it) since the start of the run,
-/// against their targets: what `mtl-prep sample --report` prints, for the batches the run trained
-/// on. Logged as the `sampling` field of each `eval` line.
-public struct SamplingReport: Sendable, Codable, Equatable {
-    public struct ClassShare: Sendable, Codable, Equatable {
-        public var label: String
-        public var trainingExamples: Int64
-        public var targetShare: Double
-        public var realizedShare: Double
-        public var drawn: Int64
-        enum CodingKeys: String, CodingKey {
-            case label, drawn
-            case trainingExamples = "training_examples", targetShare = "target_share", realizedShare = "realized_share"
-        }
-    }
-    public struct TaskShare: Sendable, Codable, Equatable {
-        public var task: String
-        public var kind: String
-        public var trainingExamples: Int64
-        public var targetShare: Double
-        public var realizedShare: Double
-        /// Batches (homogeneous) or examples (mixed) drawn for the task.
-        public var drawn: Int64
-        /// Examples drawn for the task.
-        public var examples: Int64
-        public var classes: [ClassShare]?
-        enum CodingKeys: String, CodingKey {
-            case task, kind, drawn, examples, classes
-            case trainingExamples = "training_examples", targetShare = "target_share", realizedShare = "realized_share"
-        }
-    }
-    public var step: Int
-    /// `batches` (homogeneous batches) or `examples` (mixed).
-    public var shareOf: String
-    public var strategy: String
-    public var classBalancing: String
-    public var tasks: [TaskShare]
-    enum CodingKeys: String, CodingKey {
-        case step, strategy, tasks
-        case shareOf = "share_of", classBalancing = "class_balancing"
-    }
-}
-
-// MARK: - cv.json
-
-/// A cross-validation run's summary (`runs/NAME/cv.json`), as far as the report reads it.
-public struct CrossValidationSummary: Sendable, Decodable {
-    public struct Fold: Sendable, Decodable {
-        public var fold: Int
-        public var run: String?
-        public var step: Int?
-        public var aggregate: Double?
-        public var metrics: [String: [String: Double]]?
-    }
-    public struct Setting: Sendable, Decodable {
-        public var name: String
-        public var taskWeights: [String: Double]?
-        public var folds: [Fold]
-        public var mean: [String: [String: Double]]?
-        public var std: [String: [String: Double]]?
-        public var aggregateMean: Double?
-        public var aggregateStd: Double?
-    }
-    public var kind: String?
-    public var split: String?
-    public var folds: [Int]?
-    public var select: String?
-    public var complete: Bool?
-    public var settings: [Setting]
-    public var winner: Int?
-}
-
 // MARK: - The report
 
 public enum RunReport {
@@ -345,7 +44,7 @@ struct ReportData {
     var latest: String?
     var kept: [(step: Int, aggregate: Double?)] = []
     var selected: Evaluation?
-    var cv: CrossValidationSummary?
+    var cv: CrossValidationRecord?
     var cvError: String?
     var generated = ""
 
@@ -385,7 +84,7 @@ struct ReportData {
             }
         }
         if let d = fm.contents(atPath: folder + "/cv.json") {
-            do { cv = try JSONDecoder().decode(CrossValidationSummary.self, from: d) } catch { cvError = "\(error)" }
+            do { cv = try JSONDecoder().decode(CrossValidationRecord.self, from: d) } catch { cvError = "\(error)" }
         }
     }
 
@@ -398,320 +97,6 @@ struct ReportData {
     }
 
     func spec(_ task: String) -> TaskSpec? { configuration?.model.tasks.first { $0.name == task } }
-}
-
-// MARK: - Formatting
-
-enum Fmt {
-    static func f4(_ x: Double) -> String { x.isFinite ? String(format: "%.4f", x) : "–" }
-    /// A tick label: as few digits as the step needs.
-    static func tick(_ x: Double, step: Double) -> String {
-        if x == 0 { return "0" }
-        let a = abs(x)
-        if a >= 1e5 || a < 1e-4 { return String(format: "%.1e", x) }
-        var digits = max(0, Int(-floor(log10(step))))
-        let scaled = step * pow(10, Double(digits))
-        if abs(scaled - scaled.rounded()) > 1e-6 { digits += 1 }
-        return String(format: "%.\(min(digits, 8))f", x)
-    }
-    static func int(_ n: Int64) -> String {
-        let s = String(n.magnitude)
-        var out = ""
-        for (i, c) in s.reversed().enumerated() { if i > 0 && i % 3 == 0 { out.append(",") }; out.append(c) }
-        return (n < 0 ? "-" : "") + String(out.reversed())
-    }
-    static func int(_ n: Int) -> String { int(Int64(n)) }
-    /// A value for a data attribute: the shortest text that reads back as the same Double.
-    static func exact(_ x: Double) -> String { "\(x)" }
-    static func seconds(_ s: Double) -> String {
-        if s < 60 { return String(format: "%.1f s", s) }
-        if s < 3600 { return String(format: "%d min %02d s", Int(s) / 60, Int(s) % 60) }
-        return String(format: "%d h %02d min", Int(s) / 3600, Int(s) % 3600 / 60)
-    }
-}
-
-func esc(_ s: String) -> String {
-    var o = ""
-    o.reserveCapacity(s.utf8.count)
-    for c in s.unicodeScalars {
-        switch c {
-        case "&": o += "&amp;"
-        case "<": o += "&lt;"
-        case ">": o += "&gt;"
-        case "\"": o += "&quot;"
-        case "'": o += "&#39;"
-        default: o.unicodeScalars.append(c)
-        }
-    }
-    return o
-}
-
-// MARK: - SVG charts
-
-enum Chart {
-    static let palette = ["#4e79a7", "#f28e2b", "#e15759", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7", "#9c755f", "#4b4b8f"]
-    static func color(_ i: Int) -> String { palette[i % palette.count] }
-
-    /// Ticks at 1, 2 or 5 × 10^k covering [lo, hi].
-    static func ticks(_ lo: Double, _ hi: Double, count: Int = 5, integer: Bool = false) -> (values: [Double], step: Double) {
-        let span = hi - lo
-        guard span > 0, span.isFinite else { return ([lo], 1) }
-        let raw = span / Double(count)
-        let mag = pow(10, floor(log10(raw)))
-        var step = (integer ? [1.0, 2, 5, 10] : [1.0, 2, 2.5, 5, 10]).map { $0 * mag }.first { $0 >= raw } ?? 10 * mag
-        if integer { step = max(1, step.rounded()) }
-        var v: [Double] = []
-        var x = (lo / step).rounded(.up) * step
-        while x <= hi + step * 1e-9 { v.append(abs(x) < step * 1e-9 ? 0 : x); x += step }
-        return (v, step)
-    }
-
-    /// A range padded to tick boundaries.
-    static func niceRange(_ lo: Double, _ hi: Double, zero: Bool = false, unit: Bool = false) -> (Double, Double) {
-        var a = zero ? min(0, lo) : lo, b = hi
-        if unit { a = max(0, a); b = min(1, b) }
-        if b <= a { let p = a == 0 ? 1 : abs(a) * 0.1; a -= unit ? min(p, a) : p; b += p }
-        let (_, step) = ticks(a, b)
-        var l = (a / step).rounded(.down) * step, h = (b / step).rounded(.up) * step
-        if unit { l = max(0, l); h = min(1, h); if h <= l { h = min(1, l + step) } }
-        return (l, h)
-    }
-
-    struct Line {
-        var name: String
-        var color: String
-        var points: [(x: Double, y: Double)]
-        /// Draw a dot at every point (evaluations); the dots carry data attributes for the values.
-        var markers = false
-        var width = 1.8
-        var dashed = false
-        /// Data attributes of each marker: (attribute, value) pairs beyond data-x/data-y.
-        var attributes: [(String, String)] = []
-        /// Tooltip label: "step 30: sentiment accuracy".
-        var tooltip: String = ""
-        var opacity = 1.0
-        /// Left out of the legend (a faint raw line under its smoothed one).
-        var inLegend = true
-        /// The legend's value (default: the last point's).
-        var lastValue: Double?
-    }
-
-    struct Mark {
-        var x: Double
-        var label: String
-        var kind: String  // "selected", "epoch", "resume"
-    }
-
-    /// A line chart with axes, grid, tick labels, axis titles, a legend, the last value of each
-    /// line labelled, vertical marks, and (for `highlight`) each line's value at that x labelled.
-    static func lines(id: String, title: String, lines: [Line], xLabel: String, yLabel: String, yUnit: Bool = false, yZero: Bool = false,
-                      marks: [Mark] = [], highlight: Double? = nil, width: Double = 860, height: Double = 300) -> String {
-        let all = lines.flatMap(\.points)
-        guard !all.isEmpty else { return "" }
-        let left = 80.0, right = 150.0, top = 40.0, bottom = 46.0
-        let pw = width - left - right, ph = height - top - bottom
-        var x0 = all.map(\.x).min()!, x1 = all.map(\.x).max()!
-        if x1 <= x0 { x0 -= 1; x1 += 1 }
-        let lo = all.map(\.y).min()!, hi = all.map(\.y).max()!, pad = (hi - lo) * 0.06
-        let (y0, y1) = niceRange(yZero ? lo : lo - pad, hi + pad, zero: yZero, unit: yUnit)
-        func X(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * pw }
-        func Y(_ y: Double) -> Double { top + ph - (y - y0) / (y1 - y0) * ph }
-        func n(_ v: Double) -> String { String(format: "%.1f", v) }
-        var s = "<figure class=\"chart-box\"><figcaption>\(esc(title))</figcaption>"
-        s += "<svg class=\"chart\" id=\"\(esc(id))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(esc(title))\">"
-        // Grid and y ticks.
-        let yt = ticks(y0, y1)
-        for v in yt.values {
-            s += "<line class=\"grid\" x1=\"\(n(left))\" x2=\"\(n(left + pw))\" y1=\"\(n(Y(v)))\" y2=\"\(n(Y(v)))\"/>"
-            s += "<text class=\"tick\" x=\"\(n(left - 6))\" y=\"\(n(Y(v) + 4))\" text-anchor=\"end\">\(Fmt.tick(v, step: yt.step))</text>"
-        }
-        let xt = ticks(x0, x1, count: 8, integer: true)
-        for v in xt.values {
-            s += "<line class=\"xtick\" x1=\"\(n(X(v)))\" x2=\"\(n(X(v)))\" y1=\"\(n(top + ph))\" y2=\"\(n(top + ph + 5))\"/>"
-            s += "<text class=\"tick\" x=\"\(n(X(v)))\" y=\"\(n(top + ph + 18))\" text-anchor=\"middle\">\(Fmt.tick(v, step: max(xt.step, 1)))</text>"
-        }
-        s += "<line class=\"axis\" x1=\"\(n(left))\" x2=\"\(n(left + pw))\" y1=\"\(n(top + ph))\" y2=\"\(n(top + ph))\"/>"
-        s += "<line class=\"axis\" x1=\"\(n(left))\" x2=\"\(n(left))\" y1=\"\(n(top))\" y2=\"\(n(top + ph))\"/>"
-        s += "<text class=\"axis-title\" x=\"\(n(left + pw / 2))\" y=\"\(n(height - 8))\" text-anchor=\"middle\">\(esc(xLabel))</text>"
-        s += "<text class=\"axis-title\" transform=\"translate(16 \(n(top + ph / 2))) rotate(-90)\" text-anchor=\"middle\">\(esc(yLabel))</text>"
-        // Vertical marks (epochs, resumes, the selected checkpoint).
-        for m in marks where m.x >= x0 && m.x <= x1 {
-            s += "<line class=\"mark \(m.kind)\" x1=\"\(n(X(m.x)))\" x2=\"\(n(X(m.x)))\" y1=\"\(n(top))\" y2=\"\(n(top + ph))\"><title>\(esc(m.label))</title></line>"
-            if m.kind == "selected" {
-                s += "<text class=\"mark-label selected\" data-selected-step=\"\(Int(m.x))\" x=\"\(n(X(m.x) - left < 140 ? X(m.x) + 4 : X(m.x) - 4))\" y=\"\(n(top - 8))\" text-anchor=\"\(X(m.x) - left < 140 ? "start" : "end")\">\(esc(m.label))</text>"
-            } else if m.kind == "epoch" {
-                s += "<text class=\"mark-label\" x=\"\(n(X(m.x) + 2))\" y=\"\(n(top + 10))\">\(esc(m.label))</text>"
-            }
-        }
-        // Lines.
-        var endLabels: [(y: Double, text: String, color: String, name: String)] = []
-        var valueLabels: [(y: Double, x: Double, text: String, color: String, name: String)] = []
-        for l in lines where !l.points.isEmpty {
-            let d = l.points.map { "\(n(X($0.x))),\(n(Y($0.y)))" }.joined(separator: " ")
-            s += "<polyline class=\"series\(l.inLegend ? "" : " raw")\" data-series=\"\(esc(l.name))\" points=\"\(d)\" fill=\"none\" stroke=\"\(l.color)\" stroke-width=\"\(l.width)\"\(l.opacity < 1 ? " stroke-opacity=\"\(l.opacity)\"" : "")\(l.dashed ? " stroke-dasharray=\"5 3\"" : "")/>"
-            if l.markers {
-                for p in l.points {
-                    let isHighlight = highlight == p.x
-                    s += "<circle class=\"point\(isHighlight ? " selected" : "")\" cx=\"\(n(X(p.x)))\" cy=\"\(n(Y(p.y)))\" r=\"\(isHighlight ? 5.5 : 3.2)\" fill=\"\(isHighlight ? "#fff" : l.color)\" stroke=\"\(l.color)\" stroke-width=\"\(isHighlight ? 2.5 : 1)\""
-                    s += " data-series=\"\(esc(l.name))\" data-x=\"\(Fmt.exact(p.x))\" data-value=\"\(Fmt.exact(p.y))\""
-                    for (k, v) in l.attributes { s += " \(k)=\"\(esc(v))\"" }
-                    s += "><title>\(esc(l.tooltip.isEmpty ? l.name : l.tooltip)) at \(Fmt.tick(p.x, step: 1)): \(Fmt.f4(p.y))</title></circle>"
-                    if isHighlight { valueLabels.append((Y(p.y) - 7, X(p.x), Fmt.f4(p.y), l.color, l.name)) }
-                }
-            }
-            guard l.inLegend else { continue }
-            let lastPoint = l.points.last!
-            endLabels.append((Y(lastPoint.y), Fmt.f4(l.lastValue ?? lastPoint.y), l.color, l.name))
-        }
-        // The highlighted values, kept 13 px apart.
-        valueLabels.sort { $0.y < $1.y }
-        var lastY = top + 1   // below the selected mark's label
-        for v in valueLabels {
-            let y = max(v.y, lastY + 13)
-            lastY = y
-            // Left of the point when it is near the right edge (the legend is there).
-            let nearRight = v.x > left + pw - 70
-            s += "<text class=\"value selected\" data-series=\"\(esc(v.name))\" x=\"\(n(nearRight ? v.x - 9 : v.x + 8))\" y=\"\(n(y))\"\(nearRight ? " text-anchor=\"end\"" : "") fill=\"\(v.color)\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">\(v.text)</text>"
-        }
-        // Legend at the right, in the order of the lines' last values, kept apart.
-        endLabels.sort { $0.y < $1.y }
-        var placed: [Double] = []
-        for e in endLabels {
-            var y = max(top + 4, e.y)
-            if let p = placed.last, y < p + 26 { y = p + 26 }
-            placed.append(y)
-        }
-        if let last = placed.last, last > top + ph + 20 {
-            let shift = last - (top + ph + 20)
-            placed = placed.map { $0 - shift }
-        }
-        for (e, y) in zip(endLabels, placed) {
-            s += "<line x1=\"\(n(left + pw + 4))\" x2=\"\(n(left + pw + 16))\" y1=\"\(n(y))\" y2=\"\(n(y))\" stroke=\"\(e.color)\" stroke-width=\"3\"/>"
-            s += "<text class=\"legend\" x=\"\(n(left + pw + 20))\" y=\"\(n(y - 2))\">\(esc(e.name))</text>"
-            s += "<text class=\"value last\" data-series=\"\(esc(e.name))\" x=\"\(n(left + pw + 20))\" y=\"\(n(y + 11))\" fill=\"\(e.color)\">\(e.text)</text>"
-        }
-        s += "</svg></figure>"
-        return s
-    }
-
-    /// Horizontal bars: per item a target bar and a realized bar, each labelled with its value.
-    static func shares(id: String, title: String, items: [(label: String, target: Double, realized: Double, note: String)], color: String) -> String {
-        guard !items.isEmpty else { return "" }
-        let width = 860.0, labelW = 170.0, barMax = 520.0, rowH = 40.0, top = 30.0
-        let height = top + rowH * Double(items.count) + 10
-        func n(_ v: Double) -> String { String(format: "%.1f", v) }
-        let maxShare = max(items.map { max($0.target, $0.realized) }.max() ?? 1, 1e-9)
-        let scale = barMax / max(maxShare, 0.05)
-        var s = "<figure class=\"chart-box\"><figcaption>\(esc(title))</figcaption>"
-        s += "<svg class=\"chart\" id=\"\(esc(id))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(esc(title))\">"
-        s += "<rect x=\"\(n(labelW))\" y=\"8\" width=\"12\" height=\"10\" fill=\"#c9c9c9\"/><text class=\"legend\" x=\"\(n(labelW + 16))\" y=\"17\">target</text>"
-        s += "<rect x=\"\(n(labelW + 70))\" y=\"8\" width=\"12\" height=\"10\" fill=\"\(color)\"/><text class=\"legend\" x=\"\(n(labelW + 86))\" y=\"17\">realized</text>"
-        for (i, it) in items.enumerated() {
-            let y = top + Double(i) * rowH
-            s += "<text class=\"bar-label\" x=\"\(n(labelW - 8))\" y=\"\(n(y + 20))\" text-anchor=\"end\">\(esc(it.label))</text>"
-            if !it.note.isEmpty { s += "<text class=\"tick\" x=\"\(n(labelW - 8))\" y=\"\(n(y + 33))\" text-anchor=\"end\">\(esc(it.note))</text>" }
-            let tw = it.target * scale, rw = it.realized * scale
-            s += "<rect class=\"bar target\" x=\"\(n(labelW))\" y=\"\(n(y + 4))\" width=\"\(n(tw))\" height=\"14\" fill=\"#c9c9c9\" data-label=\"\(esc(it.label))\" data-value=\"\(Fmt.exact(it.target))\"><title>\(esc(it.label)) target \(Fmt.f4(it.target))</title></rect>"
-            s += "<text class=\"value target\" x=\"\(n(labelW + tw + 6))\" y=\"\(n(y + 15))\" data-label=\"\(esc(it.label))\">\(Fmt.f4(it.target))</text>"
-            s += "<rect class=\"bar realized\" x=\"\(n(labelW))\" y=\"\(n(y + 19))\" width=\"\(n(rw))\" height=\"14\" fill=\"\(color)\" data-label=\"\(esc(it.label))\" data-value=\"\(Fmt.exact(it.realized))\"><title>\(esc(it.label)) realized \(Fmt.f4(it.realized))</title></rect>"
-            s += "<text class=\"value realized\" x=\"\(n(labelW + rw + 6))\" y=\"\(n(y + 30))\" data-label=\"\(esc(it.label))\">\(Fmt.f4(it.realized))</text>"
-        }
-        s += "<line class=\"axis\" x1=\"\(n(labelW))\" x2=\"\(n(labelW))\" y1=\"\(n(top))\" y2=\"\(n(height - 6))\"/>"
-        s += "</svg></figure>"
-        return s
-    }
-
-    /// A confusion matrix as a heat map: rows gold, columns predicted, each cell's count written
-    /// in it and shaded by its share of the row (recall on the diagonal).
-    static func confusion(id: String, title: String, labels: [String], matrix: [[Int]]) -> String {
-        let k = labels.count
-        guard k > 0, matrix.count == k else { return "" }
-        let cell = max(22.0, min(56.0, 600.0 / Double(k)))
-        let maxLabel = Double(labels.map(\.count).max() ?? 1)
-        let labelW = min(180, 14 + 7 * maxLabel)
-        let rotate = k > 5 || maxLabel > 6
-        let colH = rotate ? min(150, 14 + 5.2 * maxLabel) : 22
-        let left = labelW + 30, top = colH + 28
-        let width = left + cell * Double(k) + 20, height = top + cell * Double(k) + 20
-        func n(_ v: Double) -> String { String(format: "%.1f", v) }
-        var s = "<figure class=\"chart-box heat\"><figcaption>\(esc(title))</figcaption>"
-        s += "<svg class=\"chart\" id=\"\(esc(id))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" style=\"max-width:\(Int(width))px\" role=\"img\" aria-label=\"\(esc(title))\">"
-        s += "<text class=\"axis-title\" x=\"\(n(left + cell * Double(k) / 2))\" y=\"12\" text-anchor=\"middle\">predicted</text>"
-        s += "<text class=\"axis-title\" transform=\"translate(12 \(n(top + cell * Double(k) / 2))) rotate(-90)\" text-anchor=\"middle\">gold</text>"
-        for (j, l) in labels.enumerated() {
-            let x = left + cell * (Double(j) + 0.5)
-            if rotate {
-                s += "<text class=\"tick\" transform=\"translate(\(n(x + 4)) \(n(top - 6))) rotate(-50)\">\(esc(l))</text>"
-            } else {
-                s += "<text class=\"tick\" x=\"\(n(x))\" y=\"\(n(top - 8))\" text-anchor=\"middle\">\(esc(l))</text>"
-            }
-        }
-        for (i, row) in matrix.enumerated() {
-            let y = top + cell * Double(i)
-            s += "<text class=\"tick\" x=\"\(n(left - 6))\" y=\"\(n(y + cell / 2 + 4))\" text-anchor=\"end\">\(esc(labels[i]))</text>"
-            let total = max(row.reduce(0, +), 1)
-            for (j, c) in row.enumerated() where j < k {
-                let v = Double(c) / Double(total)
-                let fill = heat(v)
-                s += "<rect class=\"cell\" x=\"\(n(left + cell * Double(j)))\" y=\"\(n(y))\" width=\"\(n(cell - 1))\" height=\"\(n(cell - 1))\" fill=\"\(fill)\" data-gold=\"\(esc(labels[i]))\" data-predicted=\"\(esc(labels[j]))\" data-count=\"\(c)\"><title>gold \(esc(labels[i])), predicted \(esc(labels[j])): \(c) (\(String(format: "%.1f", v * 100))% of the row)</title></rect>"
-                if cell >= 22 {
-                    s += "<text class=\"cell-count\" x=\"\(n(left + cell * Double(j) + cell / 2))\" y=\"\(n(y + cell / 2 + 4))\" text-anchor=\"middle\" fill=\"\(v > 0.55 ? "#fff" : "#222")\">\(c)</text>"
-                }
-            }
-        }
-        s += "</svg></figure>"
-        return s
-    }
-
-    /// White to blue.
-    static func heat(_ v: Double) -> String {
-        let t = max(0, min(1, v))
-        let (r0, g0, b0) = (247.0, 251.0, 255.0), (r1, g1, b1) = (8.0, 69.0, 148.0)
-        func c(_ a: Double, _ b: Double) -> Int { Int((a + (b - a) * pow(t, 0.8)).rounded()) }
-        return String(format: "#%02x%02x%02x", c(r0, r1), c(g0, g1), c(b0, b1))
-    }
-
-    /// Per group: each fold's value as a dot, the mean as a bar, ± std as a whisker.
-    static func foldDots(id: String, title: String, rows: [(label: String, values: [(fold: Int, value: Double)], mean: Double, std: Double, winner: Bool)]) -> String {
-        let all = rows.flatMap { $0.values.map(\.value) + [$0.mean - $0.std, $0.mean + $0.std] }.filter(\.isFinite)
-        guard !all.isEmpty else { return "" }
-        let width = 860.0, labelW = 200.0, right = 170.0, rowH = 44.0, top = 16.0, bottom = 40.0
-        let pw = width - labelW - right
-        let height = top + rowH * Double(rows.count) + bottom
-        let (x0, x1) = niceRange(all.min()!, all.max()!, unit: all.allSatisfy { $0 >= 0 && $0 <= 1 })
-        func X(_ x: Double) -> Double { labelW + (x - x0) / (x1 - x0) * pw }
-        func n(_ v: Double) -> String { String(format: "%.1f", v) }
-        var s = "<figure class=\"chart-box\"><figcaption>\(esc(title))</figcaption>"
-        s += "<svg class=\"chart\" id=\"\(esc(id))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(esc(title))\">"
-        let xt = ticks(x0, x1)
-        let axisY = top + rowH * Double(rows.count)
-        for v in xt.values {
-            s += "<line class=\"grid\" x1=\"\(n(X(v)))\" x2=\"\(n(X(v)))\" y1=\"\(n(top))\" y2=\"\(n(axisY))\"/>"
-            s += "<text class=\"tick\" x=\"\(n(X(v)))\" y=\"\(n(axisY + 16))\" text-anchor=\"middle\">\(Fmt.tick(v, step: xt.step))</text>"
-        }
-        s += "<line class=\"axis\" x1=\"\(n(labelW))\" x2=\"\(n(labelW + pw))\" y1=\"\(n(axisY))\" y2=\"\(n(axisY))\"/>"
-        s += "<text class=\"axis-title\" x=\"\(n(labelW + pw / 2))\" y=\"\(n(height - 6))\" text-anchor=\"middle\">aggregate per fold (dots), mean ± std (bar)</text>"
-        for (i, r) in rows.enumerated() {
-            let y = top + rowH * (Double(i) + 0.5)
-            let color = r.winner ? "#e15759" : "#4e79a7"
-            s += "<text class=\"bar-label\(r.winner ? " winner" : "")\" x=\"\(n(labelW - 10))\" y=\"\(n(y + 4))\" text-anchor=\"end\">\(r.winner ? "★ " : "")\(esc(r.label))</text>"
-            if r.mean.isFinite {
-                if r.std.isFinite && r.std > 0 {
-                    s += "<line x1=\"\(n(X(r.mean - r.std)))\" x2=\"\(n(X(r.mean + r.std)))\" y1=\"\(n(y))\" y2=\"\(n(y))\" stroke=\"\(color)\" stroke-width=\"2\"/>"
-                    for e in [r.mean - r.std, r.mean + r.std] {
-                        s += "<line x1=\"\(n(X(e)))\" x2=\"\(n(X(e)))\" y1=\"\(n(y - 6))\" y2=\"\(n(y + 6))\" stroke=\"\(color)\" stroke-width=\"2\"/>"
-                    }
-                }
-                s += "<rect x=\"\(n(X(r.mean) - 2))\" y=\"\(n(y - 11))\" width=\"4\" height=\"22\" fill=\"\(color)\" data-mean=\"\(Fmt.exact(r.mean))\"><title>mean \(Fmt.f4(r.mean)) ± \(Fmt.f4(r.std))</title></rect>"
-                s += "<text class=\"value\" x=\"\(n(labelW + pw + 10))\" y=\"\(n(y + 4))\" fill=\"\(color)\">\(Fmt.f4(r.mean)) ± \(Fmt.f4(r.std))</text>"
-            }
-            for v in r.values {
-                s += "<circle cx=\"\(n(X(v.value)))\" cy=\"\(n(y))\" r=\"4.5\" fill=\"\(color)\" fill-opacity=\"0.55\" stroke=\"\(color)\" data-fold=\"\(v.fold)\" data-value=\"\(Fmt.exact(v.value))\"><title>fold \(v.fold): \(Fmt.f4(v.value))</title></circle>"
-            }
-        }
-        s += "</svg></figure>"
-        return s
-    }
 }
 
 // MARK: - The page
@@ -1123,15 +508,15 @@ struct ReportPage {
             return s + "<p class=\"empty\">cv.json could not be read: \(esc(data.cvError ?? "?"))</p></section>"
         }
         var facts: [String] = []
-        if let sp = cv.split { facts.append("split <code>\(esc(sp))</code>") }
-        if let f = cv.folds { facts.append("folds \(f.map(String.init).joined(separator: ", "))") }
-        if let sel = cv.select { facts.append("selection <code>\(esc(sel))</code>") }
+        facts.append("split <code>\(esc(cv.split))</code>")
+        facts.append("folds \(cv.folds.map(String.init).joined(separator: ", "))")
+        facts.append("selection <code>\(esc(cv.select))</code>")
         facts.append("\(cv.settings.count) setting\(cv.settings.count == 1 ? "" : "s")")
-        if cv.complete == false { facts.append("<b>incomplete</b>: folds still to run") }
+        if !cv.complete { facts.append("<b>incomplete</b>: folds still to run") }
         if let w = cv.winner, w >= 0, w < cv.settings.count { facts.append("winner <span class=\"star\">★ \(esc(cv.settings[w].name))</span>") }
         s += "<p class=\"note\">\(facts.joined(separator: " · ")). Values are each fold's selected checkpoint; mean ± std over the folds.</p>"
         let rows = cv.settings.enumerated().map { (i, st) in
-            let values = st.folds.compactMap { f in f.aggregate.map { (f.fold, $0) } }
+            let values = st.folds.map { ($0.fold, $0.aggregate) }
             let (m, sd) = Self.meanStd(values.map(\.1))
             return (label: st.name, values: values, mean: st.aggregateMean ?? m, std: st.aggregateStd ?? sd, winner: cv.winner == i)
         }
@@ -1142,13 +527,13 @@ struct ReportPage {
             if let w = st.taskWeights { s += " <span class=\"note\">(task weights \(esc(w.keys.sorted().map { "\($0)=\(Self.short(w[$0]!))" }.joined(separator: ", "))))</span>" }
             s += "</h3>"
             var tasks: [String] = []
-            for f in st.folds { for t in (f.metrics ?? [:]).keys.sorted() where !tasks.contains(t) { tasks.append(t) } }
-            for t in (st.mean ?? [:]).keys.sorted() where !tasks.contains(t) { tasks.append(t) }
+            for f in st.folds { for t in f.metrics.keys.sorted() where !tasks.contains(t) { tasks.append(t) } }
+            for t in st.mean.keys.sorted() where !tasks.contains(t) { tasks.append(t) }
             let order = data.taskNames
             tasks.sort { (order.firstIndex(of: $0) ?? Int.max, $0) < (order.firstIndex(of: $1) ?? Int.max, $1) }
             var columns: [(String, String)] = []
             for t in tasks {
-                let keys = st.folds.flatMap { $0.metrics?[t]?.keys ?? [:].keys } + (st.mean?[t]?.keys ?? [:].keys)
+                let keys = st.folds.flatMap { Array($0.metrics[t]?.keys ?? [:].keys) } + Array(st.mean[t]?.keys ?? [:].keys)
                 for k in Self.orderedMetrics(keys) { columns.append((t, k)) }
             }
             s += "<div class=\"scroll\"><table class=\"cv\" data-setting=\"\(i)\"><thead><tr><th>fold</th><th>run</th><th class=\"num\">step</th><th class=\"num\">aggregate</th>"
@@ -1156,18 +541,18 @@ struct ReportPage {
             s += "</tr><tr><th></th><th></th><th></th><th></th>" + columns.map { "<th class=\"num\">\(esc($0.1))</th>" }.joined() + "</tr></thead><tbody>"
             for f in st.folds {
                 s += "<tr data-fold=\"\(f.fold)\"><td>\(f.fold)</td><td>"
-                if let r = f.run { s += "<a href=\"\(esc(Self.relativeLink(r)))/report.html\">\(esc(r))</a>" }
-                s += "</td><td class=\"num\">\(f.step.map(String.init) ?? "–")</td><td class=\"num\">\(f.aggregate.map(Fmt.f4) ?? "–")</td>"
-                for (t, k) in columns { s += "<td class=\"num\">\(f.metrics?[t]?[k].map(Fmt.f4) ?? "–")</td>" }
+                s += "<a href=\"\(esc(Self.relativeLink(f.run)))/report.html\">\(esc(f.run))</a>"
+                s += "</td><td class=\"num\">\(f.step)</td><td class=\"num\">\(Fmt.f4(f.aggregate))</td>"
+                for (t, k) in columns { s += "<td class=\"num\">\(f.metrics[t]?[k].map(Fmt.f4) ?? "–")</td>" }
                 s += "</tr>"
             }
-            let aggs = st.folds.compactMap(\.aggregate)
+            let aggs = st.folds.map(\.aggregate)
             let (am, asd) = Self.meanStd(aggs)
             s += "<tr class=\"mean\"><td colspan=\"3\">mean ± std</td><td class=\"num\">\(Self.pm(st.aggregateMean ?? am, st.aggregateStd ?? asd))</td>"
             for (t, k) in columns {
-                let vals = st.folds.compactMap { $0.metrics?[t]?[k] }
+                let vals = st.folds.compactMap { $0.metrics[t]?[k] }
                 let (m, sd) = Self.meanStd(vals)
-                let mean = st.mean?[t]?[k] ?? m, std = st.std?[t]?[k] ?? sd
+                let mean = st.mean[t]?[k] ?? m, std = st.std[t]?[k] ?? sd
                 s += "<td class=\"num\" data-task=\"\(esc(t))\" data-metric=\"\(esc(k))\">\(Self.pm(mean, std))</td>"
             }
             s += "</tr></tbody></table></div>"

@@ -194,7 +194,7 @@ struct RunReportTests {
         let run = dir.path("runs/cv")
         try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
         let cv = """
-            {"kind":"cv","split":"main","folds":[0,1,2],"select":"mean","complete":true,
+            {"kind":"cv","split":"main","folds":[0,1,2],"vocabularies":{"0":"main","1":"main-f1","2":"main-f2"},"select":"mean","complete":true,
              "settings":[
               {"name":"default","taskWeights":null,
                "folds":[{"fold":0,"run":"setting-0/fold-0","step":30,"aggregate":0.43,"metrics":{"sentiment":{"accuracy":0.56,"macro_f1":0.36,"loss":1.2},"topic":{"accuracy":0.3,"macro_f1":0.15,"loss":1.1}}},
@@ -213,6 +213,7 @@ struct RunReportTests {
              "winner":1}
             """
         try Data(cv.utf8).write(to: URL(fileURLWithPath: run + "/cv.json"))
+        #expect(try CrossValidation.read(RunFolder(path: run)) != nil, "the test's cv.json is what mtl-train cv writes")
         let path = try RunReport.write(folder: run)
         #expect(path == run + "/report.html")
         let html = try String(contentsOfFile: path, encoding: .utf8)
