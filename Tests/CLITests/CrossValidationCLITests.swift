@@ -116,22 +116,9 @@ struct CrossValidationCLITests {
         let whole = try Self.cv(f, "A", args + ["--json"])
         try #require(whole.status == 0, "\(whole.err)")
 
-        let child = Process()
-        child.executableURL = productsDirectory.appendingPathComponent("mtl-train")
-        child.arguments = ["cv", "--store", f.store, "--split", "main", "--run", "B", "--runs-dir", f.runs] + Self.flags + args
-        child.standardOutput = FileHandle.nullDevice
-        child.standardError = FileHandle.nullDevice
-        try child.run()
-        let deadline = Date().addingTimeInterval(120)
-        var seen = 0
-        while child.isRunning && Date() < deadline {
-            seen = TrainCLITests.lastLoggedStep(f.runPath("B") + "/fold-1/log.jsonl")
-            if seen >= 12 { break }
-            usleep(500)
-        }
-        kill(child.processIdentifier, SIGKILL)
-        child.waitUntilExit()
-        try #require(child.terminationReason == .uncaughtSignal, "the CV ended before it could be killed in fold 1")
+        let (_, status) = try TrainCLITests.killTrain(["cv", "--store", f.store, "--split", "main", "--run", "B", "--runs-dir", f.runs] + Self.flags + args,
+                                                      whenStepIn: f.runPath("B") + "/fold-1/log.jsonl", reaches: 12)
+        try #require(status == nil, "the CV ended before it could be killed in fold 1")
         let partial = try Self.record(f, "B")
         #expect(try Self.settings(partial).first?["folds"].flatMap { $0 as? [Any] }?.count == 1, "fold 0 recorded before the kill")
         #expect(partial["complete"] as? Bool == false)

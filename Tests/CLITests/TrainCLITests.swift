@@ -189,6 +189,27 @@ struct TrainCLITests {
         return last
     }
 
+    /// Starts `mtl-train ARGS`, waits until `log` shows a step ≥ `step`, and kills it with SIGKILL.
+    /// Returns the last step seen and nil, or the exit status when it ended before the kill.
+    static func killTrain(_ args: [String], whenStepIn log: String, reaches step: Int) throws -> (seen: Int, exitStatus: Int32?) {
+        let child = Process()
+        child.executableURL = productsDirectory.appendingPathComponent("mtl-train")
+        child.arguments = args
+        child.standardOutput = FileHandle.nullDevice
+        child.standardError = FileHandle.nullDevice
+        try child.run()
+        let deadline = Date().addingTimeInterval(120)
+        var seen = 0
+        while child.isRunning && Date() < deadline {
+            seen = lastLoggedStep(log)
+            if seen >= step { break }
+            usleep(500)
+        }
+        kill(child.processIdentifier, SIGKILL)
+        child.waitUntilExit()
+        return (seen, child.terminationReason == .uncaughtSignal ? nil : child.terminationStatus)
+    }
+
     @Test func killedAtARandomStepResumesToTheSameWeights() throws {
         // The kill step varies from run to run; MTL_TRAIN_KILL_SEED=N repeats one.
         let seed = ProcessInfo.processInfo.environment["MTL_TRAIN_KILL_SEED"].flatMap { UInt64($0) } ?? UInt64(Date().timeIntervalSince1970 * 1000)
@@ -201,22 +222,9 @@ struct TrainCLITests {
         let a = try f.newRun("A", args)
         try #require(a.status == 0, "run A: \(a.err)")
 
-        let child = Process()
-        child.executableURL = productsDirectory.appendingPathComponent("mtl-train")
-        child.arguments = ["--store", f.store, "--run", "B", "--runs-dir", f.runs] + Self.tiny + args
-        child.standardOutput = FileHandle.nullDevice
-        child.standardError = FileHandle.nullDevice
-        try child.run()
-        let deadline = Date().addingTimeInterval(120)
-        var seen = 0
-        while child.isRunning && Date() < deadline {
-            seen = Self.lastLoggedStep(f.runPath("B") + "/log.jsonl")
-            if seen >= k { break }
-            usleep(500)
-        }
-        kill(child.processIdentifier, SIGKILL)
-        child.waitUntilExit()
-        try #require(child.terminationReason == .uncaughtSignal, "run B ended (status \(child.terminationStatus)) before it could be killed; \(why)")
+        let (seen, status) = try Self.killTrain(["--store", f.store, "--run", "B", "--runs-dir", f.runs] + Self.tiny + args,
+                                                whenStepIn: f.runPath("B") + "/log.jsonl", reaches: k)
+        try #require(status == nil, "run B ended (status \(status ?? 0)) before it could be killed; \(why)")
         #expect(seen >= k && seen < 60, why)
 
         let resumed = try f.train(["--run", "B", "--resume"])
