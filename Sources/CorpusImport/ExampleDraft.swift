@@ -129,7 +129,13 @@ final class DraftBuilder {
             }
         case .words(let words):
             let t: TokenizedText
-            do { t = try processor.tokenize(pretokenized: words) } catch { throw Self.importError(error, loc) }
+            do {
+                switch record.sentence {
+                case .success(let s)?: t = try processor.tokenize(s.text, words: words, at: s.words)
+                case .failure(let e)?: throw e
+                case nil: t = try processor.tokenize(pretokenized: words)
+                }
+            } catch { throw Self.importError(error, loc) }
             if t.tokens.isEmpty && !allowsEmptyText { throw emptyText(loc) }
             out.bytes.append(contentsOf: t.original.utf8)
             blob.reset()

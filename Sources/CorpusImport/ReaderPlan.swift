@@ -76,7 +76,12 @@ struct ReaderPlan: Sendable {
                 throw ImportError(.unknownColumn, RecordLocator(file: displayName ?? URL(fileURLWithPath: path).lastPathComponent),
                                   "CoNLL-U has 10 columns (0-9)")
             }
-            return try CoNLLReader(path: path, fields: refs, options: m.format == .conll ? .conll : .conllu,
+            // The words and the surface forms are the sentence's own tokens: they get offsets into
+            // `# text`; another column as the text (lemmas) has no such place and is joined by spaces.
+            let textRef = refs[text]
+            let options = m.format == .conll ? CoNLLOptions.conll
+                : CoNLLOptions(dialect: .conllu, sentenceFor: textRef == .column(1) || textRef == .surfaceForms ? textRef : nil)
+            return try CoNLLReader(path: path, fields: refs, options: options,
                                    displayName: displayName, hashing: true)
         }
     }

@@ -47,7 +47,7 @@ struct Import: ParsableCommand {
     @Option(help: "Input format: csv, tsv, jsonl, xml, conll, conllu (default: from the file extension).")
     var format: Mapping.Format?
 
-    @Option(help: "The text field (default: CoNLL column 0, CoNLL-U column 1).")
+    @Option(help: "The text field (default: CoNLL column 0, CoNLL-U column 1). A CoNLL-U text is stored as written: `# text`, else the forms with SpaceAfter=No respected.")
     var text: String?
 
     @Option(name: .customLong("label"), help: ArgumentHelp("A classification task: TASK=FIELD (repeatable).", valueName: "task=field"))

@@ -1,0 +1,144 @@
+import Foundation
+import Store
+import Testing
+import Text
+@testable import CorpusImport
+
+/// Issue 18, "What real corpora need that the flags cannot say".
+@Suite("Record shapes of real corpora (issue 18)")
+struct RecordShapeTests {
+    let fx = Fixture()
+
+    /// The stored text of each token of an example, cut at its scalar offsets.
+    static func tokenTexts(_ store: ExampleStore, _ id: Int64) throws -> [String] {
+        let e = try #require(try store.example(id: id))
+        let scalars = Array(e.example.text.unicodeScalars)
+        return e.tokens.spans.map { s in
+            var out = String.UnicodeScalarView()
+            out.append(contentsOf: scalars[Int(s.scalarStart)..<Int(s.scalarEnd)])
+            return String(out)
+        }
+    }
+
+    // MARK: CoNLL-U text
+
+    static let conllu = """
+        # sent_id = s1
+        # text = Don't  go, Ana.
+        1-2\tDon't\t_\t_\t_\t_\t_\t_\t_\t_
+        1\tDo\tdo\tAUX\t_\t_\t3\taux\t_\t_
+        2\tn't\tnot\tPART\t_\t_\t3\tadvmod\t_\t_
+        3\tgo\tgo\tVERB\t_\t_\t0\troot\t_\tSpaceAfter=No
+        3.1\tgo\tgo\tVERB\t_\t_\t_\t_\t0:root\t_
+        4\t,\t,\tPUNCT\t_\t_\t3\tpunct\t_\t_
+        5\tAna\tAna\tPROPN\t_\t_\t3\tvocative\t_\tSpaceAfter=No
+        6\t.\t.\tPUNCT\t_\t_\t3\tpunct\t_\t_
+
+        # sent_id = s2
+        1-2\tdel\t_\t_\t_\t_\t_\t_\t_\t_
+        1\tde\tde\tADP\t_\t_\t3\tcase\t_\t_
+        2\tel\tel\tDET\t_\t_\t3\tdet\t_\t_
+        3\tmar\tmar\tNOUN\t_\t_\t0\troot\t_\tSpaceAfter=No|Gloss=sea
+        4\t¡\t¡\tPUNCT\t_\t_\t3\tpunct\t_\tSpaceAfter=No
+        5\tsí\tsí\tINTJ\t_\t_\t3\tdiscourse\t_\tSpacesAfter=\\s\\u00A0
+        6\tya\tya\tADV\t_\t_\t3\tadvmod\t_\t_
+
+        """
+
+    @Test func conllUWordsGetOffsetsIntoTheWrittenSentence() throws {
+        let path = fx.file("u.conllu", Self.conllu)
+        let r = try CoNLLReader(path: path, fields: [.column(1), .column(3)], options: CoNLLOptions(dialect: .conllu, sentenceFor: .column(1)))
+        let recs = try readAll(r)
+        // With `# text`: the text as written (two spaces kept), each word at its own bytes.
+        #expect(recs[0].sentence == .success(SentenceText(text: "Don't  go, Ana.", words: [0..<2, 2..<5, 7..<9, 9..<10, 11..<14, 14..<15])))
+        // Without: the surface forms, no space where MISC says SpaceAfter=No; "de" and "el" do not
+        // spell "del", so both are the whole token.
+        #expect(recs[1].sentence == .success(SentenceText(text: "del mar¡sí \u{A0}ya", words: [0..<3, 0..<3, 4..<7, 7..<9, 9..<12, 15..<17])))
+        let surface = try readAll(CoNLLReader(path: path, fields: [.surfaceForms], options: CoNLLOptions(dialect: .conllu, sentenceFor: .surfaceForms)))
+        #expect(surface[0].sentence == .success(SentenceText(text: "Don't  go, Ana.", words: [0..<5, 7..<9, 9..<10, 11..<14, 14..<15])))
+        // The old reading is unchanged without the option.
+        #expect(try readAll(CoNLLReader(path: path, fields: [.column(1)], options: .conllu)).allSatisfy { $0.sentence == nil })
+    }
+
+    @Test func conllUImportStoresTheSentenceAndTagsLineUp() throws {
+        let path = fx.file("u.conllu", Self.conllu)
+        let db = fx.storePath()
+        let s = try importFile(path, into: db, Mapping(format: .conllu, tasks: ["upos": TaskMapping(kind: .tagging, field: "3")]))
+        #expect(s.examplesStored == 2)
+        let store = try ExampleStore(path: db, readOnly: true)
+        #expect(try store.example(id: 1)!.example.text == "Don't  go, Ana.")
+        #expect(try Self.tokenTexts(store, 1) == ["Do", "n't", "go", ",", "Ana", "."])
+        #expect(try store.example(id: 1)!.annotations[0].names == ["AUX", "PART", "VERB", "PUNCT", "PROPN", "PUNCT"])
+        #expect(try store.example(id: 2)!.example.text == "del mar¡sí \u{A0}ya")
+        #expect(try Self.tokenTexts(store, 2) == ["del", "del", "mar", "¡", "sí", "ya"])
+        // The tokens are the words, normalized each on its own (not the whole multiword token).
+        let second = try #require(try store.example(id: 2)).tokens
+        #expect(second.tokens == ["de", "el", "mar", "¡", "sí", "ya"], "\(second)")
+        // Surface forms as the text: one token per written token.
+        var m = Mapping(format: .conllu, tasks: [:])
+        m.text = "surface"
+        try importFile(path, into: fx.storePath("surface.sqlite"), m)
+        #expect(try Self.tokenTexts(ExampleStore(path: fx.storePath("surface.sqlite"), readOnly: true), 1) == ["Don't", "go", ",", "Ana", "."])
+        // Another column as the text has no place in the sentence: joined by spaces, as before.
+        m.text = "2"
+        try importFile(path, into: fx.storePath("lemma.sqlite"), m)
+        #expect(try ExampleStore(path: fx.storePath("lemma.sqlite"), readOnly: true).example(id: 1)!.example.text == "do not go , Ana .")
+    }
+
+    @Test func aFormThatIsNotInTheTextRejectsItsSentenceAtItsLine() throws {
+        let path = fx.file("bad.conllu", """
+            # text = Hello world
+            1\tHello\thello\tINTJ\t_\t_\t0\troot\t_\t_
+            2\twordl\tworld\tNOUN\t_\t_\t1\tvocative\t_\t_
+
+            # text = Fine
+            1\tFine\tfine\tADJ\t_\t_\t0\troot\t_\t_
+
+            """)
+        let m = Mapping(format: .conllu, tasks: ["upos": TaskMapping(kind: .tagging, field: "3")])
+        let e = importError { try importFile(path, into: fx.storePath("fail.sqlite"), m) }
+        #expect(e?.description == "bad.conllu:3: FORM 'wordl' does not match '# text' at character 7 (found 'world')")
+        #expect(e?.kind == .invalidCoNLL)
+        let s = try importFile(path, into: fx.storePath("skip.sqlite"), m, onError: .skip)
+        #expect(s.examplesStored == 1 && s.rejectReasons == ["invalidCoNLL": 1])
+    }
+
+    @Test(.enabled(if: Corpora.available, Corpora.skipMessage))
+    func udEnglishEWTTextIsTheWrittenSentence() throws {
+        for (file, sentences) in [("en_ewt-ud-test.conllu", 2077), ("en_ewt-ud-dev.conllu", 2001)] {
+            // Every sentence's words are found in its `# text`.
+            let path = Corpora.path("ud/" + file)
+            let reader = try CoNLLReader(path: path, fields: [.column(1), .comment("text")], options: CoNLLOptions(dialect: .conllu, sentenceFor: .column(1)))
+            var n = 0
+            while let r = try reader.next() {
+                n += 1
+                guard case .success(let s)? = r.sentence else { Issue.record("\(r.locator): \(String(describing: r.sentence))"); break }
+                #expect(s.text == r.fields[1].single && s.words.count == r.fields[0].strings.count)
+            }
+            #expect(n == sentences, "\(file)")
+        }
+        // Without `# text`, the forms and their MISC spacing give the same sentences back.
+        let written = try readAll(CoNLLReader(path: Corpora.path("ud/en_ewt-ud-test.conllu"), fields: [.comment("text")], options: .conllu))
+        let stripped = try String(contentsOfFile: Corpora.path("ud/en_ewt-ud-test.conllu"), encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("# text =") }.joined(separator: "\n")
+        let rebuilt = try readAll(CoNLLReader(path: fx.file("stripped.conllu", stripped), fields: [.column(1)],
+                                              options: CoNLLOptions(dialect: .conllu, sentenceFor: .column(1))))
+        #expect(rebuilt.count == written.count)
+        var differ = 0
+        for (w, r) in zip(written, rebuilt) {
+            guard case .success(let s)? = r.sentence, s.text == w.fields[0].single else {
+                if differ < 3 { Issue.record("\(r.locator): \(String(describing: r.sentence)) vs \(w.fields[0])") }
+                differ += 1
+                continue
+            }
+        }
+        #expect(differ == 0)
+        let db = fx.storePath()
+        let s = try importFile(Corpora.path("ud/en_ewt-ud-test.conllu"), into: db,
+                               Mapping(format: .conllu, tasks: ["upos": TaskMapping(kind: .tagging, field: "3")]))
+        #expect(s.examplesStored == 2077 && s.labelCounts["upos"]?.values.reduce(0, +) == 25094)
+        let store = try ExampleStore(path: db, readOnly: true)
+        #expect(try store.example(id: 1)!.example.text == "What if Google Morphed Into GoogleOS?")
+        #expect(try Self.tokenTexts(store, 1) == ["What", "if", "Google", "Morphed", "Into", "GoogleOS", "?"])
+    }
+}
