@@ -38,6 +38,10 @@ public final class XMLRecordReader: RecordReader {
     private var reader: xmlTextReaderPtr?
     private let fields: [String]
     private var compiled: [xmlXPathCompExprPtr] = []
+    /// The expressions with the prefixes bound to a record's default namespace dropped, by
+    /// those prefixes (sorted): the default namespace is stripped before evaluation, so `tei:l`
+    /// is `l` there. Compiled once per set, usually one for a whole file.
+    private var unprefixed: [[String]: [xmlXPathCompExprPtr]] = [:]
     private var context: xmlXPathContextPtr?
     private var skipCurrent = false
     private var silenced = false
@@ -107,6 +111,7 @@ public final class XMLRecordReader: RecordReader {
     deinit {
         if let context { xmlXPathFreeContext(context) }
         compiled.forEach { xmlXPathFreeCompExpr($0) }
+        unprefixed.values.forEach { $0.forEach { xmlXPathFreeCompExpr($0) } }
         if let reader { xmlFreeTextReader(reader) } // also frees the document
     }
 
@@ -178,17 +183,44 @@ public final class XMLRecordReader: RecordReader {
         return "/" + names.reversed().joined(separator: "/")
     }
 
-    /// Takes the record's elements out of a default (unprefixed) namespace.
-    private static func stripDefaultNamespace(_ node: xmlNodePtr) {
+    /// Takes the record's elements out of a default (unprefixed) namespace; returns the
+    /// namespaces' URIs.
+    @discardableResult
+    private static func stripDefaultNamespace(_ node: xmlNodePtr) -> Set<String> {
+        var uris = Set<String>()
         var stack: [xmlNodePtr] = [node]
         while let n = stack.popLast() {
-            if let ns = n.pointee.ns, ns.pointee.prefix == nil { n.pointee.ns = nil }
+            if let ns = n.pointee.ns, ns.pointee.prefix == nil {
+                if let href = ns.pointee.href { uris.insert(String(cString: href)) }
+                n.pointee.ns = nil
+            }
             var c = n.pointee.children
             while let child = c {
                 if child.pointee.type == XML_ELEMENT_NODE { stack.append(child) }
                 c = child.pointee.next
             }
         }
+        return uris
+    }
+
+    /// The compiled expressions for a record whose default namespaces are `uris`.
+    private func expressions(defaultNamespaces uris: Set<String>, locator: RecordLocator) throws(ImportError) -> [xmlXPathCompExprPtr] {
+        let drop = options.namespaces.filter { uris.contains($0.value) }.keys.sorted()
+        if drop.isEmpty { return compiled }
+        if let known = unprefixed[drop] { return known }
+        guard let compiler = XMLErrors.silentXPathContext(nil) else { throw ImportError(.io, locator, "cannot create an XPath context") }
+        defer { xmlXPathFreeContext(compiler) }
+        for (prefix, uri) in options.namespaces { xmlXPathRegisterNs(compiler, prefix, uri) }
+        var out: [xmlXPathCompExprPtr] = []
+        for f in fields {
+            guard let c = xmlXPathCtxtCompile(compiler, XPathCheck.droppingPrefixes(Set(drop), in: f)) else {
+                out.forEach { xmlXPathFreeCompExpr($0) }
+                throw ImportError(.invalidXPath, locator, "invalid XPath '\(f)' without the prefixes \(drop.joined(separator: ", "))")
+            }
+            out.append(c)
+        }
+        unprefixed[drop] = out
+        return out
     }
 
     private func evaluate(on node: xmlNodePtr, locator: RecordLocator) throws(ImportError) -> [FieldValue] {
@@ -207,11 +239,12 @@ public final class XMLRecordReader: RecordReader {
             }
             mtl_xml_free(list)
         }
-        Self.stripDefaultNamespace(node)
+        let defaults = Self.stripDefaultNamespace(node)
+        let expressions = options.namespaces.isEmpty || defaults.isEmpty ? compiled : try expressions(defaultNamespaces: defaults, locator: locator)
         mtl_xpath_set_node(context, node)
         var out: [FieldValue] = []
-        out.reserveCapacity(compiled.count)
-        for (k, comp) in compiled.enumerated() {
+        out.reserveCapacity(expressions.count)
+        for (k, comp) in expressions.enumerated() {
             guard let obj = xmlXPathCompiledEval(comp, context) else {
                 let reason = XPathCheck.message(context.pointee.lastError) ?? "failed"
                 throw ImportError(.invalidXPath, locator, "XPath '\(fields[k])' cannot be evaluated on this record: \(reason)")

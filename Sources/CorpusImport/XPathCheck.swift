@@ -118,3 +118,41 @@ enum XMLErrors {
         return context
     }
 }
+
+extension XPathCheck {
+    /// `expression` with every `P:` of a name test removed for P in `prefixes` (not inside
+    /// string literals, not an axis `child::`, not an attribute's prefix: attributes are never
+    /// in a default namespace).
+    static func droppingPrefixes(_ prefixes: Set<String>, in expression: String) -> String {
+        let s = Array(expression.unicodeScalars)
+        func isNameChar(_ c: Unicode.Scalar) -> Bool {
+            c == "_" || c == "-" || c == "." || c.properties.isAlphabetic || c.properties.numericType != nil
+        }
+        var out = String.UnicodeScalarView()
+        var i = 0
+        while i < s.count {
+            let c = s[i]
+            if c == "'" || c == "\"" {
+                var j = i + 1
+                while j < s.count, s[j] != c { j += 1 }
+                out.append(contentsOf: s[i..<min(j + 1, s.count)])
+                i = j + 1
+                continue
+            }
+            let before: Unicode.Scalar? = i > 0 ? s[i - 1] : nil
+            let startsName = (c == "_" || c.properties.isAlphabetic)
+                && before.map { !isNameChar($0) && $0 != "@" && $0 != "$" && ($0 != ":" || (i > 1 && s[i - 2] == ":")) } ?? true
+            guard startsName else { out.append(c); i += 1; continue }
+            var j = i
+            while j < s.count, isNameChar(s[j]) { j += 1 }
+            var name = String.UnicodeScalarView(); name.append(contentsOf: s[i..<j])
+            if j + 1 < s.count, s[j] == ":", s[j + 1] != ":", prefixes.contains(String(name)) {
+                i = j + 1   // the prefix and its colon
+                continue
+            }
+            out.append(contentsOf: s[i..<j])
+            i = j
+        }
+        return String(out)
+    }
+}

@@ -92,8 +92,10 @@ struct Import: ParsableCommand {
     @Option(help: "XML: local name of the record element.")
     var record: String?
 
-    @Option(help: "XML: namespace URI of the record element.")
-    var namespace: String?
+    @Option(name: .customLong("namespace"), help: ArgumentHelp(
+        "XML: URI = the record element's namespace URI; PREFIX=URI = a prefix for the field expressions, which also matches elements in that default namespace (repeatable).",
+        valueName: "uri|prefix=uri"))
+    var namespaces: [String] = []
 
     @Flag(name: .customLong("allow-empty-text"), help: "Keep records whose text has no tokens (default: they are bad records).")
     var allowEmptyText = false
@@ -125,11 +127,16 @@ struct Import: ParsableCommand {
     @Flag(help: "Print the summary as one JSON object on standard output.")
     var json = false
 
+    private static func isNCName(_ s: Substring) -> Bool {
+        guard let first = s.unicodeScalars.first, first == "_" || first.properties.isAlphabetic else { return false }
+        return s.unicodeScalars.allSatisfy { $0 == "_" || $0 == "-" || $0 == "." || $0.properties.isAlphabetic || $0.properties.numericType != nil }
+    }
+
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if files.isEmpty { throw ValidationError("give at least one file to import") }
         let flags = text != nil || !labels.isEmpty || !multilabels.isEmpty || !tags.isEmpty || !spans.isEmpty || group != nil
-            || delimiter != nil || quote != nil || noHeader || columns != nil || record != nil || namespace != nil || format != nil
+            || delimiter != nil || quote != nil || noHeader || columns != nil || record != nil || !namespaces.isEmpty || format != nil
         if mapping != nil && flags {
             throw ValidationError("--mapping and the mapping flags (--format, --text, --label, --tags, --spans, …) are exclusive")
         }
@@ -244,7 +251,24 @@ struct Import: ParsableCommand {
         if noHeader { m.header = false }
         m.columns = columns.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         m.record = record
-        m.namespace = namespace
+        for n in namespaces {
+            // A URI has a scheme (`http:`, `urn:`) before any '=': a bare NCName before '=' is a prefix.
+            if let eq = n.firstIndex(of: "="), Self.isNCName(n[..<eq]) {
+                let prefix = String(n[..<eq]), uri = String(n[n.index(after: eq)...])
+                if prefix == "xml" || prefix == "xmlns" { throw CLIError("--namespace \(n): the prefix '\(prefix)' is reserved") }
+                if uri.isEmpty { throw CLIError("--namespace \(n): empty namespace URI for prefix '\(prefix)'") }
+                if let old = m.namespaces?[prefix], old != uri {
+                    throw CLIError("--namespace \(n): prefix '\(prefix)' is already bound to '\(old)'")
+                }
+                m.namespaces = (m.namespaces ?? [:]).merging([prefix: uri]) { $1 }
+            } else {
+                if let old = m.namespace, old != n {
+                    throw CLIError("--namespace \(n): the record element's namespace is already '\(old)' (give prefixes as PREFIX=URI)")
+                }
+                if n.isEmpty { throw CLIError("--namespace: empty namespace URI") }
+                m.namespace = n
+            }
+        }
         if allowEmptyText { m.allowEmptyText = true }
         if let (key, expression, problem) = m.firstXPathProblem() {
             let flag = key == "text" ? "--text \(text ?? expression)" : key == "group" ? "--group \(expression)"
