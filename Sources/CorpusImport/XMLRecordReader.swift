@@ -38,9 +38,9 @@ public final class XMLRecordReader: RecordReader {
     private var reader: xmlTextReaderPtr?
     private let fields: [String]
     private var compiled: [xmlXPathCompExprPtr] = []
-    /// The expressions with the prefixes bound to a record's default namespace dropped, by
-    /// those prefixes (sorted): the default namespace is stripped before evaluation, so `tei:l`
-    /// is `l` there. Compiled once per set, usually one for a whole file.
+    /// The expressions with the prefixes bound to a record's default namespace widened to the
+    /// elements stripped out of it (`XPathCheck.widening`), by those prefixes (sorted).
+    /// Compiled once per set, usually one for a whole file.
     private var unprefixed: [[String]: [xmlXPathCompExprPtr]] = [:]
     private var context: xmlXPathContextPtr?
     private var skipCurrent = false
@@ -205,7 +205,8 @@ public final class XMLRecordReader: RecordReader {
 
     /// The compiled expressions for a record whose default namespaces are `uris`.
     private func expressions(defaultNamespaces uris: Set<String>, locator: RecordLocator) throws(ImportError) -> [xmlXPathCompExprPtr] {
-        let drop = options.namespaces.filter { uris.contains($0.value) }.keys.sorted()
+        let bound = options.namespaces.filter { uris.contains($0.value) }
+        let drop = bound.keys.sorted()
         if drop.isEmpty { return compiled }
         if let known = unprefixed[drop] { return known }
         guard let compiler = XMLErrors.silentXPathContext(nil) else { throw ImportError(.io, locator, "cannot create an XPath context") }
@@ -213,9 +214,9 @@ public final class XMLRecordReader: RecordReader {
         for (prefix, uri) in options.namespaces { xmlXPathRegisterNs(compiler, prefix, uri) }
         var out: [xmlXPathCompExprPtr] = []
         for f in fields {
-            guard let c = xmlXPathCtxtCompile(compiler, XPathCheck.droppingPrefixes(Set(drop), in: f)) else {
+            guard let c = xmlXPathCtxtCompile(compiler, XPathCheck.widening(bound, in: f)) else {
                 out.forEach { xmlXPathFreeCompExpr($0) }
-                throw ImportError(.invalidXPath, locator, "invalid XPath '\(f)' without the prefixes \(drop.joined(separator: ", "))")
+                throw ImportError(.invalidXPath, locator, "invalid XPath '\(f)' widened to the default namespace: '\(XPathCheck.widening(bound, in: f))'")
             }
             out.append(c)
         }
