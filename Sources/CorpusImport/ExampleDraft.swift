@@ -286,6 +286,29 @@ final class DraftBuilder {
                 throw ImportError(.invalidLabel, loc, "unknown label '\(name)' for task '\(task.name)' (fixed labels: \(task.mapping.labels!.joined(separator: ", ")))")
             }
         }
+        // The pair field's values, one per label, when the task carries one (`label#pair`).
+        let pairSlot = task.mapping.kind == .spans ? (task.slots.count > 3 ? task.slots[3] : nil)
+                                                   : (task.slots.count > 1 ? task.slots[1] : nil)
+        func paired(_ names: [String]) throws(ImportError) -> [String] {
+            guard let pairSlot else { return names }
+            var pairs = record.fields[pairSlot].strings
+            if let sep = task.mapping.separator, !sep.isEmpty, pairs.count == 1, names.count > 1 {
+                pairs = pairs[0].split(separator: sep, omittingEmptySubsequences: false).map(String.init)
+            }
+            guard pairs.count == names.count else {
+                throw ImportError(.invalidLabel, loc, "task '\(task.name)': \(names.count) value\(names.count == 1 ? "" : "s") of '\(fieldName(task.slots[task.mapping.kind == .spans ? 2 : 0]))' but \(pairs.count) of its pair '\(fieldName(pairSlot))' (each element needs both)")
+            }
+            var out: [String] = []
+            out.reserveCapacity(names.count)
+            for (k, (n, p)) in zip(names, pairs).enumerated() {
+                if n.isEmpty { out.append(n); continue }   // left out by the caller, as without a pair
+                if p.isEmpty {
+                    throw ImportError(.emptyValue, loc, "task '\(task.name)': value \(k + 1) ('\(n)') has an empty pair (field '\(fieldName(pairSlot))')")
+                }
+                out.append(n + "#" + p)
+            }
+            return out
+        }
         switch task.mapping.kind {
         case .classification:
             if case .missing = first { return try missing() }
@@ -300,15 +323,16 @@ final class DraftBuilder {
                 if optional || plan.mapping.format == .csv || plan.mapping.format == .tsv { return try missing() }
                 throw ImportError(.emptyValue, loc, "field '\(fieldName(task.slots[0]))' (task '\(task.name)') is present but empty; an empty value is not a label (optional: true leaves such records without one)")
             }
-            try check(s)
-            return .label(s)
+            let label = try paired([s])[0]
+            try check(label)
+            return .label(label)
         case .multilabel:
             if case .missing = first { return try missing() }
             var names = first.strings
             if let sep = task.mapping.separator, !sep.isEmpty, names.count == 1 {
-                names = names[0].split(separator: sep).map(String.init)
+                names = names[0].split(separator: sep, omittingEmptySubsequences: pairSlot == nil).map(String.init)
             }
-            names = names.filter { !$0.isEmpty }
+            names = try paired(names).filter { !$0.isEmpty }
             for n in names { try check(n) }
             return .set(names)
         case .tagging:
@@ -327,6 +351,7 @@ final class DraftBuilder {
             guard s.count == e.count, s.count == l.count else {
                 throw ImportError(.invalidSpan, loc, "task '\(task.name)': \(s.count) starts, \(e.count) ends and \(l.count) labels")
             }
+            let labels = try paired(l)
             var spans: [SpanAligner.Span] = []
             for i in s.indices {
                 guard let a = Int(s[i]), let b = Int(e[i]) else {
@@ -335,8 +360,8 @@ final class DraftBuilder {
                 if l[i].isEmpty {
                     throw ImportError(.emptyValue, loc, "task '\(task.name)': span \(i + 1) has an empty label (field '\(fieldName(task.slots[2]))')")
                 }
-                try check(l[i])
-                spans.append(.init(start: a, end: b, label: l[i]))
+                try check(labels[i])
+                spans.append(.init(start: a, end: b, label: labels[i]))
             }
             let m = task.mapping
             guard let tokenized else { return nil }

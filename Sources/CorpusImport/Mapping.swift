@@ -174,6 +174,7 @@ public struct Mapping: Sendable, Hashable, Codable {
                 out.append(("tasks.\(name).end", f.end))
                 out.append(("tasks.\(name).label", f.label))
             }
+            if let p = t.pairField(format: format) { out.append(("tasks.\(name).pair", p)) }
         }
         return out
     }
@@ -202,6 +203,10 @@ public struct TaskMapping: Sendable, Hashable, Codable {
     /// spans: the repeated item the three fields below are relative to (XML path or JSON
     /// key path); the fields are then joined to it with `/` (XML) or `.` (JSONL).
     public var items: String?
+    /// classification, multilabel, spans: a second value of the same element carried with each
+    /// label as `label#pair` (SemEval's category and its polarity: `food#positive`). Values pair
+    /// up one to one, in order; for spans with `items` it is joined to `items` like `label`.
+    public var pair: String?
     /// spans: the fields holding every span's start, end (exclusive) and label.
     public var start: String?
     public var end: String?
@@ -243,9 +248,20 @@ public struct TaskMapping: Sendable, Hashable, Codable {
         return (items + join + s, items + join + e, items + join + l)
     }
 
+    /// The pair field as a full path (a spans task's joined to `items`).
+    public func pairField(format: Mapping.Format) -> String? {
+        guard let pair, !pair.isEmpty else { return nil }
+        guard kind == .spans, let items, !items.isEmpty else { return pair }
+        return items + (format == .xml ? "/" : ".") + pair
+    }
+
     func validate(name: String, format: Mapping.Format, origin: String) throws(ImportError) {
         func bad(_ field: String, _ message: String) -> ImportError {
             ImportError(.invalidMapping, RecordLocator(file: origin), "tasks.\(name).\(field): \(message)")
+        }
+        if let pair {
+            if pair.isEmpty { throw bad("pair", "empty field") }
+            if kind == .tagging { throw bad("pair", "applies to classification, multilabel and spans tasks, not tagging") }
         }
         switch kind {
         case .classification, .multilabel, .tagging:

@@ -9,7 +9,8 @@ struct ReaderPlan: Sendable {
     final class TaskSlots: Sendable {
         let name: String
         let mapping: TaskMapping
-        /// classification / multilabel / tagging: [field]; spans: [start, end, label].
+        /// classification / multilabel / tagging: [field]; spans: [start, end, label]; then the
+        /// pair field, when the task has one.
         let slots: [Int]
         init(name: String, mapping: TaskMapping, slots: [Int]) { self.name = name; self.mapping = mapping; self.slots = slots }
     }
@@ -25,12 +26,13 @@ struct ReaderPlan: Sendable {
         group = mapping.group.map { slot($0) }
         for name in mapping.taskNames {
             let t = mapping.tasks[name]!
-            let slots: [Int]
+            var slots: [Int]
             if t.kind == .spans, let f = t.spanFields(format: mapping.format) {
                 slots = [slot(f.start), slot(f.end), slot(f.label)]
             } else {
                 slots = [slot(t.field ?? "")]
             }
+            if let p = t.pairField(format: mapping.format) { slots.append(slot(p)) }
             tasks.append(TaskSlots(name: name, mapping: t, slots: slots))
         }
     }

@@ -62,6 +62,9 @@ struct Import: ParsableCommand {
     @Option(name: .customLong("spans"), help: ArgumentHelp("A spans task: TASK=ITEMS:START,END,LABEL (fields relative to ITEMS), or TASK=START,END,LABEL (repeatable).", valueName: "spec"))
     var spans: [String] = []
 
+    @Option(name: .customLong("pair"), help: ArgumentHelp("A second value of the same element carried with a --label, --multilabel or --spans task's labels as LABEL#PAIR: TASK=FIELD, e.g. category=aspectCategories/aspectCategory/@polarity (values pair up in order; a --spans task's FIELD is relative to its ITEMS) (repeatable).", valueName: "task=field"))
+    var pairs: [String] = []
+
     @Option(name: .customLong("span-unit"), help: "What span offsets count: scalars (code points), utf16 or utf8.")
     var spanUnit: TaskMapping.SpanUnit = .scalars
 
@@ -135,7 +138,7 @@ struct Import: ParsableCommand {
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if files.isEmpty { throw ValidationError("give at least one file to import") }
-        let flags = text != nil || !labels.isEmpty || !multilabels.isEmpty || !tags.isEmpty || !spans.isEmpty || group != nil
+        let flags = text != nil || !labels.isEmpty || !multilabels.isEmpty || !tags.isEmpty || !spans.isEmpty || !pairs.isEmpty || group != nil
             || delimiter != nil || quote != nil || noHeader || columns != nil || record != nil || !namespaces.isEmpty || format != nil
         if mapping != nil && flags {
             throw ValidationError("--mapping and the mapping flags (--format, --text, --label, --tags, --spans, …) are exclusive")
@@ -245,6 +248,14 @@ struct Import: ParsableCommand {
                               unit: spanUnit, scheme: spanScheme, unaligned: unaligned,
                               duplicates: duplicateSpans == .error ? nil : duplicateSpans), "--spans", s)
         }
+        for s in pairs {
+            let (n, f) = try pair(s, "--pair")
+            guard var t = m.tasks[n] else { throw CLIError("--pair \(s): no task '\(n)' (give it with --label, --multilabel or --spans)") }
+            if t.pair != nil { throw CLIError("--pair \(s): task '\(n)' has a pair already") }
+            t.pair = f
+            m.tasks[n] = t
+            flagOf["tasks.\(n).pair"] = "--pair \(s)"
+        }
         m.group = group
         m.delimiter = delimiter
         m.quote = quote
@@ -272,7 +283,7 @@ struct Import: ParsableCommand {
         if allowEmptyText { m.allowEmptyText = true }
         if let (key, expression, problem) = m.firstXPathProblem() {
             let flag = key == "text" ? "--text \(text ?? expression)" : key == "group" ? "--group \(expression)"
-                : flagOf[String(key[..<(key.lastIndex(of: ".") ?? key.endIndex)])] ?? key
+                : flagOf[key] ?? flagOf[String(key[..<(key.lastIndex(of: ".") ?? key.endIndex)])] ?? key
             throw CLIError("\(flag): \(problem.describe(expression))")
         }
         return m

@@ -35,4 +35,30 @@ struct RecordShapeCLITests {
             #expect(bad.status != 0 && bad.err.contains(message), "\(flags): \(bad.err)")
         }
     }
+
+    @Test func pairedValuesFromTheCommandLine() throws {
+        let xml = tmp.write("absa.xml", """
+            <sentences><sentence id="1"><text>Great food, rude waiter.</text>
+              <aspectTerms><aspectTerm term="food" polarity="positive" from="6" to="10"/><aspectTerm term="waiter" polarity="negative" from="17" to="23"/></aspectTerms>
+              <aspectCategories><aspectCategory category="food" polarity="positive"/><aspectCategory category="service" polarity="negative"/></aspectCategories>
+            </sentence></sentences>
+
+            """)
+        let db = tmp.path("a.sqlite")
+        let base = ["import", xml, "--store", db, "--record", "sentence", "--text", "text",
+                    "--multilabel", "category=aspectCategories/aspectCategory/@category", "--spans", "aspect=aspectTerms/aspectTerm:@from,@to,@term"]
+        let r = try run("mtl-prep", base + ["--pair", "category=aspectCategories/aspectCategory/@polarity", "--pair", "aspect=@polarity", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let counts = (try json(r.out)["imports"] as! [[String: Any]])[0]["label_counts"] as! [String: [String: Int]]
+        #expect(counts["category"] == ["food#positive": 1, "service#negative": 1])
+        #expect(counts["aspect"]?["B-food#positive"] == 1 && counts["aspect"]?["B-waiter#negative"] == 1)
+        for (flags, message) in [
+            (["--pair", "nosuch=@x"], "--pair nosuch=@x: no task 'nosuch' (give it with --label, --multilabel or --spans)"),
+            (["--pair", "aspect=@polarity["], "--pair aspect=@polarity[: invalid XPath expression 'aspectTerms/aspectTerm/@polarity['"),
+        ] {
+            let bad = try run("mtl-prep", base + flags)
+            #expect(bad.status != 0 && bad.err.contains(message), "\(flags): \(bad.err)")
+        }
+        #expect(try run("mtl-prep", ["import", "--help"]).out.contains("--pair"))
+    }
 }

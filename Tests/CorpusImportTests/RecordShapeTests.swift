@@ -185,4 +185,100 @@ struct RecordShapeTests {
         #expect(XPathCheck.widening(t, in: "concat(\"tei:\", tei:a, mytei:b)") == "concat(\"tei:\", *[local-name()='a']" + ns + ", mytei:b)")
         #expect(XPathCheck.widening(t, in: "tei:*/tei:f(1)") == "*" + ns + "/tei:f(1)")
     }
+
+    // MARK: Paired values
+
+    static let absa = """
+        <sentences>
+        <sentence id="1"><text>Great food, rude waiter.</text>
+          <aspectTerms><aspectTerm term="food" polarity="positive" from="6" to="10"/><aspectTerm term="waiter" polarity="negative" from="17" to="23"/></aspectTerms>
+          <aspectCategories><aspectCategory category="food" polarity="positive"/><aspectCategory category="service" polarity="negative"/></aspectCategories>
+        </sentence>
+        <sentence id="2"><text>Fine.</text>
+          <aspectCategories><aspectCategory category="anecdotes/miscellaneous" polarity="neutral"/></aspectCategories>
+        </sentence>
+        </sentences>
+
+        """
+
+    static func absaMapping(pairSpans: Bool = true) -> Mapping {
+        var category = TaskMapping(kind: .multilabel, field: "aspectCategories/aspectCategory/@category")
+        category.pair = "aspectCategories/aspectCategory/@polarity"
+        var first = TaskMapping(kind: .classification, field: "aspectCategories/aspectCategory[1]/@category")
+        first.pair = "aspectCategories/aspectCategory[1]/@polarity"
+        var aspect = TaskMapping.spans(items: "aspectTerms/aspectTerm", start: "@from", end: "@to", label: "@term")
+        if pairSpans { aspect.pair = "@polarity" }
+        var m = Mapping(format: .xml, text: "text", tasks: ["category": category, "first": first, "aspect": aspect])
+        m.record = "sentence"
+        return m
+    }
+
+    @Test func aCategoryCarriesItsPolarity() throws {
+        let path = fx.file("absa.xml", Self.absa)
+        let db = fx.storePath()
+        let s = try importFile(path, into: db, Self.absaMapping())
+        #expect(s.examplesStored == 2)
+        #expect(s.labelCounts["category"] == ["food#positive": 1, "service#negative": 1, "anecdotes/miscellaneous#neutral": 1])
+        #expect(s.labelCounts["first"] == ["food#positive": 1, "anecdotes/miscellaneous#neutral": 1])
+        let store = try ExampleStore(path: db, readOnly: true)
+        let first = try #require(try store.example(id: 1))
+        let byTask = Dictionary(uniqueKeysWithValues: first.annotations.map { ($0.task.name, $0.names) })
+        #expect(byTask["aspect"] == ["O", "B-food#positive", "O", "O", "B-waiter#negative", "O"])
+        #expect(byTask["category"] == ["food#positive", "service#negative"])
+    }
+
+    @Test func aValueWithoutItsPairIsABadRecordNamingBothFields() throws {
+        let path = fx.file("absa.xml", Self.absa.replacingOccurrences(of: "category=\"service\" polarity=\"negative\"", with: "category=\"service\""))
+        let e = importError { try importFile(path, into: fx.storePath("a.sqlite"), Self.absaMapping()) }
+        #expect(e?.kind == .invalidLabel)
+        #expect(e?.description == "absa.xml:2 (record 1, /sentences/sentence): task 'category': 2 values of 'aspectCategories/aspectCategory/@category' but 1 of its pair 'aspectCategories/aspectCategory/@polarity' (each element needs both)", "\(String(describing: e))")
+        let empty = fx.file("empty.xml", Self.absa.replacingOccurrences(of: "polarity=\"neutral\"", with: "polarity=\"\""))
+        let e2 = importError { try importFile(empty, into: fx.storePath("b.sqlite"), Self.absaMapping()) }
+        #expect(e2?.kind == .emptyValue && e2?.message.contains("task 'category': value 1 ('anecdotes/miscellaneous') has an empty pair") == true, "\(String(describing: e2))")
+    }
+
+    @Test func aPairIsAMappingKey() throws {
+        let m = try yamlMapping("""
+            format: xml
+            record: sentence
+            text: text
+            tasks:
+              category:
+                kind: multilabel
+                field: aspectCategories/aspectCategory/@category
+                pair: aspectCategories/aspectCategory/@polarity
+
+            """)
+        #expect(m.tasks["category"]?.pair == "aspectCategories/aspectCategory/@polarity")
+        var tagging = TaskMapping(kind: .tagging, field: "1")
+        tagging.pair = "2"
+        let e = importError { try Mapping(format: .conll, tasks: ["pos": tagging]).validate(origin: "m.yaml") }
+        #expect(e?.description == "m.yaml: tasks.pos.pair: applies to classification, multilabel and spans tasks, not tagging")
+        // Mappings without a pair keep their canonical JSON (and their "already imported" identity).
+        #expect(!Self.absaMapping(pairSpans: false).canonicalJSON().contains("pair\":null"))
+    }
+
+    @Test(.enabled(if: Corpora.available, Corpora.skipMessage))
+    func semEval14CategoriesWithPolarity() throws {
+        var category = TaskMapping(kind: .multilabel, field: "aspectCategories/aspectCategory/@category")
+        category.pair = "aspectCategories/aspectCategory/@polarity"
+        var aspect = TaskMapping.spans(items: "aspectTerms/aspectTerm", start: "@from", end: "@to", label: "@polarity")
+        aspect.pair = "@term"
+        var m = Mapping(format: .xml, text: "text", tasks: ["category": category, "aspect": aspect])
+        m.record = "sentence"
+        let s = try importFile(Corpora.path("semeval14/Restaurants_Train_v2.xml"), into: fx.storePath(), m)
+        // Every term's polarity comes with its span: 3,693 spans, as many B- tags.
+        #expect(s.labelCounts["aspect"]?.filter { $0.key.hasPrefix("B-") }.values.reduce(0, +) == 3693)
+        #expect(s.labelCounts["aspect"]?["B-positive#food"] == 232, "\(s.labelCounts["aspect"]?["B-positive#food"] ?? -1)")
+        #expect(s.examplesStored == 3041)
+        // Counted per sentence, as a set: sentences 258 and 3561 list anecdotes/miscellaneous
+        // positive twice (546 elements, 544 sentences).
+        #expect(s.labelCounts["category"] == [
+            "ambience#conflict": 47, "ambience#negative": 98, "ambience#neutral": 23, "ambience#positive": 263,
+            "anecdotes/miscellaneous#conflict": 30, "anecdotes/miscellaneous#negative": 199, "anecdotes/miscellaneous#neutral": 357,
+            "anecdotes/miscellaneous#positive": 544, "food#conflict": 66, "food#negative": 209, "food#neutral": 90, "food#positive": 867,
+            "price#conflict": 17, "price#negative": 115, "price#neutral": 10, "price#positive": 179,
+            "service#conflict": 35, "service#negative": 218, "service#neutral": 20, "service#positive": 324,
+        ])
+    }
 }
