@@ -56,6 +56,8 @@ final class DraftBuilder {
     /// Whether some task needs the tokens as values (tagging and spans tasks check or align them).
     private let labelsNeedTokens: Bool
     private let allowsEmptyText: Bool
+    /// XML with a tagging task: the text field's node-set is the token list (`<w pos="n">我</w>`).
+    private let xmlTokens: Bool
     /// This record's labels, validated before any is interned (a rejected record must not leave
     /// label names behind).
     private var labels: [LabelValue?] = []
@@ -69,6 +71,7 @@ final class DraftBuilder {
         fixedLabels = plan.tasks.map { $0.mapping.labels.map(Set.init) }
         labelsNeedTokens = plan.tasks.contains { $0.mapping.kind == .tagging || $0.mapping.kind == .spans }
         allowsEmptyText = plan.mapping.allowEmptyText == true
+        xmlTokens = plan.mapping.format == .xml && plan.tasks.contains { $0.mapping.kind == .tagging }
     }
 
     /// Makes a packed chunk of records (in order) for the writer.
@@ -246,6 +249,8 @@ final class DraftBuilder {
         // list went through the tokenizer as text, so ICU split `["粒砂"]` in two and
         // `pretokenized` split `["New York"]` at its space (and the tags no longer lined up).
         case .list(let l) where plan.mapping.format == .jsonl && !l.isEmpty: return .words(l)
+        // Tags line up with nodes only if every node is one token, a single node too.
+        case .list(let l) where xmlTokens && !l.isEmpty: return .words(l)
         case .list(let l) where l.count == 1: return .text(l[0])
         case .missing, .list([]): throw ImportError(.missingField, loc, "missing text field '\(fieldName(plan.text))'")
         case .list(let l): throw ImportError(.invalidMapping, loc, "text field '\(fieldName(plan.text))' matched \(l.count) values, expected one")

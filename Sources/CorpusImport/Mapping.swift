@@ -269,8 +269,8 @@ public struct TaskMapping: Sendable, Hashable, Codable {
             if start != nil || end != nil || label != nil || items != nil || unit != nil || unaligned != nil || duplicates != nil {
                 throw bad("start", "start/end/label/items/unit/unaligned/duplicates apply to spans tasks only")
             }
-            if kind == .tagging, !format.isCoNLL, format != .jsonl {
-                throw bad("kind", "tagging needs pre-tokenized input (conll, conllu, or a jsonl token list), not \(format.rawValue)")
+            if kind == .tagging, !format.isCoNLL, format != .jsonl, format != .xml {
+                throw bad("kind", "tagging needs pre-tokenized input (conll, conllu, a jsonl token list or an xml node-set), not \(format.rawValue)")
             }
             if separator != nil, kind != .multilabel { throw bad("separator", "applies to multilabel tasks only") }
         case .spans:

@@ -56,7 +56,7 @@ struct Import: ParsableCommand {
     @Option(name: .customLong("multilabel"), help: ArgumentHelp("A multilabel task: TASK=FIELD, the field giving a list (repeatable).", valueName: "task=field"))
     var multilabels: [String] = []
 
-    @Option(name: .customLong("tags"), help: ArgumentHelp("A tagging task over pre-tokenized words: TASK=FIELD, e.g. pos=3 (repeatable).", valueName: "task=field"))
+    @Option(name: .customLong("tags"), help: ArgumentHelp("A tagging task over pre-tokenized words: TASK=FIELD, e.g. pos=3; XML: the --text node-set is the tokens, FIELD one tag per node, e.g. --text w --tags pos=w/@pos (repeatable).", valueName: "task=field"))
     var tags: [String] = []
 
     @Option(name: .customLong("spans"), help: ArgumentHelp("A spans task: TASK=ITEMS:START,END,LABEL (fields relative to ITEMS), or TASK=START,END,LABEL (repeatable).", valueName: "spec"))

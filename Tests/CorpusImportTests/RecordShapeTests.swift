@@ -281,4 +281,42 @@ struct RecordShapeTests {
             "service#conflict": 35, "service#negative": 218, "service#neutral": 20, "service#positive": 324,
         ])
     }
+
+    // MARK: Tagging from XML
+
+    static let taggedXML = """
+        <corpus>
+        <s id="1"><w pos="r">我</w><w pos="v">爱</w><w pos="ns">北京</w><w pos="w">。</w></s>
+        <s id="2"><w pos="nr">粒砂</w></s>
+        <s id="3"><w pos="n"><form>New York</form><tag>PROPN</tag></w><w><form>is</form><tag>AUX</tag></w></s>
+        <s id="4"><w pos="a">好</w><w>的</w></s>
+        </corpus>
+
+        """
+
+    @Test(arguments: [true, false])
+    func aNodeSetIsTheTokensAndAnAttributeItsTag(subsetParser: Bool) throws {
+        let path = fx.file("pos.xml", Self.taggedXML)
+        var m = Mapping(format: .xml, text: "w", tasks: ["pos": TaskMapping(kind: .tagging, field: "w/@pos")])
+        m.record = "s"
+        let db = fx.storePath("\(subsetParser).sqlite")
+        let s = try importFile(path, into: db, m, pipeline: try TextPipeline(tokenize: "words"), onError: .skip,
+                               xml: XMLReading(subsetParser: subsetParser))
+        // s 3's words have no @pos; s 4's second word has none: one tag too few.
+        #expect(s.examplesStored == 2 && s.rejectReasons == ["tagCountMismatch": 2])
+        let store = try ExampleStore(path: db, readOnly: true)
+        // One node, one token, whatever the tokenizer (ICU would split 北京 and 粒砂 no further, but
+        // would split a node such as "New York"), stored as the nodes joined by spaces.
+        #expect(try store.example(id: 1)!.example.text == "我 爱 北京 。")
+        #expect(try Self.tokenTexts(store, 1) == ["我", "爱", "北京", "。"])
+        #expect(try store.example(id: 1)!.annotations[0].names == ["r", "v", "ns", "w"])
+        #expect(try Self.tokenTexts(store, 2) == ["粒砂"])
+        // A child of each node as the tag, and a node holding a space is still one token.
+        var children = Mapping(format: .xml, text: "w/form", tasks: ["pos": TaskMapping(kind: .tagging, field: "w/tag")])
+        children.record = "s"
+        let db2 = fx.storePath("children-\(subsetParser).sqlite")
+        let c = try importFile(path, into: db2, children, onError: .skip, xml: XMLReading(subsetParser: subsetParser))
+        #expect(c.examplesStored == 1 && c.labelCounts["pos"] == ["PROPN": 1, "AUX": 1])
+        #expect(try Self.tokenTexts(ExampleStore(path: db2, readOnly: true), 1) == ["New York", "is"])
+    }
 }
