@@ -41,7 +41,7 @@ public final class XMLRecordReader: RecordReader {
     /// The expressions with the prefixes bound to a record's default namespace widened to the
     /// elements stripped out of it (`XPathCheck.widening`), by those prefixes (sorted).
     /// Compiled once per set, usually one for a whole file.
-    private var unprefixed: [[String]: [xmlXPathCompExprPtr]] = [:]
+    private var widened: [[String]: [xmlXPathCompExprPtr]] = [:]
     private var context: xmlXPathContextPtr?
     private var skipCurrent = false
     private var silenced = false
@@ -111,7 +111,7 @@ public final class XMLRecordReader: RecordReader {
     deinit {
         if let context { xmlXPathFreeContext(context) }
         compiled.forEach { xmlXPathFreeCompExpr($0) }
-        unprefixed.values.forEach { $0.forEach { xmlXPathFreeCompExpr($0) } }
+        widened.values.forEach { $0.forEach { xmlXPathFreeCompExpr($0) } }
         if let reader { xmlFreeTextReader(reader) } // also frees the document
     }
 
@@ -188,10 +188,11 @@ public final class XMLRecordReader: RecordReader {
     @discardableResult
     private static func stripDefaultNamespace(_ node: xmlNodePtr) -> Set<String> {
         var uris = Set<String>()
+        var last: xmlNsPtr?   // elements of one declaration share it: one string per declaration, not per element
         var stack: [xmlNodePtr] = [node]
         while let n = stack.popLast() {
             if let ns = n.pointee.ns, ns.pointee.prefix == nil {
-                if let href = ns.pointee.href { uris.insert(String(cString: href)) }
+                if ns != last, let href = ns.pointee.href { uris.insert(String(cString: href)); last = ns }
                 n.pointee.ns = nil
             }
             var c = n.pointee.children
@@ -206,9 +207,9 @@ public final class XMLRecordReader: RecordReader {
     /// The compiled expressions for a record whose default namespaces are `uris`.
     private func expressions(defaultNamespaces uris: Set<String>, locator: RecordLocator) throws(ImportError) -> [xmlXPathCompExprPtr] {
         let bound = options.namespaces.filter { uris.contains($0.value) }
-        let drop = bound.keys.sorted()
-        if drop.isEmpty { return compiled }
-        if let known = unprefixed[drop] { return known }
+        let key = bound.keys.sorted()
+        if key.isEmpty { return compiled }
+        if let known = widened[key] { return known }
         guard let compiler = XMLErrors.silentXPathContext(nil) else { throw ImportError(.io, locator, "cannot create an XPath context") }
         defer { xmlXPathFreeContext(compiler) }
         for (prefix, uri) in options.namespaces { xmlXPathRegisterNs(compiler, prefix, uri) }
@@ -220,7 +221,7 @@ public final class XMLRecordReader: RecordReader {
             }
             out.append(c)
         }
-        unprefixed[drop] = out
+        widened[key] = out
         return out
     }
 
