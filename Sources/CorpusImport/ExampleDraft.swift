@@ -58,6 +58,12 @@ final class DraftBuilder {
     private let allowsEmptyText: Bool
     /// XML with a tagging task: the text field's node-set is the token list (`<w pos="n">我</w>`).
     private let xmlTokens: Bool
+    /// A text joined from parts (`text_also`, `join`): where each part starts in it and how long
+    /// it is, in every span unit (nil: the record lacks the part, and it was left out).
+    private struct Part { var start: (scalars: Int, utf16: Int, utf8: Int); var length: (scalars: Int, utf16: Int, utf8: Int) }
+    private var parts: [Part?] = []
+    /// Per task: the text part a spans task's offsets count in (index into `Mapping.textFields`).
+    private let spanPart: [Int]
     /// This record's labels, validated before any is interned (a rejected record must not leave
     /// label names behind).
     private var labels: [LabelValue?] = []
@@ -72,6 +78,8 @@ final class DraftBuilder {
         labelsNeedTokens = plan.tasks.contains { $0.mapping.kind == .tagging || $0.mapping.kind == .spans }
         allowsEmptyText = plan.mapping.allowEmptyText == true
         xmlTokens = plan.mapping.format == .xml && plan.tasks.contains { $0.mapping.kind == .tagging }
+        let textFields = plan.mapping.textFields
+        spanPart = plan.tasks.map { t in t.mapping.textPart.flatMap { textFields.firstIndex(of: $0) } ?? 0 }
     }
 
     /// Makes a packed chunk of records (in order) for the writer.
@@ -239,7 +247,34 @@ final class DraftBuilder {
 
     private enum TextValue { case text(String), words([String]) }
 
+    /// The parts' values joined with `join` (a node-set's values too); a missing or empty part is
+    /// left out with its separator, so that a title without a description is not followed by one.
+    private func joinedText(of record: RawRecord) throws(ImportError) -> TextValue {
+        let separator = plan.mapping.join ?? " "
+        var text = ""
+        parts.removeAll(keepingCapacity: true)
+        var at = (scalars: 0, utf16: 0, utf8: 0)
+        for slot in [plan.text] + plan.textAlso {
+            let value = record.fields[slot].strings.joined(separator: separator)
+            guard !value.isEmpty else { parts.append(nil); continue }
+            if !text.isEmpty {
+                text += separator
+                at.scalars += separator.unicodeScalars.count; at.utf16 += separator.utf16.count; at.utf8 += separator.utf8.count
+            }
+            let length = (scalars: value.unicodeScalars.count, utf16: value.utf16.count, utf8: value.utf8.count)
+            parts.append(Part(start: at, length: length))
+            text += value
+            at.scalars += length.scalars; at.utf16 += length.utf16; at.utf8 += length.utf8
+        }
+        if text.isEmpty {
+            let names = plan.mapping.textFields.map { "'\($0)'" }.joined(separator: ", ")
+            throw ImportError(.missingField, record.locator, "missing text: none of the text fields \(names) has a value")
+        }
+        return .text(text)
+    }
+
     private func text(of record: RawRecord) throws(ImportError) -> TextValue {
+        if plan.mapping.joinsText { return try joinedText(of: record) }
         let loc = record.locator
         let value = record.fields[plan.text]
         switch value {
@@ -358,9 +393,26 @@ final class DraftBuilder {
             }
             let labels = try paired(l)
             var spans: [SpanAligner.Span] = []
+            let unit = task.mapping.unit ?? .scalars
             for i in s.indices {
-                guard let a = Int(s[i]), let b = Int(e[i]) else {
+                guard var a = Int(s[i]), var b = Int(e[i]) else {
                     throw ImportError(.invalidSpan, loc, "task '\(task.name)': span offsets '\(s[i])', '\(e[i])' are not integers")
+                }
+                if plan.mapping.joinsText {
+                    // Offsets count in their own field: shift them to where it sits in the joined text.
+                    let field = plan.mapping.textFields[spanPart[k]]
+                    guard let part = parts[spanPart[k]] else {
+                        throw ImportError(.invalidSpan, loc, "task '\(task.name)': span \(i + 1) counts in text field '\(field)', which this record lacks")
+                    }
+                    let (start, length) = switch unit {
+                    case .scalars: (part.start.scalars, part.length.scalars)
+                    case .utf16: (part.start.utf16, part.length.utf16)
+                    case .utf8: (part.start.utf8, part.length.utf8)
+                    }
+                    guard a >= 0, b <= length else {
+                        throw ImportError(.invalidSpan, loc, "task '\(task.name)': span \(i + 1) [\(a), \(b)) is outside text field '\(field)' (length \(length))")
+                    }
+                    a += start; b += start
                 }
                 if l[i].isEmpty {
                     throw ImportError(.emptyValue, loc, "task '\(task.name)': span \(i + 1) has an empty label (field '\(fieldName(task.slots[2]))')")

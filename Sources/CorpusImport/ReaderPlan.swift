@@ -17,12 +17,15 @@ struct ReaderPlan: Sendable {
     let mapping: Mapping
     private(set) var fields: [String] = []
     private(set) var text = 0
+    /// The slots of `text_also`, in order.
+    private(set) var textAlso: [Int] = []
     private(set) var group: Int?
     private(set) var tasks: [TaskSlots] = []
 
     init(mapping: Mapping) {
         self.mapping = mapping
         text = slot(mapping.textField ?? "")
+        textAlso = (mapping.textAlso ?? []).map { slot($0) }
         group = mapping.group.map { slot($0) }
         for name in mapping.taskNames {
             let t = mapping.tasks[name]!

@@ -47,8 +47,11 @@ struct Import: ParsableCommand {
     @Option(help: "Input format: csv, tsv, jsonl, xml, conll, conllu (default: from the file extension).")
     var format: Mapping.Format?
 
-    @Option(help: "The text field (default: CoNLL column 0, CoNLL-U column 1). A CoNLL-U text is stored as written: `# text`, else the forms with SpaceAfter=No respected.")
-    var text: String?
+    @Option(help: "The text field (default: CoNLL column 0, CoNLL-U column 1). A CoNLL-U text is stored as written: `# text`, else the forms with SpaceAfter=No respected. Repeated: the fields joined with --join (title, then description).")
+    var text: [String] = []
+
+    @Option(help: "The separator between the --text fields, and between the values of a text field that matches several (TEI <l> lines); default one space.")
+    var join: String?
 
     @Option(name: .customLong("label"), help: ArgumentHelp("A classification task: TASK=FIELD (repeatable).", valueName: "task=field"))
     var labels: [String] = []
@@ -138,7 +141,7 @@ struct Import: ParsableCommand {
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if files.isEmpty { throw ValidationError("give at least one file to import") }
-        let flags = text != nil || !labels.isEmpty || !multilabels.isEmpty || !tags.isEmpty || !spans.isEmpty || !pairs.isEmpty || group != nil
+        let flags = !text.isEmpty || join != nil || !labels.isEmpty || !multilabels.isEmpty || !tags.isEmpty || !spans.isEmpty || !pairs.isEmpty || group != nil
             || delimiter != nil || quote != nil || noHeader || columns != nil || record != nil || !namespaces.isEmpty || format != nil
         if mapping != nil && flags {
             throw ValidationError("--mapping and the mapping flags (--format, --text, --label, --tags, --spans, …) are exclusive")
@@ -220,7 +223,9 @@ struct Import: ParsableCommand {
         guard let format = format ?? Mapping.Format.guess(path: file) else {
             throw CLIError("\(file): cannot tell the format from the file name; give --format (csv, tsv, jsonl, xml, conll, conllu)")
         }
-        var m = Mapping(format: format, text: text)
+        var m = Mapping(format: format, text: text.first)
+        if text.count > 1 { m.textAlso = Array(text.dropFirst()) }
+        m.join = join
         func pair(_ s: String, _ flag: String) throws -> (String, String) {
             guard let eq = s.firstIndex(of: "="), eq != s.startIndex, s.index(after: eq) != s.endIndex else {
                 throw CLIError("\(flag) \(s): expected TASK=FIELD")
@@ -282,7 +287,8 @@ struct Import: ParsableCommand {
         }
         if allowEmptyText { m.allowEmptyText = true }
         if let (key, expression, problem) = m.firstXPathProblem() {
-            let flag = key == "text" ? "--text \(text ?? expression)" : key == "group" ? "--group \(expression)"
+            let flag = key == "text" ? "--text \(text.first ?? expression)" : key.hasPrefix("text_also[") ? "--text \(expression)"
+                : key == "group" ? "--group \(expression)"
                 : flagOf[key] ?? flagOf[String(key[..<(key.lastIndex(of: ".") ?? key.endIndex)])] ?? key
             throw CLIError("\(flag): \(problem.describe(expression))")
         }

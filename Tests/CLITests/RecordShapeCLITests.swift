@@ -61,4 +61,16 @@ struct RecordShapeCLITests {
         }
         #expect(try run("mtl-prep", ["import", "--help"]).out.contains("--pair"))
     }
+
+    @Test func severalTextFieldsJoined() throws {
+        let csv = tmp.write("ag.csv", "Class Index,Title,Description\n3,Wall St. Bears,Short-sellers are back.\n1,Fed Up,\n")
+        let db = tmp.path("ag.sqlite")
+        let r = try run("mtl-prep", ["import", csv, "--store", db, "--text", "Title", "--text", "Description", "--join", " - ",
+                                     "--label", "topic=Class Index"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(try json(try run("mtl-prep", ["show", "1", "--store", db, "--json"]).out)["text"] as? String == "Wall St. Bears - Short-sellers are back.")
+        #expect(try json(try run("mtl-prep", ["show", "2", "--store", db, "--json"]).out)["text"] as? String == "Fed Up")
+        let help = try run("mtl-prep", ["import", "--help"]).out
+        #expect(help.contains("--join") && help.contains("Repeated: the fields joined"))
+    }
 }

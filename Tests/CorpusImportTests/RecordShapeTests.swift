@@ -319,4 +319,92 @@ struct RecordShapeTests {
         #expect(c.examplesStored == 1 && c.labelCounts["pos"] == ["PROPN": 1, "AUX": 1])
         #expect(try Self.tokenTexts(ExampleStore(path: db2, readOnly: true), 1) == ["New York", "is"])
     }
+
+    // MARK: Several fields into one text
+
+    @Test func titleAndDescriptionJoinedWithTheirOwnSpans() throws {
+        // AG News' shape (class, title, description), with entity spans counted in the description.
+        let path = fx.file("news.jsonl", """
+            {"label": 3, "title": "Wall St. Bears", "description": "Reuters - Short-sellers are back.", "ents": [{"s": 0, "e": 7, "t": "ORG"}]}
+            {"label": 1, "title": "Fed Up", "description": "", "ents": []}
+            {"label": 2, "title": "Ünïcode 😀", "description": "😀 Zürich wins", "ents": [{"s": 2, "e": 8, "t": "LOC"}]}
+
+            """)
+        var m = Mapping(format: .jsonl, text: "title", tasks: ["topic": TaskMapping(kind: .classification, field: "label")])
+        m.textAlso = ["description"]
+        m.join = " | "
+        var ner = TaskMapping.spans(items: "ents.*", start: "s", end: "e", label: "t")
+        ner.textPart = "description"
+        m.tasks["ner"] = ner
+        try m.validate(origin: "test")
+        for unit in TaskMapping.SpanUnit.allCases {
+            var mu = m
+            mu.tasks["ner"]!.unit = unit
+            if unit != .scalars {   // the same spans in that unit's offsets ("😀 " is 3 UTF-16 units, 5 UTF-8 bytes)
+                let e = unit == .utf16 ? (3, 9) : (5, 12)
+                let p = fx.file("news-\(unit).jsonl", try String(contentsOfFile: path, encoding: .utf8)
+                    .replacingOccurrences(of: "\"s\": 2, \"e\": 8", with: "\"s\": \(e.0), \"e\": \(e.1)"))
+                try check(p, mu, unit)
+            } else {
+                try check(path, mu, unit)
+            }
+        }
+        func check(_ path: String, _ m: Mapping, _ unit: TaskMapping.SpanUnit) throws {
+            let db = fx.storePath("news-\(unit).sqlite")
+            let s = try importFile(path, into: db, m)
+            #expect(s.examplesStored == 3, "\(unit)")
+            let store = try ExampleStore(path: db, readOnly: true)
+            #expect(try store.example(id: 1)!.example.text == "Wall St. Bears | Reuters - Short-sellers are back.")
+            // An empty description is left out with its separator.
+            #expect(try store.example(id: 2)!.example.text == "Fed Up")
+            func tagged(_ id: Int64) throws -> [String] {
+                let e = try #require(try store.example(id: id))
+                let tags = try #require(e.annotations.first { $0.task.name == "ner" }).names
+                return zip(try Self.tokenTexts(store, id), tags).filter { $0.1 != "O" }.map { "\($0.0)/\($0.1)" }
+            }
+            #expect(try tagged(1) == ["Reuters/B-ORG"], "\(unit)")
+            #expect(try tagged(3) == ["Zürich/B-LOC"], "\(unit)")
+        }
+    }
+
+    @Test func aSpeechsLinesJoinedWithoutItsStageDirections() throws {
+        let path = fx.file("play.xml", Self.tei)
+        var m = Mapping(format: .xml, text: "l", tasks: ["who": TaskMapping(kind: .classification, field: "@who")])
+        m.record = "sp"
+        m.join = "\n"
+        let db = fx.storePath()
+        #expect(try importFile(path, into: db, m).examplesStored == 2)
+        let store = try ExampleStore(path: db, readOnly: true)
+        #expect(try store.example(id: 1)!.example.text == "First line\nSecond")
+        #expect(try store.example(id: 2)!.example.text == "Only")
+        // Without join a node-set text is still refused.
+        m.join = nil
+        let e = importError { try importFile(path, into: fx.storePath("nojoin.sqlite"), m) }
+        #expect(e?.message == "text field 'l' matched 2 values, expected one", "\(String(describing: e))")
+    }
+
+    @Test func joinedTextMistakesAreNamed() throws {
+        var m = Mapping(format: .jsonl, text: "title", tasks: ["pos": TaskMapping(kind: .tagging, field: "tags")])
+        m.textAlso = ["body"]
+        #expect(importError { try m.validate(origin: "m.yaml") }?.description == "m.yaml: text_also: task 'pos' tags a token list; a joined text is not one (text_also/join apply to texts)")
+        var spans = TaskMapping.spans(start: "s", end: "e", label: "l")
+        spans.textPart = "nosuch"
+        m.tasks = ["x": spans]
+        #expect(importError { try m.validate(origin: "m.yaml") }?.description == "m.yaml: tasks.x.text_part: 'nosuch' is not a text field (text: title, body)")
+        spans.textPart = "title"
+        m.tasks = ["x": spans]
+        let path = fx.file("bad.jsonl", "{\"title\": \"Short\", \"body\": \"A longer body\", \"s\": [0], \"e\": [7], \"l\": [\"X\"]}\n")
+        let e = importError { try importFile(path, into: fx.storePath(), m) }
+        #expect(e?.description == "bad.jsonl:1: task 'x': span 1 [0, 7) is outside text field 'title' (length 5)", "\(String(describing: e))")
+        let yaml = try yamlMapping("""
+            format: jsonl
+            text: title
+            text_also: [body]
+            join: " - "
+            tasks:
+              x: {kind: spans, start: s, end: e, label: l, text_part: body}
+
+            """)
+        #expect(yaml.textAlso == ["body"] && yaml.join == " - " && yaml.tasks["x"]?.textPart == "body")
+    }
 }
