@@ -28,6 +28,7 @@ struct RecordChunk: Sendable {
             case .list(let l): for s in l { n += s.utf8.count + 16 }
             }
         }
+        if case .success(let s)? = record.sentence { n += s.text.utf8.count + 16 * s.words.count }
         return n
     }
 }

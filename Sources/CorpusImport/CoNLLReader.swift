@@ -16,10 +16,14 @@ public struct CoNLLOptions: Sendable, Hashable {
     }
     public var dialect: Dialect
     public var separator: Separator
+    /// CoNLL-U: the text field (`.column(1)`, the words, or `.surfaceForms`) whose tokens get
+    /// offsets into the sentence as written (`RawRecord.sentence`); nil for none.
+    public var sentenceFor: CoNLLField?
 
-    public init(dialect: Dialect = .conll, separator: Separator? = nil) {
+    public init(dialect: Dialect = .conll, separator: Separator? = nil, sentenceFor: CoNLLField? = nil) {
         self.dialect = dialect
         self.separator = separator ?? (dialect == .conllu ? .tab : .whitespace)
+        self.sentenceFor = dialect == .conllu ? sentenceFor : nil
     }
     public static let conll = CoNLLOptions()
     public static let conllu = CoNLLOptions(dialect: .conllu)
@@ -89,8 +93,21 @@ public final class CoNLLReader: RecordReader {
         return cols
     }
 
+    /// A surface token of a CoNLL-U sentence: a word outside any range, or a multiword range.
+    private struct Surface {
+        var form: String
+        /// What follows the token when the text is rebuilt from the forms.
+        var after: String
+        var line: Int
+        /// 0-based indexes of the words it stands for.
+        var words: Range<Int>
+    }
+
     public func next() throws(ImportError) -> RawRecord? {
         var firstLine: Int?
+        let rebuild = options.sentenceFor != nil
+        var surface: [Surface] = []
+        var wordForms: [String] = []
         var comments: [String: String] = [:]
         var columns: [[String]] = Array(repeating: [], count: maxColumn + 1)
         var forms: [String] = []      // surface forms
@@ -139,6 +156,7 @@ public final class CoNLLReader: RecordReader {
                     }
                     multiwordRanges += 1
                     forms.append(col(1)); rangeEnd = b
+                    if rebuild { surface.append(Surface(form: col(1), after: Self.after(col(9)), line: lines.lineNumber, words: (a - 1)..<b)) }
                     continue
                 }
                 if id.contains(".") {
@@ -151,7 +169,11 @@ public final class CoNLLReader: RecordReader {
                 guard let n = Int(id), n == wordCount + 1 else {
                     throw ImportError(.invalidCoNLL, lines.locator(column: 1), "word id '\(id)' out of sequence (expected \(wordCount + 1))")
                 }
-                if n > rangeEnd { forms.append(col(1)) }
+                if n > rangeEnd {
+                    forms.append(col(1))
+                    if rebuild { surface.append(Surface(form: col(1), after: Self.after(col(9)), line: lines.lineNumber, words: (n - 1)..<n)) }
+                }
+                if rebuild { wordForms.append(col(1)) }
             }
             wordCount += 1
             for i in wantedColumns { columns[i].append(col(i)) }
@@ -168,7 +190,116 @@ public final class CoNLLReader: RecordReader {
             case .surfaceForms: return .list(conllu ? forms : columns[0])
             }
         }
-        return RawRecord(locator: RecordLocator(file: lines.source.displayName, line: firstLine), fields: values)
+        var sentence: Result<SentenceText, ImportError>?
+        if let want = options.sentenceFor {
+            sentence = Self.sentence(surface: surface, wordForms: wordForms, written: comments["text"],
+                                     surfaceTokens: want == .surfaceForms, file: lines.source.displayName)
+        }
+        return RawRecord(locator: RecordLocator(file: lines.source.displayName, line: firstLine), fields: values, sentence: sentence)
+    }
+
+    /// The first byte at or after `i` that does not begin a white space scalar (EWT writes
+    /// U+00A0 between some words of `# text`, `SpacesAfter=\u00A0` in MISC).
+    private static func skippingWhitespace(_ bytes: [UInt8], from i: Int) -> Int {
+        var at = i
+        while at < bytes.count {
+            if bytes[at] < 0x80 {
+                guard bytes[at] == 0x20 || (0x09...0x0D).contains(bytes[at]) else { break }
+                at += 1
+                continue
+            }
+            var end = at + 1
+            while end < bytes.count, bytes[end] & 0xC0 == 0x80 { end += 1 }
+            guard let scalar = String(decoding: bytes[at..<end], as: UTF8.self).unicodeScalars.first,
+                  scalar.properties.isWhitespace else { break }
+            at = end
+        }
+        return at
+    }
+
+    /// What follows a token by its MISC column: a space unless `SpaceAfter=No`; `SpacesAfter=`
+    /// spells other white space out (`\s`, `\t`, `\n`, `\r`, `\p`, `\\`, `\uXXXX`).
+    private static func after(_ misc: String) -> String {
+        if misc == "_" { return " " }
+        var after = " "
+        for item in misc.split(separator: "|") {
+            if item == "SpaceAfter=No" { after = "" }
+            else if item.hasPrefix("SpacesAfter=") { after = unescapeSpaces(item.dropFirst(12)) }
+        }
+        return after
+    }
+
+    private static func unescapeSpaces(_ s: Substring) -> String {
+        var out = "", i = s.startIndex
+        while i < s.endIndex {
+            let c = s[i]; i = s.index(after: i)
+            guard c == "\\", i < s.endIndex else { out.append(c); continue }
+            let e = s[i]; i = s.index(after: i)
+            switch e {
+            case "s": out.append(" ")
+            case "t": out.append("\t")
+            case "n": out.append("\n")
+            case "r": out.append("\r")
+            case "p": out.append("|")
+            case "u":
+                let hex = s[i...].prefix(4)
+                if hex.count == 4, let v = UInt32(hex, radix: 16), let u = Unicode.Scalar(v) {
+                    out.unicodeScalars.append(u); i = s.index(i, offsetBy: 4)
+                } else { out.append("\\u") }
+            default: out.append("\\"); out.append(e)
+            }
+        }
+        return out
+    }
+
+    /// The sentence text and each token's range in it: `# text` when the sentence has one (the
+    /// forms are found in it in order, whitespace between them skipped), else the surface forms
+    /// joined by a space wherever MISC does not say `SpaceAfter=No`.
+    private static func sentence(surface: [Surface], wordForms: [String], written: String?, surfaceTokens: Bool,
+                                 file: String) -> Result<SentenceText, ImportError> {
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(surface.count)
+        let text: String
+        if let written {
+            let bytes = Array(written.utf8)
+            var at = 0
+            for token in surface {
+                at = Self.skippingWhitespace(bytes, from: at)
+                let form = Array(token.form.utf8)
+                guard at + form.count <= bytes.count, bytes[at..<(at + form.count)].elementsEqual(form) else {
+                    let character = String(decoding: bytes[..<at], as: UTF8.self).unicodeScalars.count + 1
+                    let found = String(decoding: bytes[at..<min(bytes.count, at + max(form.count, 1) + 8)], as: UTF8.self)
+                    return .failure(ImportError(.invalidCoNLL, RecordLocator(file: file, line: token.line),
+                                                "FORM '\(token.form)' does not match '# text' at character \(character) (found '\(found)')"))
+                }
+                ranges.append(at..<(at + form.count))
+                at += form.count
+            }
+            text = written
+        } else {
+            var built = ""
+            for (i, token) in surface.enumerated() {
+                let start = built.utf8.count
+                built += token.form
+                ranges.append(start..<built.utf8.count)
+                if i < surface.count - 1 { built += token.after }
+            }
+            text = built
+        }
+        if surfaceTokens { return .success(SentenceText(text: text, words: ranges)) }
+        var words: [Range<Int>] = []
+        words.reserveCapacity(wordForms.count)
+        for (token, range) in zip(surface, ranges) {
+            let parts = wordForms[token.words]
+            // "don't" = "do" + "n't": each word at its own bytes; "del" = "de" + "el": all at "del".
+            if parts.count > 1, parts.reduce(0, { $0 + $1.utf8.count }) == range.count, parts.joined() == token.form {
+                var at = range.lowerBound
+                for p in parts { words.append(at..<(at + p.utf8.count)); at += p.utf8.count }
+            } else {
+                words.append(contentsOf: repeatElement(range, count: parts.count))
+            }
+        }
+        return .success(SentenceText(text: text, words: words))
     }
 }
 

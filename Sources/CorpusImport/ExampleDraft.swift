@@ -56,6 +56,14 @@ final class DraftBuilder {
     /// Whether some task needs the tokens as values (tagging and spans tasks check or align them).
     private let labelsNeedTokens: Bool
     private let allowsEmptyText: Bool
+    /// XML with a tagging task: the text field's node-set is the token list (`<w pos="n">我</w>`).
+    private let xmlTokens: Bool
+    /// A text joined from parts (`text_also`, `join`): where each part starts in it and how long
+    /// it is, in every span unit (nil: the record lacks the part, and it was left out).
+    private struct Part { var start: (scalars: Int, utf16: Int, utf8: Int); var length: (scalars: Int, utf16: Int, utf8: Int) }
+    private var parts: [Part?] = []
+    /// Per task: the text part a spans task's offsets count in (index into `Mapping.textFields`).
+    private let spanPart: [Int]
     /// This record's labels, validated before any is interned (a rejected record must not leave
     /// label names behind).
     private var labels: [LabelValue?] = []
@@ -69,6 +77,9 @@ final class DraftBuilder {
         fixedLabels = plan.tasks.map { $0.mapping.labels.map(Set.init) }
         labelsNeedTokens = plan.tasks.contains { $0.mapping.kind == .tagging || $0.mapping.kind == .spans }
         allowsEmptyText = plan.mapping.allowEmptyText == true
+        xmlTokens = plan.mapping.format == .xml && plan.tasks.contains { $0.mapping.kind == .tagging }
+        let textFields = plan.mapping.textFields
+        spanPart = plan.tasks.map { t in t.mapping.textPart.flatMap { textFields.firstIndex(of: $0) } ?? 0 }
     }
 
     /// Makes a packed chunk of records (in order) for the writer.
@@ -129,7 +140,13 @@ final class DraftBuilder {
             }
         case .words(let words):
             let t: TokenizedText
-            do { t = try processor.tokenize(pretokenized: words) } catch { throw Self.importError(error, loc) }
+            do {
+                switch record.sentence {
+                case .success(let s)?: t = try processor.tokenize(s.text, words: words, at: s.words)
+                case .failure(let e)?: throw e
+                case nil: t = try processor.tokenize(pretokenized: words)
+                }
+            } catch { throw Self.importError(error, loc) }
             if t.tokens.isEmpty && !allowsEmptyText { throw emptyText(loc) }
             out.bytes.append(contentsOf: t.original.utf8)
             blob.reset()
@@ -230,7 +247,34 @@ final class DraftBuilder {
 
     private enum TextValue { case text(String), words([String]) }
 
+    /// The parts' values joined with `join` (a node-set's values too); a missing or empty part is
+    /// left out with its separator, so that a title without a description is not followed by one.
+    private func joinedText(of record: RawRecord) throws(ImportError) -> TextValue {
+        let separator = plan.mapping.join ?? " "
+        var text = ""
+        parts.removeAll(keepingCapacity: true)
+        var at = (scalars: 0, utf16: 0, utf8: 0)
+        for slot in [plan.text] + plan.textAlso {
+            let value = record.fields[slot].strings.joined(separator: separator)
+            guard !value.isEmpty else { parts.append(nil); continue }
+            if !text.isEmpty {
+                text += separator
+                at.scalars += separator.unicodeScalars.count; at.utf16 += separator.utf16.count; at.utf8 += separator.utf8.count
+            }
+            let length = (scalars: value.unicodeScalars.count, utf16: value.utf16.count, utf8: value.utf8.count)
+            parts.append(Part(start: at, length: length))
+            text += value
+            at.scalars += length.scalars; at.utf16 += length.utf16; at.utf8 += length.utf8
+        }
+        if text.isEmpty {
+            let names = plan.mapping.textFields.map { "'\($0)'" }.joined(separator: ", ")
+            throw ImportError(.missingField, record.locator, "missing text: none of the text fields \(names) has a value")
+        }
+        return .text(text)
+    }
+
     private func text(of record: RawRecord) throws(ImportError) -> TextValue {
+        if plan.mapping.joinsText { return try joinedText(of: record) }
         let loc = record.locator
         let value = record.fields[plan.text]
         switch value {
@@ -240,6 +284,8 @@ final class DraftBuilder {
         // list went through the tokenizer as text, so ICU split `["粒砂"]` in two and
         // `pretokenized` split `["New York"]` at its space (and the tags no longer lined up).
         case .list(let l) where plan.mapping.format == .jsonl && !l.isEmpty: return .words(l)
+        // Tags line up with nodes only if every node is one token, a single node too.
+        case .list(let l) where xmlTokens && !l.isEmpty: return .words(l)
         case .list(let l) where l.count == 1: return .text(l[0])
         case .missing, .list([]): throw ImportError(.missingField, loc, "missing text field '\(fieldName(plan.text))'")
         case .list(let l): throw ImportError(.invalidMapping, loc, "text field '\(fieldName(plan.text))' matched \(l.count) values, expected one")
@@ -280,6 +326,29 @@ final class DraftBuilder {
                 throw ImportError(.invalidLabel, loc, "unknown label '\(name)' for task '\(task.name)' (fixed labels: \(task.mapping.labels!.joined(separator: ", ")))")
             }
         }
+        // The pair field's values, one per label, when the task carries one (`label#pair`).
+        let pairSlot = task.mapping.kind == .spans ? (task.slots.count > 3 ? task.slots[3] : nil)
+                                                   : (task.slots.count > 1 ? task.slots[1] : nil)
+        func paired(_ names: [String]) throws(ImportError) -> [String] {
+            guard let pairSlot else { return names }
+            var pairs = record.fields[pairSlot].strings
+            if let sep = task.mapping.separator, !sep.isEmpty, pairs.count == 1, names.count > 1 {
+                pairs = pairs[0].split(separator: sep, omittingEmptySubsequences: false).map(String.init)
+            }
+            guard pairs.count == names.count else {
+                throw ImportError(.invalidLabel, loc, "task '\(task.name)': \(names.count) value\(names.count == 1 ? "" : "s") of '\(fieldName(task.slots[task.mapping.kind == .spans ? 2 : 0]))' but \(pairs.count) of its pair '\(fieldName(pairSlot))' (each element needs both)")
+            }
+            var out: [String] = []
+            out.reserveCapacity(names.count)
+            for (k, (n, p)) in zip(names, pairs).enumerated() {
+                if n.isEmpty { out.append(n); continue }   // left out by the caller, as without a pair
+                if p.isEmpty {
+                    throw ImportError(.emptyValue, loc, "task '\(task.name)': value \(k + 1) ('\(n)') has an empty pair (field '\(fieldName(pairSlot))')")
+                }
+                out.append(n + "#" + p)
+            }
+            return out
+        }
         switch task.mapping.kind {
         case .classification:
             if case .missing = first { return try missing() }
@@ -294,15 +363,16 @@ final class DraftBuilder {
                 if optional || plan.mapping.format == .csv || plan.mapping.format == .tsv { return try missing() }
                 throw ImportError(.emptyValue, loc, "field '\(fieldName(task.slots[0]))' (task '\(task.name)') is present but empty; an empty value is not a label (optional: true leaves such records without one)")
             }
-            try check(s)
-            return .label(s)
+            let label = try paired([s])[0]
+            try check(label)
+            return .label(label)
         case .multilabel:
             if case .missing = first { return try missing() }
             var names = first.strings
             if let sep = task.mapping.separator, !sep.isEmpty, names.count == 1 {
-                names = names[0].split(separator: sep).map(String.init)
+                names = names[0].split(separator: sep, omittingEmptySubsequences: pairSlot == nil).map(String.init)
             }
-            names = names.filter { !$0.isEmpty }
+            names = try paired(names).filter { !$0.isEmpty }
             for n in names { try check(n) }
             return .set(names)
         case .tagging:
@@ -321,16 +391,34 @@ final class DraftBuilder {
             guard s.count == e.count, s.count == l.count else {
                 throw ImportError(.invalidSpan, loc, "task '\(task.name)': \(s.count) starts, \(e.count) ends and \(l.count) labels")
             }
+            let labels = try paired(l)
             var spans: [SpanAligner.Span] = []
+            let unit = task.mapping.unit ?? .scalars
             for i in s.indices {
-                guard let a = Int(s[i]), let b = Int(e[i]) else {
+                guard var a = Int(s[i]), var b = Int(e[i]) else {
                     throw ImportError(.invalidSpan, loc, "task '\(task.name)': span offsets '\(s[i])', '\(e[i])' are not integers")
+                }
+                if plan.mapping.joinsText {
+                    // Offsets count in their own field: shift them to where it sits in the joined text.
+                    let field = plan.mapping.textFields[spanPart[k]]
+                    guard let part = parts[spanPart[k]] else {
+                        throw ImportError(.invalidSpan, loc, "task '\(task.name)': span \(i + 1) counts in text field '\(field)', which this record lacks")
+                    }
+                    let (start, length) = switch unit {
+                    case .scalars: (part.start.scalars, part.length.scalars)
+                    case .utf16: (part.start.utf16, part.length.utf16)
+                    case .utf8: (part.start.utf8, part.length.utf8)
+                    }
+                    guard a >= 0, b <= length else {
+                        throw ImportError(.invalidSpan, loc, "task '\(task.name)': span \(i + 1) [\(a), \(b)) is outside text field '\(field)' (length \(length))")
+                    }
+                    a += start; b += start
                 }
                 if l[i].isEmpty {
                     throw ImportError(.emptyValue, loc, "task '\(task.name)': span \(i + 1) has an empty label (field '\(fieldName(task.slots[2]))')")
                 }
-                try check(l[i])
-                spans.append(.init(start: a, end: b, label: l[i]))
+                try check(labels[i])
+                spans.append(.init(start: a, end: b, label: labels[i]))
             }
             let m = task.mapping
             guard let tokenized else { return nil }

@@ -61,6 +61,12 @@ public struct Mapping: Sendable, Hashable, Codable {
     public var namespaces: [String: String]?
     /// The text field (default: CoNLL column 0, CoNLL-U column 1 (FORM); required otherwise).
     public var text: String?
+    /// Further text fields, joined after `text` with `join` (AG News: title, then description).
+    public var textAlso: [String]?
+    /// The separator between text parts, and between the values of a text field that matches
+    /// several (a TEI speech's `<l>` lines); setting it lets a text field match several values.
+    /// Default (with `text_also`): one space.
+    public var join: String?
     /// Accept records whose text is empty (default false: an empty text is a bad record).
     public var allowEmptyText: Bool?
     /// Tasks by name (processed in name order, so task ids do not depend on file order).
@@ -87,6 +93,7 @@ public struct Mapping: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case format, delimiter, quote, header, columns, record, namespace, namespaces, text
+        case textAlso = "text_also", join
         case allowEmptyText = "allow_empty_text"
         case tasks, group, part, pipeline
     }
@@ -102,6 +109,12 @@ public struct Mapping: Sendable, Hashable, Codable {
     public var textField: String? {
         text ?? (format == .conll ? "0" : format == .conllu ? "1" : nil)
     }
+
+    /// The text fields in order (`text`, then `text_also`).
+    public var textFields: [String] { (textField.map { [$0] } ?? []) + (textAlso ?? []) }
+
+    /// Whether the text is joined from parts (`text_also` or `join` given).
+    public var joinsText: Bool { !(textAlso ?? []).isEmpty || join != nil }
 
     /// The mapping with every default spelled out the same way (so that a mapping file and
     /// the equivalent flags compare equal): span unit/scheme/policy filled in, false flags nil.
@@ -139,6 +152,20 @@ public struct Mapping: Sendable, Hashable, Codable {
             throw bad("text", "no text field given (required for \(format.rawValue))")
         }
         _ = text
+        if joinsText {
+            if format.isCoNLL { throw bad("text_also", "a CoNLL text is its words; text_also/join apply to the other formats") }
+            if (textAlso ?? []).contains(where: \.isEmpty) { throw bad("text_also", "an empty field name") }
+            if let t = taskNames.first(where: { tasks[$0]!.kind == .tagging }) {
+                throw bad("text_also", "task '\(t)' tags a token list; a joined text is not one (text_also/join apply to texts)")
+            }
+        }
+        for name in taskNames {
+            guard let part = tasks[name]!.textPart else { continue }
+            if tasks[name]!.kind != .spans { throw bad("tasks.\(name).text_part", "applies to spans tasks only") }
+            if !textFields.contains(part) {
+                throw bad("tasks.\(name).text_part", "'\(part)' is not a text field (text: \(textFields.joined(separator: ", ")))")
+            }
+        }
         if format == .xml, (record ?? "").isEmpty { throw bad("record", "xml needs the record element's name") }
         if format != .xml, record != nil || namespace != nil || namespaces != nil {
             throw bad("record", "record/namespace/namespaces apply to xml only, not \(format.rawValue)")
@@ -164,6 +191,7 @@ public struct Mapping: Sendable, Hashable, Codable {
         guard format == .xml else { return [] }
         var out: [(String, String)] = []
         if let t = textField { out.append(("text", t)) }
+        for (i, t) in (textAlso ?? []).enumerated() { out.append(("text_also[\(i)]", t)) }
         if let g = group { out.append(("group", g)) }
         for name in taskNames {
             let t = tasks[name]!
@@ -174,6 +202,7 @@ public struct Mapping: Sendable, Hashable, Codable {
                 out.append(("tasks.\(name).end", f.end))
                 out.append(("tasks.\(name).label", f.label))
             }
+            if let p = t.pairField(format: format) { out.append(("tasks.\(name).pair", p)) }
         }
         return out
     }
@@ -202,6 +231,13 @@ public struct TaskMapping: Sendable, Hashable, Codable {
     /// spans: the repeated item the three fields below are relative to (XML path or JSON
     /// key path); the fields are then joined to it with `/` (XML) or `.` (JSONL).
     public var items: String?
+    /// classification, multilabel, spans: a second value of the same element carried with each
+    /// label as `label#pair` (SemEval's category and its polarity: `food#positive`). Values pair
+    /// up one to one, in order; for spans with `items` it is joined to `items` like `label`.
+    public var pair: String?
+    /// spans: the text field the offsets count in, when the text is joined from several
+    /// (`text_also`); default `text`. The importer shifts them to that part's place.
+    public var textPart: String?
     /// spans: the fields holding every span's start, end (exclusive) and label.
     public var start: String?
     public var end: String?
@@ -223,6 +259,11 @@ public struct TaskMapping: Sendable, Hashable, Codable {
     public enum UnalignedPolicy: String, Sendable, Hashable, Codable, CaseIterable { case expand, drop }
     public enum DuplicatePolicy: String, Sendable, Hashable, Codable, CaseIterable { case first, error }
 
+    enum CodingKeys: String, CodingKey {
+        case kind, field, separator, labels, optional, items, start, end, label, unit, scheme, unaligned, duplicates, pair
+        case textPart = "text_part"
+    }
+
     public init(kind: TaskKind, field: String? = nil) { self.kind = kind; self.field = field }
 
     /// A spans task from three field paths.
@@ -243,9 +284,20 @@ public struct TaskMapping: Sendable, Hashable, Codable {
         return (items + join + s, items + join + e, items + join + l)
     }
 
+    /// The pair field as a full path (a spans task's joined to `items`).
+    public func pairField(format: Mapping.Format) -> String? {
+        guard let pair, !pair.isEmpty else { return nil }
+        guard kind == .spans, let items, !items.isEmpty else { return pair }
+        return items + (format == .xml ? "/" : ".") + pair
+    }
+
     func validate(name: String, format: Mapping.Format, origin: String) throws(ImportError) {
         func bad(_ field: String, _ message: String) -> ImportError {
             ImportError(.invalidMapping, RecordLocator(file: origin), "tasks.\(name).\(field): \(message)")
+        }
+        if let pair {
+            if pair.isEmpty { throw bad("pair", "empty field") }
+            if kind == .tagging { throw bad("pair", "applies to classification, multilabel and spans tasks, not tagging") }
         }
         switch kind {
         case .classification, .multilabel, .tagging:
@@ -253,8 +305,8 @@ public struct TaskMapping: Sendable, Hashable, Codable {
             if start != nil || end != nil || label != nil || items != nil || unit != nil || unaligned != nil || duplicates != nil {
                 throw bad("start", "start/end/label/items/unit/unaligned/duplicates apply to spans tasks only")
             }
-            if kind == .tagging, !format.isCoNLL, format != .jsonl {
-                throw bad("kind", "tagging needs pre-tokenized input (conll, conllu, or a jsonl token list), not \(format.rawValue)")
+            if kind == .tagging, !format.isCoNLL, format != .jsonl, format != .xml {
+                throw bad("kind", "tagging needs pre-tokenized input (conll, conllu, a jsonl token list or an xml node-set), not \(format.rawValue)")
             }
             if separator != nil, kind != .multilabel { throw bad("separator", "applies to multilabel tasks only") }
         case .spans:

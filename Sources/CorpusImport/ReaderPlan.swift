@@ -9,28 +9,33 @@ struct ReaderPlan: Sendable {
     final class TaskSlots: Sendable {
         let name: String
         let mapping: TaskMapping
-        /// classification / multilabel / tagging: [field]; spans: [start, end, label].
+        /// classification / multilabel / tagging: [field]; spans: [start, end, label]; then the
+        /// pair field, when the task has one.
         let slots: [Int]
         init(name: String, mapping: TaskMapping, slots: [Int]) { self.name = name; self.mapping = mapping; self.slots = slots }
     }
     let mapping: Mapping
     private(set) var fields: [String] = []
     private(set) var text = 0
+    /// The slots of `text_also`, in order.
+    private(set) var textAlso: [Int] = []
     private(set) var group: Int?
     private(set) var tasks: [TaskSlots] = []
 
     init(mapping: Mapping) {
         self.mapping = mapping
         text = slot(mapping.textField ?? "")
+        textAlso = (mapping.textAlso ?? []).map { slot($0) }
         group = mapping.group.map { slot($0) }
         for name in mapping.taskNames {
             let t = mapping.tasks[name]!
-            let slots: [Int]
+            var slots: [Int]
             if t.kind == .spans, let f = t.spanFields(format: mapping.format) {
                 slots = [slot(f.start), slot(f.end), slot(f.label)]
             } else {
                 slots = [slot(t.field ?? "")]
             }
+            if let p = t.pairField(format: mapping.format) { slots.append(slot(p)) }
             tasks.append(TaskSlots(name: name, mapping: t, slots: slots))
         }
     }
@@ -76,7 +81,12 @@ struct ReaderPlan: Sendable {
                 throw ImportError(.unknownColumn, RecordLocator(file: displayName ?? URL(fileURLWithPath: path).lastPathComponent),
                                   "CoNLL-U has 10 columns (0-9)")
             }
-            return try CoNLLReader(path: path, fields: refs, options: m.format == .conll ? .conll : .conllu,
+            // The words and the surface forms are the sentence's own tokens: they get offsets into
+            // `# text`; another column as the text (lemmas) has no such place and is joined by spaces.
+            let textRef = refs[text]
+            let options = m.format == .conll ? CoNLLOptions.conll
+                : CoNLLOptions(dialect: .conllu, sentenceFor: textRef == .column(1) || textRef == .surfaceForms ? textRef : nil)
+            return try CoNLLReader(path: path, fields: refs, options: options,
                                    displayName: displayName, hashing: true)
         }
     }

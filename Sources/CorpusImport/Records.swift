@@ -150,7 +150,22 @@ public enum FieldValue: Sendable, Hashable {
 public struct RawRecord: Sendable, Hashable {
     public var locator: RecordLocator
     public var fields: [FieldValue]
-    public init(locator: RecordLocator, fields: [FieldValue]) { self.locator = locator; self.fields = fields }
+    /// CoNLL-U: the sentence as written and where the text field's words lie in it, or why the
+    /// words do not fit it (a reject of this sentence, not of the file). Nil elsewhere.
+    public var sentence: Result<SentenceText, ImportError>?
+    public init(locator: RecordLocator, fields: [FieldValue], sentence: Result<SentenceText, ImportError>? = nil) {
+        self.locator = locator; self.fields = fields; self.sentence = sentence
+    }
+}
+
+/// A CoNLL-U sentence's text (`# text`, or the forms with `SpaceAfter=No` respected) and the
+/// UTF-8 range of each word of the text field in it, so that offsets point into the real sentence.
+public struct SentenceText: Sendable, Hashable {
+    public var text: String
+    /// One range per word, in order. The words of a multiword token whose forms do not spell it
+    /// (Spanish "del" = "de" + "el") each get the whole token: there is no truer place for them.
+    public var words: [Range<Int>]
+    public init(text: String, words: [Range<Int>]) { self.text = text; self.words = words }
 }
 
 /// A streaming reader of records; memory does not grow with the file.

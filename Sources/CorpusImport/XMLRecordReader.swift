@@ -38,6 +38,10 @@ public final class XMLRecordReader: RecordReader {
     private var reader: xmlTextReaderPtr?
     private let fields: [String]
     private var compiled: [xmlXPathCompExprPtr] = []
+    /// The expressions with the prefixes bound to a record's default namespace widened to the
+    /// elements stripped out of it (`XPathCheck.widening`), by those prefixes (sorted).
+    /// Compiled once per set, usually one for a whole file.
+    private var widened: [[String]: [xmlXPathCompExprPtr]] = [:]
     private var context: xmlXPathContextPtr?
     private var skipCurrent = false
     private var silenced = false
@@ -107,6 +111,7 @@ public final class XMLRecordReader: RecordReader {
     deinit {
         if let context { xmlXPathFreeContext(context) }
         compiled.forEach { xmlXPathFreeCompExpr($0) }
+        widened.values.forEach { $0.forEach { xmlXPathFreeCompExpr($0) } }
         if let reader { xmlFreeTextReader(reader) } // also frees the document
     }
 
@@ -178,17 +183,46 @@ public final class XMLRecordReader: RecordReader {
         return "/" + names.reversed().joined(separator: "/")
     }
 
-    /// Takes the record's elements out of a default (unprefixed) namespace.
-    private static func stripDefaultNamespace(_ node: xmlNodePtr) {
+    /// Takes the record's elements out of a default (unprefixed) namespace; returns the
+    /// namespaces' URIs.
+    @discardableResult
+    private static func stripDefaultNamespace(_ node: xmlNodePtr) -> Set<String> {
+        var uris = Set<String>()
+        var last: xmlNsPtr?   // elements of one declaration share it: one string per declaration, not per element
         var stack: [xmlNodePtr] = [node]
         while let n = stack.popLast() {
-            if let ns = n.pointee.ns, ns.pointee.prefix == nil { n.pointee.ns = nil }
+            if let ns = n.pointee.ns, ns.pointee.prefix == nil {
+                if ns != last, let href = ns.pointee.href { uris.insert(String(cString: href)); last = ns }
+                n.pointee.ns = nil
+            }
             var c = n.pointee.children
             while let child = c {
                 if child.pointee.type == XML_ELEMENT_NODE { stack.append(child) }
                 c = child.pointee.next
             }
         }
+        return uris
+    }
+
+    /// The compiled expressions for a record whose default namespaces are `uris`.
+    private func expressions(defaultNamespaces uris: Set<String>, locator: RecordLocator) throws(ImportError) -> [xmlXPathCompExprPtr] {
+        let bound = options.namespaces.filter { uris.contains($0.value) }
+        let key = bound.keys.sorted()
+        if key.isEmpty { return compiled }
+        if let known = widened[key] { return known }
+        guard let compiler = XMLErrors.silentXPathContext(nil) else { throw ImportError(.io, locator, "cannot create an XPath context") }
+        defer { xmlXPathFreeContext(compiler) }
+        for (prefix, uri) in options.namespaces { xmlXPathRegisterNs(compiler, prefix, uri) }
+        var out: [xmlXPathCompExprPtr] = []
+        for f in fields {
+            guard let c = xmlXPathCtxtCompile(compiler, XPathCheck.widening(bound, in: f)) else {
+                out.forEach { xmlXPathFreeCompExpr($0) }
+                throw ImportError(.invalidXPath, locator, "invalid XPath '\(f)' widened to the default namespace: '\(XPathCheck.widening(bound, in: f))'")
+            }
+            out.append(c)
+        }
+        widened[key] = out
+        return out
     }
 
     private func evaluate(on node: xmlNodePtr, locator: RecordLocator) throws(ImportError) -> [FieldValue] {
@@ -207,11 +241,12 @@ public final class XMLRecordReader: RecordReader {
             }
             mtl_xml_free(list)
         }
-        Self.stripDefaultNamespace(node)
+        let defaults = Self.stripDefaultNamespace(node)
+        let expressions = options.namespaces.isEmpty || defaults.isEmpty ? compiled : try expressions(defaultNamespaces: defaults, locator: locator)
         mtl_xpath_set_node(context, node)
         var out: [FieldValue] = []
-        out.reserveCapacity(compiled.count)
-        for (k, comp) in compiled.enumerated() {
+        out.reserveCapacity(expressions.count)
+        for (k, comp) in expressions.enumerated() {
             guard let obj = xmlXPathCompiledEval(comp, context) else {
                 let reason = XPathCheck.message(context.pointee.lastError) ?? "failed"
                 throw ImportError(.invalidXPath, locator, "XPath '\(fields[k])' cannot be evaluated on this record: \(reason)")

@@ -405,7 +405,9 @@ struct XMLSubsetParser {
     }
 
     private func matches(_ step: XMLFieldPath.Name, _ tag: Tag) -> Bool {
-        guard (tag.colon >= 0) == (step.uri != nil) else { return false }
+        // A prefix bound to a default namespace's URI matches that namespace's unprefixed
+        // elements too (`tei:l` in a TEI file), as `XMLRecordReader` makes libxml2 do.
+        if tag.colon >= 0 && step.uri == nil { return false }
         let local = (tag.colon < 0 ? tag.name.lowerBound : tag.colon + 1)..<tag.name.upperBound
         guard equal(local, step.local) else { return false }
         return step.uri.map { uri(tag.uri) == $0 } ?? true

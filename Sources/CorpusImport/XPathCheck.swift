@@ -118,3 +118,57 @@ enum XMLErrors {
         return context
     }
 }
+
+extension XPathCheck {
+    /// `expression` with every name test `P:name` for P in `prefixes` (bound to `uri`) widened
+    /// to also match elements that were in the default namespace `uri` and were taken out of it
+    /// before evaluation: `*[local-name()='name'][namespace-uri()='uri' or not(namespace-uri())]`
+    /// (`<t:a>` and `<a xmlns="uri">` both). Not inside string literals, not an axis
+    /// (`child::`), not an attribute's prefix (attributes are never in a default namespace).
+    /// An element that a nested `xmlns=""` put in no namespace matches too: after stripping,
+    /// libxml2 cannot tell it from one that was in the default namespace.
+    static func widening(_ prefixes: [String: String], in expression: String) -> String {
+        let s = Array(expression.unicodeScalars)
+        func isNameChar(_ c: Unicode.Scalar) -> Bool {
+            c == "_" || c == "-" || c == "." || c.properties.isAlphabetic || c.properties.numericType != nil
+        }
+        var out = ""
+        var i = 0
+        while i < s.count {
+            let c = s[i]
+            if c == "'" || c == "\"" {
+                var j = i + 1
+                while j < s.count, s[j] != c { j += 1 }
+                out.unicodeScalars.append(contentsOf: s[i..<min(j + 1, s.count)])
+                i = j + 1
+                continue
+            }
+            let before: Unicode.Scalar? = i > 0 ? s[i - 1] : nil
+            let startsName = (c == "_" || c.properties.isAlphabetic)
+                && before.map { !isNameChar($0) && $0 != "@" && $0 != "$" && ($0 != ":" || (i > 1 && s[i - 2] == ":")) } ?? true
+            guard startsName else { out.unicodeScalars.append(c); i += 1; continue }
+            var j = i
+            while j < s.count, isNameChar(s[j]) { j += 1 }
+            var name = String.UnicodeScalarView(); name.append(contentsOf: s[i..<j])
+            if j + 1 < s.count, s[j] == ":", s[j + 1] != ":", let uri = prefixes[String(name)], !uri.contains("'") {
+                let inNamespace = "[namespace-uri()='\(uri)' or not(namespace-uri())]"
+                if s[j + 1] == "*" {
+                    out += "*" + inNamespace
+                    i = j + 2
+                    continue
+                }
+                var k = j + 1
+                while k < s.count, isNameChar(s[k]) { k += 1 }
+                if k > j + 1, k == s.count || s[k] != "(" {
+                    var local = String.UnicodeScalarView(); local.append(contentsOf: s[(j + 1)..<k])
+                    out += "*[local-name()='\(String(local))']" + inNamespace
+                    i = k
+                    continue
+                }
+            }
+            out.unicodeScalars.append(contentsOf: s[i..<j])
+            i = j
+        }
+        return out
+    }
+}

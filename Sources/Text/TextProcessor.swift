@@ -127,6 +127,28 @@ public final class TextProcessor {
         return try original.withUTF8 { try tokenizePieces(bytes: $0, original: text, pieces: pieces) }
     }
 
+    /// One token per word, each normalized alone, at the given UTF-8 range of `text`: words whose
+    /// place in their sentence is known (CoNLL-U). Ranges are in order; the words of one
+    /// multiword token may share its range ("de" and "el" both at "del"), so each token's
+    /// normalized form comes from its word, not from the text.
+    public func tokenize(_ text: String, words: [String], at ranges: [Range<Int>]) throws -> TokenizedText {
+        precondition(words.count == ranges.count, "one range per word")
+        var joined = words.joined(separator: " ")
+        var pieces: [Range<Int>] = []
+        pieces.reserveCapacity(words.count)
+        var offset = 0
+        for word in words {
+            pieces.append(offset..<(offset + word.utf8.count))
+            offset += word.utf8.count + 1
+        }
+        var original = text
+        return try joined.withUTF8 { wordBytes in
+            try original.withUTF8 { textBytes in
+                try tokenizePieces(bytes: wordBytes, original: text, pieces: pieces, placedIn: (textBytes, ranges))
+            }
+        }
+    }
+
     // MARK: - The pipeline
 
     private func tokenize(bytes: UnsafeBufferPointer<UInt8>, original: String?) throws -> TokenizedText {
@@ -311,7 +333,10 @@ public final class TextProcessor {
     }
 
     /// Each piece (a byte range of `bytes`) becomes exactly one token, normalized on its own.
-    private func tokenizePieces(bytes: UnsafeBufferPointer<UInt8>, original: String, pieces: [Range<Int>]) throws -> TokenizedText {
+    /// `placedIn`: the text the tokens point into and each token's range there, when the pieces
+    /// are not themselves slices of the original.
+    private func tokenizePieces(bytes: UnsafeBufferPointer<UInt8>, original: String, pieces: [Range<Int>],
+                                placedIn: (UnsafeBufferPointer<UInt8>, [Range<Int>])? = nil) throws -> TokenizedText {
         var tokens: [Token] = []
         tokens.reserveCapacity(pieces.count)
         var normalizedBytes: [UInt8] = []
@@ -324,12 +349,13 @@ public final class TextProcessor {
             let normalized = try normalizeDecoded()
             let begin = normalizedBytes.count
             Self.appendUTF8(normalized.pointee.text, normalized.pointee.length, to: &normalizedBytes)
+            let place = placedIn.map { $0.1[index] } ?? piece
             tokens.append(Token(scalarStart: 0, scalarEnd: 0,
-                                utf8Start: Int32(piece.lowerBound), utf8End: Int32(piece.upperBound),
+                                utf8Start: Int32(place.lowerBound), utf8End: Int32(place.upperBound),
                                 normalizedStart: Int32(begin), normalizedEnd: Int32(normalizedBytes.count),
                                 kind: Self.kind(of: normalized.pointee)))
         }
-        Self.fillScalarOffsets(&tokens, bytes: bytes)
+        Self.fillScalarOffsets(&tokens, bytes: placedIn?.0 ?? bytes)
         return TokenizedText(original: original, normalized: String(decoding: normalizedBytes, as: UTF8.self), tokens: tokens)
     }
 
@@ -355,6 +381,14 @@ public final class TextProcessor {
     private static func fillScalarOffsets(_ tokens: inout [Token], bytes: UnsafeBufferPointer<UInt8>) {
         var position: Int32 = 0, scalars: Int32 = 0
         for i in tokens.indices {
+            // Words of one multiword token share its range: count from the previous token's start.
+            if position > tokens[i].utf8Start {
+                if i > 0, tokens[i - 1].utf8Start <= tokens[i].utf8Start {
+                    position = tokens[i - 1].utf8Start; scalars = tokens[i - 1].scalarStart
+                } else {
+                    position = 0; scalars = 0
+                }
+            }
             while position < tokens[i].utf8Start { scalars += bytes[Int(position)] & 0xC0 != 0x80 ? 1 : 0; position += 1 }
             tokens[i].scalarStart = scalars
             while position < tokens[i].utf8End { scalars += bytes[Int(position)] & 0xC0 != 0x80 ? 1 : 0; position += 1 }

@@ -47,8 +47,11 @@ struct Import: ParsableCommand {
     @Option(help: "Input format: csv, tsv, jsonl, xml, conll, conllu (default: from the file extension).")
     var format: Mapping.Format?
 
-    @Option(help: "The text field (default: CoNLL column 0, CoNLL-U column 1).")
-    var text: String?
+    @Option(help: "The text field (default: CoNLL column 0, CoNLL-U column 1). A CoNLL-U text is stored as written: `# text`, else the forms with SpaceAfter=No respected. Repeated: the fields joined with --join (title, then description).")
+    var text: [String] = []
+
+    @Option(help: "The separator between the --text fields, and between the values of a text field that matches several (TEI <l> lines); default one space.")
+    var join: String?
 
     @Option(name: .customLong("label"), help: ArgumentHelp("A classification task: TASK=FIELD (repeatable).", valueName: "task=field"))
     var labels: [String] = []
@@ -56,11 +59,14 @@ struct Import: ParsableCommand {
     @Option(name: .customLong("multilabel"), help: ArgumentHelp("A multilabel task: TASK=FIELD, the field giving a list (repeatable).", valueName: "task=field"))
     var multilabels: [String] = []
 
-    @Option(name: .customLong("tags"), help: ArgumentHelp("A tagging task over pre-tokenized words: TASK=FIELD, e.g. pos=3 (repeatable).", valueName: "task=field"))
+    @Option(name: .customLong("tags"), help: ArgumentHelp("A tagging task over pre-tokenized words: TASK=FIELD, e.g. pos=3; XML: the --text node-set is the tokens, FIELD one tag per node, e.g. --text w --tags pos=w/@pos (repeatable).", valueName: "task=field"))
     var tags: [String] = []
 
     @Option(name: .customLong("spans"), help: ArgumentHelp("A spans task: TASK=ITEMS:START,END,LABEL (fields relative to ITEMS), or TASK=START,END,LABEL (repeatable).", valueName: "spec"))
     var spans: [String] = []
+
+    @Option(name: .customLong("pair"), help: ArgumentHelp("A second value of the same element carried with a --label, --multilabel or --spans task's labels as LABEL#PAIR: TASK=FIELD, e.g. category=aspectCategories/aspectCategory/@polarity (values pair up in order; a --spans task's FIELD is relative to its ITEMS) (repeatable).", valueName: "task=field"))
+    var pairs: [String] = []
 
     @Option(name: .customLong("span-unit"), help: "What span offsets count: scalars (code points), utf16 or utf8.")
     var spanUnit: TaskMapping.SpanUnit = .scalars
@@ -92,8 +98,10 @@ struct Import: ParsableCommand {
     @Option(help: "XML: local name of the record element.")
     var record: String?
 
-    @Option(help: "XML: namespace URI of the record element.")
-    var namespace: String?
+    @Option(name: .customLong("namespace"), help: ArgumentHelp(
+        "XML: URI = the record element's namespace URI; PREFIX=URI = a prefix for the field expressions, which also matches elements in that default namespace (repeatable).",
+        valueName: "uri|prefix=uri"))
+    var namespaces: [String] = []
 
     @Flag(name: .customLong("allow-empty-text"), help: "Keep records whose text has no tokens (default: they are bad records).")
     var allowEmptyText = false
@@ -125,11 +133,16 @@ struct Import: ParsableCommand {
     @Flag(help: "Print the summary as one JSON object on standard output.")
     var json = false
 
+    private static func isNCName(_ s: Substring) -> Bool {
+        guard let first = s.unicodeScalars.first, first == "_" || first.properties.isAlphabetic else { return false }
+        return s.unicodeScalars.allSatisfy { $0 == "_" || $0 == "-" || $0 == "." || $0.properties.isAlphabetic || $0.properties.numericType != nil }
+    }
+
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if files.isEmpty { throw ValidationError("give at least one file to import") }
-        let flags = text != nil || !labels.isEmpty || !multilabels.isEmpty || !tags.isEmpty || !spans.isEmpty || group != nil
-            || delimiter != nil || quote != nil || noHeader || columns != nil || record != nil || namespace != nil || format != nil
+        let flags = !text.isEmpty || join != nil || !labels.isEmpty || !multilabels.isEmpty || !tags.isEmpty || !spans.isEmpty || !pairs.isEmpty || group != nil
+            || delimiter != nil || quote != nil || noHeader || columns != nil || record != nil || !namespaces.isEmpty || format != nil
         if mapping != nil && flags {
             throw ValidationError("--mapping and the mapping flags (--format, --text, --label, --tags, --spans, …) are exclusive")
         }
@@ -210,7 +223,9 @@ struct Import: ParsableCommand {
         guard let format = format ?? Mapping.Format.guess(path: file) else {
             throw CLIError("\(file): cannot tell the format from the file name; give --format (csv, tsv, jsonl, xml, conll, conllu)")
         }
-        var m = Mapping(format: format, text: text)
+        var m = Mapping(format: format, text: text.first)
+        if text.count > 1 { m.textAlso = Array(text.dropFirst()) }
+        m.join = join
         func pair(_ s: String, _ flag: String) throws -> (String, String) {
             guard let eq = s.firstIndex(of: "="), eq != s.startIndex, s.index(after: eq) != s.endIndex else {
                 throw CLIError("\(flag) \(s): expected TASK=FIELD")
@@ -238,17 +253,43 @@ struct Import: ParsableCommand {
                               unit: spanUnit, scheme: spanScheme, unaligned: unaligned,
                               duplicates: duplicateSpans == .error ? nil : duplicateSpans), "--spans", s)
         }
+        for s in pairs {
+            let (n, f) = try pair(s, "--pair")
+            guard var t = m.tasks[n] else { throw CLIError("--pair \(s): no task '\(n)' (give it with --label, --multilabel or --spans)") }
+            if t.pair != nil { throw CLIError("--pair \(s): task '\(n)' has a pair already") }
+            t.pair = f
+            m.tasks[n] = t
+            flagOf["tasks.\(n).pair"] = "--pair \(s)"
+        }
         m.group = group
         m.delimiter = delimiter
         m.quote = quote
         if noHeader { m.header = false }
         m.columns = columns.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         m.record = record
-        m.namespace = namespace
+        for n in namespaces {
+            // A URI has a scheme (`http:`, `urn:`) before any '=': a bare NCName before '=' is a prefix.
+            if let eq = n.firstIndex(of: "="), Self.isNCName(n[..<eq]) {
+                let prefix = String(n[..<eq]), uri = String(n[n.index(after: eq)...])
+                if prefix == "xml" || prefix == "xmlns" { throw CLIError("--namespace \(n): the prefix '\(prefix)' is reserved") }
+                if uri.isEmpty { throw CLIError("--namespace \(n): empty namespace URI for prefix '\(prefix)'") }
+                if let old = m.namespaces?[prefix], old != uri {
+                    throw CLIError("--namespace \(n): prefix '\(prefix)' is already bound to '\(old)'")
+                }
+                m.namespaces = (m.namespaces ?? [:]).merging([prefix: uri]) { $1 }
+            } else {
+                if let old = m.namespace, old != n {
+                    throw CLIError("--namespace \(n): the record element's namespace is already '\(old)' (give prefixes as PREFIX=URI)")
+                }
+                if n.isEmpty { throw CLIError("--namespace: empty namespace URI") }
+                m.namespace = n
+            }
+        }
         if allowEmptyText { m.allowEmptyText = true }
         if let (key, expression, problem) = m.firstXPathProblem() {
-            let flag = key == "text" ? "--text \(text ?? expression)" : key == "group" ? "--group \(expression)"
-                : flagOf[String(key[..<(key.lastIndex(of: ".") ?? key.endIndex)])] ?? key
+            let flag = key == "text" ? "--text \(text.first ?? expression)" : key.hasPrefix("text_also[") ? "--text \(expression)"
+                : key == "group" ? "--group \(expression)"
+                : flagOf[key] ?? flagOf[String(key[..<(key.lastIndex(of: ".") ?? key.endIndex)])] ?? key
             throw CLIError("\(flag): \(problem.describe(expression))")
         }
         return m

@@ -92,7 +92,7 @@ import Text
         #expect(err("format: cvs\ntext: t")?.hasPrefix("test.yaml: format: unknown format 'cvs'") == true)
         #expect(err("format: csv\ntasks: {}") == "test.yaml: text: no text field given (required for csv)")
         #expect(err("format: xml\ntext: t") == "test.yaml: record: xml needs the record element's name")
-        #expect(err("format: csv\ntext: t\ntasks: {a: {kind: tagging, field: x}}")?.contains("tasks.a.kind: tagging needs pre-tokenized input") == true)
+        #expect(err("format: csv\ntext: t\ntasks: {a: {kind: tagging, field: x}}")?.contains("tasks.a.kind: tagging needs pre-tokenized input (conll, conllu, a jsonl token list or an xml node-set), not csv") == true)
         #expect(err("format: csv\ntext: t\ntasks: {a: {kind: spans, start: s}}")?.contains("tasks.a.start: a spans task needs start, end and label") == true)
         #expect(err("format: csv\ntext: t\ndelimiter: ';;'") == "test.yaml: delimiter: must be one byte, not ';;'")
         let file = f.file("m.yaml", "format: csv\ntext: t\nbogus: 1\n")
