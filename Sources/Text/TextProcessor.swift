@@ -111,11 +111,8 @@ public final class TextProcessor {
         }
     }
 
-    /// Normalizes pre-tokenized input: one token per element, never merged or dropped (tags
-    /// given per token stay aligned). The original text is the elements joined by one space;
-    /// an element that normalizes to nothing gives an empty token.
-    public func tokenize(pretokenized words: [String]) throws -> TokenizedText {
-        var original = words.joined(separator: " ")
+    /// The words joined by one space, and each word's UTF-8 range in the joined string.
+    static func joinedWithPieces(_ words: [String]) -> (String, [Range<Int>]) {
         var pieces: [Range<Int>] = []
         pieces.reserveCapacity(words.count)
         var offset = 0
@@ -123,6 +120,14 @@ public final class TextProcessor {
             pieces.append(offset..<(offset + word.utf8.count))
             offset += word.utf8.count + 1
         }
+        return (words.joined(separator: " "), pieces)
+    }
+
+    /// Normalizes pre-tokenized input: one token per element, never merged or dropped (tags
+    /// given per token stay aligned). The original text is the elements joined by one space;
+    /// an element that normalizes to nothing gives an empty token.
+    public func tokenize(pretokenized words: [String]) throws -> TokenizedText {
+        var (original, pieces) = Self.joinedWithPieces(words)
         let text = original
         return try original.withUTF8 { try tokenizePieces(bytes: $0, original: text, pieces: pieces) }
     }
@@ -133,14 +138,7 @@ public final class TextProcessor {
     /// normalized form comes from its word, not from the text.
     public func tokenize(_ text: String, words: [String], at ranges: [Range<Int>]) throws -> TokenizedText {
         precondition(words.count == ranges.count, "one range per word")
-        var joined = words.joined(separator: " ")
-        var pieces: [Range<Int>] = []
-        pieces.reserveCapacity(words.count)
-        var offset = 0
-        for word in words {
-            pieces.append(offset..<(offset + word.utf8.count))
-            offset += word.utf8.count + 1
-        }
+        var (joined, pieces) = Self.joinedWithPieces(words)
         var original = text
         return try joined.withUTF8 { wordBytes in
             try original.withUTF8 { textBytes in
