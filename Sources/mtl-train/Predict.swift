@@ -11,7 +11,7 @@ struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Label raw text: one JSON line per record on standard output.",
         discussion: """
-            --task (repeat) limits the tasks predicted, --batch-size sets the texts per forward pass, --threads the threads
+            --task (repeat) limits the tasks predicted, --batch (or --batch-size) sets the texts per forward pass, --threads the threads
             (mtl-train's own options, which may follow 'predict').
             --model is a checkpoint folder (runs/NAME/checkpoint-STEP) or a folder written by mtl-train export.
             Texts go through the model's own normalizer and tokenizer; token and span offsets point into the text as given
@@ -31,12 +31,14 @@ struct Predict: ParsableCommand {
     @Option(name: .customLong("id-field"), help: "A column or key path copied into each output line as its id.") var idField: String?
     @Option(name: .customLong("top-k"), help: "Classification: also list the k most probable labels.") var topK = 1
     @Option(help: "Multilabel: the score above which a label is predicted.") var threshold: Float = 0.5
+    @Option(name: .customLong("batch"), help: "Texts per forward pass (the same as mtl-train's --batch-size; default 64).") var batch: Int?
     @Option(name: .customLong("on-error"), help: "On a bad record (invalid UTF-8, a ragged row, invalid JSON, no text field): fail, or skip (write {\"record\", \"error\"} in its place and go on), as mtl-prep import. (default: fail)")
     var onError: OnError = .fail
     @Flag(help: "Also write the token ids read (token_ids) and each task's raw scores (logits: a list per text, a list per token for tagging; CRF emissions before decoding).")
     var logits = false
 
     func validate() throws {
+        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1") }
         if topK < 1 { throw ValidationError("--top-k must be at least 1") }
         if !(threshold > 0 && threshold < 1) { throw ValidationError("--threshold must be in (0, 1)") }
     }
@@ -47,7 +49,7 @@ struct Predict: ParsableCommand {
             let threads = max(1, root.threads ?? 2)
             BLAS.setThreads(1)
             let predictor = try PredictorPool(folder: model, workers: threads)
-            let tasks = root.tasks, batchSize = root.sampling.batchSize ?? 64
+            let tasks = root.tasks, batchSize = batch ?? root.sampling.batchSize ?? 64
             let known = predictor.tasks.map(\.name)
             for t in tasks where !known.contains(t) {
                 throw TrainingError(.configuration, "--task \(t): the model has no such task (it has: \(known.joined(separator: ", ")))")
@@ -76,7 +78,7 @@ struct Predict: ParsableCommand {
             var count = 0, skipped = 0
             func flush() throws {
                 guard !pending.isEmpty else { return }
-                // Batches are runs of --batch-size records (skipped ones included), whatever the thread count.
+                // Batches are runs of --batch records (skipped ones included), whatever the thread count.
                 let batches = stride(from: 0, to: pending.count, by: batchSize).map { start in
                     pending[start..<min(start + batchSize, pending.count)].compactMap(\.text)
                 }

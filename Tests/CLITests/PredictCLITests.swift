@@ -141,7 +141,7 @@ struct PredictCLITests {
         }
         var outputs: [String] = []
         for threads in ["1", "2", "3"] {
-            let r = try run("mtl-train", ["predict", "--model", model, "--threads", threads, "--batch-size", "16", "--on-error", "skip", "--logits"], stdin: Data(bytes))
+            let r = try run("mtl-train", ["predict", "--model", model, "--threads", threads, "--batch", "16", "--on-error", "skip", "--logits"], stdin: Data(bytes))
             try #require(r.status == 0, "\(r.err)")
             outputs.append(r.out)
         }
@@ -152,7 +152,7 @@ struct PredictCLITests {
     @Test func predictHelpListsItsOptions() throws {
         let r = try run("mtl-train", ["predict", "--help"])
         #expect(r.status == 0)
-        for option in ["--model", "--input", "--format", "--text-field", "--id-field", "--top-k", "--threshold", "--on-error", "--logits"] {
+        for option in ["--model", "--input", "--format", "--text-field", "--id-field", "--top-k", "--threshold", "--on-error", "--logits", "--batch"] {
             #expect(r.out.contains(option), "predict --help lacks \(option)")
         }
     }
