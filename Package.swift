@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "CHash"),
         .target(name: "Store", dependencies: ["CSQLite", "CHash"]),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
-        .target(name: "CorpusImport", dependencies: ["Text", "Store", "CLibXML2", .product(name: "Yams", package: "Yams")]),
+        .target(name: "CorpusImport", dependencies: ["Text", "Store", "CICU", "CLibXML2", .product(name: "Yams", package: "Yams")]),
         .target(name: "Splits", dependencies: ["Store"]),
         .target(name: "Vocab", dependencies: ["Store"]),
         // Fixtures shared by the later stages' tests (temporary stores, synthetic sources, corpora).

@@ -84,6 +84,12 @@ public struct ImportError: Error, Sendable, Hashable, CustomStringConvertible {
         /// Refused for safety: DTD entity declarations (entity-expansion bombs), limits.
         case unsafeXML
         case invalidXPath
+        /// A line that a line-pattern reader's regular expression does not match (the whole
+        /// line). The reader has consumed the line and goes on: a reject of that line.
+        case patternMismatch
+        /// Line-aligned files (a parallel corpus's source and target) with different line
+        /// counts: fatal, the pairs cannot be trusted.
+        case unalignedFiles
         /// Mapping-level problems found by the import driver.
         case missingField
         /// A field that is present with an empty value (`polarity=""`, an empty cell) where a
@@ -115,6 +121,18 @@ public struct ImportError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(locator): \(message)" }
+}
+
+extension ImportError.Kind {
+    /// Errors a reader throws from `next()` after consuming the bad record, so that calling
+    /// `next()` again continues with the following one (`--on-error skip` makes them rejects).
+    /// Any other error thrown by `next()` stopped the reader for good.
+    public var readerContinues: Bool {
+        switch self {
+        case .raggedRow, .invalidUTF8, .invalidJSON, .patternMismatch: return true
+        default: return false
+        }
+    }
 }
 
 /// One value a reader extracted for one requested field.
