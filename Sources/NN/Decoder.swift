@@ -52,7 +52,7 @@ public final class AttentionDecoder: ParameterContainer {
         return ps
     }
 
-    private var inputSize: Int { embeddingSize + (inputFeeding ? hiddenSize : 0) }
+    var inputSize: Int { embeddingSize + (inputFeeding ? hiddenSize : 0) }
 
     // Forward workspaces (packed target rows unless noted).
     private let x = Tensor(shape: [0]), gates = Tensor(shape: [0]), cell = Tensor(shape: [0]), tanhCell = Tensor(shape: [0])
@@ -70,6 +70,9 @@ public final class AttentionDecoder: ParameterContainer {
     private let dX = Tensor(shape: [0]), dEmbedding = Tensor(shape: [0])
     private let dhCarry = Tensor(shape: [0]), dcCarry = Tensor(shape: [0]), dFeed = Tensor(shape: [0])
     private var memory: Tensor?, sourceLayout: PackedLayout?, targetLayout: PackedLayout?
+    /// Scratch of `step`, `greedy` and `beamSearch` (BeamSearch.swift), apart from the training
+    /// workspaces so that decoding between a forward and its backward does not clobber them.
+    let decoding = DecodingWorkspace()
 
     /// Gradients returned by `backward`, owned by the decoder until the next backward.
     public struct Gradients {
@@ -160,7 +163,8 @@ public final class AttentionDecoder: ParameterContainer {
         let xp = x.data, gp = gates.data, cp = cell.data, tcp = tanhCell.data, hp = hidden.data
         let hpp = hPrev.data, cpp = cPrev.data, mp = memory.data, ap = attentionWeights.data
         let cbp = combined.data, atp = attentional.data
-        var scores = [Float](repeating: 0, count: Smax)
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(Smax, 1))
+        defer { scores.deallocate() }
         for t in 0..<L.steps {
             let n = L.batchSizes[t], off = L.offsets[t], poff = t > 0 ? L.offsets[t - 1] : 0
             // Inputs and previous state; the running rows of step t are ranks 0..<n, a prefix of step t−1's.
@@ -194,33 +198,16 @@ public final class AttentionDecoder: ParameterContainer {
                 BLAS.gemm(false, true, n, A, H, 1, hp + off * H, H, queryWeight!.value.data, H, 1, query.data + off * A, A)
             }
             for i in 0..<n {
-                let r = off + i, b = L.order[i], len = S.lengths[b]
-                let h = hp + r * H
-                var mx = -Float.infinity
-                for j in 0..<len {
-                    let m = mp + S.row(batch: b, time: j) * D
-                    var s: Float = 0
-                    switch attention {
-                    case .dot: for k in 0..<D { s += m[k] * h[k] }
-                    case .general: let q = query.data + r * D; for k in 0..<D { s += m[k] * q[k] }
-                    case .bahdanau:
-                        let q = query.data + r * A, u = memoryProjection.data + S.row(batch: b, time: j) * A
-                        let th = scoreTanh.data + (r * Smax + j) * A, v = scoreVector!.value.data
-                        for k in 0..<A { let tv = Math.fastTanh(q[k] + u[k]); th[k] = tv; s += v[k] * tv }
-                    }
-                    scores[j] = s
-                    mx = Swift.max(mx, s)
+                let r = off + i, b = L.order[i], h = hp + r * H, ctx = cbp + r * C
+                let q: UnsafePointer<Float>? = switch attention {
+                case .dot: nil
+                case .general: UnsafePointer(query.data + r * D)
+                case .bahdanau: UnsafePointer(query.data + r * A)
                 }
-                var z: Float = 0
-                for j in 0..<len { scores[j] = Math.exp(scores[j] - mx); z += scores[j] }
-                let a = ap + r * Smax, ctx = cbp + r * C
-                ctx.update(repeating: 0, count: D)
-                for j in 0..<len {
-                    let w = scores[j] / z
-                    a[j] = w
-                    let m = mp + S.row(batch: b, time: j) * D
-                    for k in 0..<D { ctx[k] += w * m[k] }
-                }
+                attendRow(h: h, query: q, source: b, layout: S, memory: mp,
+                          projection: attention == .bahdanau ? UnsafePointer(memoryProjection.data) : nil,
+                          scoreTanh: attention == .bahdanau ? scoreTanh.data + r * Smax * A : nil,
+                          scores: scores, weights: ap + r * Smax, context: ctx)
                 (ctx + D).update(from: h, count: H)
                 (atp + r * H).update(from: combineBias.value.data, count: H)
             }
@@ -347,6 +334,48 @@ public final class AttentionDecoder: ParameterContainer {
             (dCell0.data + b * H).update(from: dcCarry.data + i * H, count: H)
         }
         return Gradients(memory: dMemory, hidden: dHidden0, cell: dCell0)
+    }
+
+    /// Scores, masked softmax and context of one row. `forward` and the decoding step both go through
+    /// here so that step-by-step decoding reproduces the teacher-forced numbers exactly.
+    ///
+    /// `query` is W_a h (general) or W_q h + b_q (bahdanau), nil for dot; `projection` the memory's
+    /// W_k m_j (bahdanau); `scoreTanh` (`[S, A]`, bahdanau) and `weights` are stored when non-nil
+    /// (backward needs them, decoding does not). Writes the context into `context[0..<D]`.
+    @inline(__always)
+    func attendRow(h: UnsafePointer<Float>, query q: UnsafePointer<Float>?, source b: Int, layout S: PackedLayout,
+                   memory mp: UnsafePointer<Float>, projection: UnsafePointer<Float>?,
+                   scoreTanh: UnsafeMutablePointer<Float>?, scores: UnsafeMutablePointer<Float>,
+                   weights a: UnsafeMutablePointer<Float>?, context ctx: UnsafeMutablePointer<Float>) {
+        let D = memorySize, A = attentionSize, len = S.lengths[b]
+        var mx = -Float.infinity
+        for j in 0..<len {
+            let m = mp + S.row(batch: b, time: j) * D
+            var s: Float = 0
+            switch attention {
+            case .dot: for k in 0..<D { s += m[k] * h[k] }
+            case .general: let q = q!; for k in 0..<D { s += m[k] * q[k] }
+            case .bahdanau:
+                let q = q!, u = projection! + S.row(batch: b, time: j) * A, v = scoreVector!.value.data
+                if let scoreTanh {
+                    let th = scoreTanh + j * A
+                    for k in 0..<A { let tv = Math.fastTanh(q[k] + u[k]); th[k] = tv; s += v[k] * tv }
+                } else {
+                    for k in 0..<A { let tv = Math.fastTanh(q[k] + u[k]); s += v[k] * tv }
+                }
+            }
+            scores[j] = s
+            mx = Swift.max(mx, s)
+        }
+        var z: Float = 0
+        for j in 0..<len { scores[j] = Math.exp(scores[j] - mx); z += scores[j] }
+        ctx.update(repeating: 0, count: D)
+        for j in 0..<len {
+            let w = scores[j] / z
+            if let a { a[j] = w }
+            let m = mp + S.row(batch: b, time: j) * D
+            for k in 0..<D { ctx[k] += w * m[k] }
+        }
     }
 
     private func addRows(_ p: UnsafePointer<Float>, _ rows: Int, _ cols: Int, into g: UnsafeMutablePointer<Float>) {
