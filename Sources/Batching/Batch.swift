@@ -13,6 +13,8 @@ public struct TaskTargets: Sendable, Hashable {
     public var labelCount: Int
     /// Tagging / spans: one tag id per token `[B × T]`, -1 at padding and on rows without a label.
     public var tags: [Int32] = []
+    /// Seq2seq: the target's label ids per row `[B][n_r]` (empty on rows without a label).
+    public var sequences: [[Int32]] = []
 
     /// Rows with a label.
     public var present: Int { mask.reduce(0) { $0 + ($1 ? 1 : 0) } }
@@ -74,6 +76,7 @@ public struct Batch: Sendable, Hashable {
         for t in targets {
             h.add(t.task); h.add(t.mask.map { UInt8($0 ? 1 : 0) }); h.add(t.classes)
             h.add(t.multiHot.map { $0.bitPattern }); h.add(t.tags)
+            for q in t.sequences { h.add(Int64(q.count)); h.add(q) }
         }
         return h.value
     }
@@ -101,6 +104,7 @@ extension Batch {
             case .classification: tt.classes = [Int32](repeating: -1, count: B)
             case .multilabel: tt.multiHot = [Float](repeating: 0, count: B * info.labelCount)
             case .tagging, .spans: tt.tags = [Int32](repeating: -1, count: B * T)
+            case .seq2seq: tt.sequences = Array(repeating: [], count: B)
             }
             for r in 0..<B {
                 let s = rows.annStart[r * TT + t]
@@ -111,6 +115,7 @@ extension Batch {
                 case .classification: tt.classes[r] = rows.values[s0]
                 case .multilabel: for k in 0..<n { tt.multiHot[r * info.labelCount + Int(rows.values[s0 + k])] = 1 }
                 case .tagging, .spans: for k in 0..<n { tt.tags[r * T + k] = rows.values[s0 + k] }
+                case .seq2seq: tt.sequences[r] = Array(rows.values[s0..<(s0 + n)])
                 }
             }
             targets.append(tt)
@@ -140,6 +145,7 @@ extension Batch {
             if !t.classes.isEmpty { s.classes = rows.map { t.classes[$0] } }
             if !t.multiHot.isEmpty { s.multiHot = rows.flatMap { t.multiHot[($0 * t.labelCount)..<(($0 + 1) * t.labelCount)] } }
             if !t.tags.isEmpty { s.tags = rows.flatMap { r in (0..<T).map { t.tags[r * paddedLength + $0] } } }
+            if !t.sequences.isEmpty { s.sequences = rows.map { t.sequences[$0] } }
             return s
         }
         return Batch(step: step, epoch: epoch, endsEpoch: endsEpoch, task: task, size: rows.count, paddedLength: T,

@@ -6,6 +6,8 @@ enum LabelValue: Sendable, Hashable {
     case label(String)
     case set([String])
     case tags([String])
+    /// seq2seq: the target's normalized tokens (the ids), its text and token blob (stored whole).
+    case target(tokens: [String], text: String, blob: [UInt8])
 }
 
 /// A chunk of records made ready for the store by a worker, packed so that it crosses to the
@@ -20,6 +22,9 @@ struct PackedChunk: Sendable {
         var task: Int
         /// Range in `labelRefs`.
         var refs: Range<Int>
+        /// seq2seq: the target text and token blob in `bytes` (empty otherwise).
+        var targetText: Range<Int> = 0..<0
+        var targetTokens: Range<Int> = 0..<0
     }
     enum Item: Sendable {
         case example(Int)      // index in rows
@@ -38,11 +43,14 @@ struct PackedChunk: Sendable {
     var labelNames: [[String]]
     /// Per task: span alignment counts over the chunk's examples.
     var spanCounts: [SpanCounts]
+    /// Per seq2seq task: targets cut at `max_length`.
+    var truncatedTargets: [Int]
     var bytesRead: Int64 = 0
 
     init(tasks: Int) {
         labelNames = Array(repeating: [], count: tasks)
         spanCounts = Array(repeating: SpanCounts(), count: tasks)
+        truncatedTargets = Array(repeating: 0, count: tasks)
     }
 }
 
@@ -70,6 +78,9 @@ final class DraftBuilder {
     private var spanCounts: [SpanCounts] = []
     /// Chunk-local label interning (per task), reused across chunks.
     private var interned: [[String: Int32]] = []
+    /// Per task: the target pipeline's processor (seq2seq tasks only).
+    private let targetProcessors: [TextProcessor?]
+    private var truncated: [Bool] = []
 
     init(plan: ReaderPlan, pipeline: TextPipeline) throws {
         self.plan = plan
@@ -80,6 +91,10 @@ final class DraftBuilder {
         xmlTokens = plan.mapping.format == .xml && plan.tasks.contains { $0.mapping.kind == .tagging }
         let textFields = plan.mapping.textFields
         spanPart = plan.tasks.map { t in t.mapping.textPart.flatMap { textFields.firstIndex(of: $0) } ?? 0 }
+        targetProcessors = try plan.tasks.map { t in
+            guard t.mapping.kind == .seq2seq else { return nil }
+            return try TaskMapping.targetPipeline(t.mapping).makeProcessor()
+        }
     }
 
     /// Makes a packed chunk of records (in order) for the writer.
@@ -166,10 +181,13 @@ final class DraftBuilder {
 
         labels.removeAll(keepingCapacity: true)
         spanCounts.removeAll(keepingCapacity: true)
+        truncated.removeAll(keepingCapacity: true)
         for (k, task) in plan.tasks.enumerated() {
             var counts = SpanCounts()
-            labels.append(try label(task, k, record, tokenized, &counts))
+            var cut = false
+            labels.append(try label(task, k, record, tokenized, &counts, &cut))
             spanCounts.append(counts)
+            truncated.append(cut)
         }
         let groupStart = out.bytes.count
         var hasGroup = false
@@ -186,17 +204,63 @@ final class DraftBuilder {
         for k in labels.indices {
             guard let label = labels[k] else { continue }
             let refStart = out.labelRefs.count
+            var targetText = 0..<0, targetTokens = 0..<0
             switch label {
             case .label(let l): intern(l, task: k, into: &out)
             case .set(let s): for l in s { intern(l, task: k, into: &out) }
             case .tags(let t): for l in t { intern(l, task: k, into: &out) }
+            case .target(let t, let text, let blob):
+                for l in t { intern(l, task: k, into: &out) }
+                let a = out.bytes.count
+                out.bytes.append(contentsOf: text.utf8)
+                let b = out.bytes.count
+                out.bytes.append(contentsOf: blob)
+                targetText = a..<b; targetTokens = b..<out.bytes.count
+                if truncated[k] { out.truncatedTargets[k] += 1 }
             }
-            out.annotations.append(.init(task: k, refs: refStart..<out.labelRefs.count))
+            out.annotations.append(.init(task: k, refs: refStart..<out.labelRefs.count, targetText: targetText, targetTokens: targetTokens))
             out.spanCounts[k] += spanCounts[k]
         }
         out.rows.append(.init(locator: locStart..<textStart, text: textStart..<textEnd, tokens: blobRange,
                               group: groupStart..<out.bytes.count, hasGroup: hasGroup, normHash: normHash,
                               annotations: annotationStart..<out.annotations.count))
+    }
+
+    /// A seq2seq target through its own pipeline: its normalized tokens (cut at `max_length`, or
+    /// the record refused, as `too_long` says) and its token blob with offsets into the text.
+    private func target(_ text: String, task: ReaderPlan.TaskSlots, k: Int, loc: RecordLocator,
+                        truncated: inout Bool) throws(ImportError) -> LabelValue {
+        guard let processor = targetProcessors[k] else {
+            throw ImportError(.invalidMapping, loc, "task '\(task.name)' has no target pipeline")
+        }
+        var tokens: [String] = []
+        var spans: [TokenSpan] = []
+        var utf8 = text
+        do {
+            try utf8.withUTF8 { bytes in
+                try processor.withTokens(utf8: bytes) { view in
+                    tokens.reserveCapacity(view.count)
+                    for i in 0..<view.count {
+                        let n = view.normalizedUTF8(of: i)
+                        tokens.append(String(decoding: n, as: UTF8.self))
+                        spans.append(Self.span(view[i]))
+                    }
+                }
+            }
+        } catch {
+            throw Self.importError(error, loc)
+        }
+        if tokens.isEmpty {
+            throw ImportError(.emptyValue, loc, "task '\(task.name)': empty target (field '\(fieldName(task.slots[0]))' has no tokens)")
+        }
+        if let limit = task.mapping.maxLength, tokens.count > limit {
+            if task.mapping.tooLong == .reject {
+                throw ImportError(.invalidLabel, loc, "task '\(task.name)': target of \(tokens.count) tokens is longer than max_length \(limit) (too_long: truncate keeps its first \(limit))")
+            }
+            tokens.removeSubrange(limit...); spans.removeSubrange(limit...)
+            truncated = true
+        }
+        return .target(tokens: tokens, text: text, blob: TokenBlob.encodeCompact(spans: spans, tokens: tokens))
     }
 
     private func intern(_ name: String, task k: Int, into out: inout PackedChunk) {
@@ -313,7 +377,7 @@ final class DraftBuilder {
     private func fieldName(_ slot: Int) -> String { plan.fields[slot] }
 
     private func label(_ task: ReaderPlan.TaskSlots, _ k: Int, _ record: RawRecord, _ tokenized: TokenizedText?,
-                       _ counts: inout SpanCounts) throws(ImportError) -> LabelValue? {
+                       _ counts: inout SpanCounts, _ truncated: inout Bool) throws(ImportError) -> LabelValue? {
         let loc = record.locator
         let optional = task.mapping.optional == true
         let first = record.fields[task.slots[0]]
@@ -350,6 +414,13 @@ final class DraftBuilder {
             return out
         }
         switch task.mapping.kind {
+        case .seq2seq:
+            if case .missing = first { return try missing() }
+            if case .list(let l) = first, l.isEmpty { return try missing() }
+            guard let text = first.single else {
+                throw ImportError(.invalidLabel, loc, "field '\(fieldName(task.slots[0]))' (task '\(task.name)') has \(first.strings.count) values, expected one target text")
+            }
+            return try target(text, task: task, k: k, loc: loc, truncated: &truncated)
         case .classification:
             if case .missing = first { return try missing() }
             if case .list(let l) = first, l.isEmpty { return try missing() }   // XPath matched nothing

@@ -81,6 +81,8 @@ public struct ImportSummary: Sendable, Hashable, Codable {
     public var labelCounts: [String: [String: Int64]]
     /// Per spans task: how spans met token boundaries.
     public var spans: [String: SpanCounts]
+    /// Per seq2seq task: targets cut at the task's `max_length`.
+    public var truncatedTargets: [String: Int64] = [:]
     /// Sources deleted first (`--replace`).
     public var replacedSourceIDs: [Int64]
     /// Bytes read.
@@ -96,6 +98,7 @@ public struct ImportSummary: Sendable, Hashable, Codable {
         case file, status, format, rejects, spans, bytes, seconds, threads
         case sourceID = "source_id", recordsRead = "records_read", examplesStored = "examples_stored"
         case rejectReasons = "reject_reasons", labelCounts = "label_counts", replacedSourceIDs = "replaced_source_ids"
+        case truncatedTargets = "truncated_targets"
         case mbPerSecond = "mb_per_s"
     }
 }
@@ -175,7 +178,7 @@ public final class Importer {
                     chunk.bytes += RecordChunk.size(of: record)
                     chunk.items.append(.record(record))
                 } catch {
-                    let recoverable = [.raggedRow, .invalidUTF8, .invalidJSON].contains(error.kind)
+                    let recoverable = error.kind.readerContinues
                     chunk.items.append(.unreadable(error, fatal: !recoverable))
                     if !recoverable || !skip { break }
                 }
@@ -202,6 +205,7 @@ public final class Importer {
         var records: Int64 = 0, bytes: Int64 = 0
         var rejectReasons: [String: Int64] = [:]
         var spans = [SpanCounts](repeating: SpanCounts(), count: plan.tasks.count)
+        var truncatedTargets = [Int64](repeating: 0, count: plan.tasks.count)
         var lastReport = 0.0
         let pipeline = options.pipeline
         do {
@@ -245,9 +249,10 @@ public final class Importer {
                             }
                             count = w - a.refs.lowerBound
                         }
-                        raw.append(.init(taskID: taskIDs[a.task], start: a.refs.lowerBound, count: count))
+                        raw.append(.init(taskID: taskIDs[a.task], start: a.refs.lowerBound, count: count,
+                                         targetText: a.targetText, targetTokens: a.targetTokens))
                     }
-                    for k in spans.indices { spans[k] += chunk.spanCounts[k] }
+                    for k in spans.indices { spans[k] += chunk.spanCounts[k]; truncatedTargets[k] += Int64(chunk.truncatedTargets[k]) }
                     try chunk.bytes.withUnsafeBytes { bytes in
                         try refs.withUnsafeBufferPointer { refs in
                             try raw.withUnsafeBufferPointer { raw in
@@ -307,6 +312,7 @@ public final class Importer {
                                     labelCounts: [:], spans: [:], replacedSourceIDs: [], bytes: bytes, seconds: 0,
                                     mbPerSecond: 0, threads: options.threads)
         for (k, task) in plan.tasks.enumerated() where task.mapping.kind == .spans { summary.spans[task.name] = spans[k] }
+        for (k, task) in plan.tasks.enumerated() where task.mapping.kind == .seq2seq { summary.truncatedTargets[task.name] = truncatedTargets[k] }
         do {
             if let existing = try session.setContentSHA256(sha) {
                 session.rollback()

@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import Text
 
 /// How the records of one file become examples: the reader and its options, which field is
 /// the text, which fields are the labels of which tasks, and the text pipeline.
@@ -25,6 +26,11 @@ import Store
 public struct Mapping: Sendable, Hashable, Codable {
     public enum Format: String, Sendable, Hashable, Codable, CaseIterable {
         case csv, tsv, jsonl, xml, conll, conllu
+        /// One record per line, fields from an ICU regular expression's named groups (`pattern`).
+        case regex
+        /// Two line-aligned files (source, target: Moses, fairseq, OpenNMT data); fields
+        /// `source`, `target`, `line`.
+        case parallel
 
         /// The format a file name suggests, if any.
         public static func guess(path: String) -> Format? {
@@ -59,6 +65,12 @@ public struct Mapping: Sendable, Hashable, Codable {
     public var namespace: String?
     /// XML: extra prefix → URI bindings for the XPath expressions.
     public var namespaces: [String: String]?
+    /// regex: the ICU regular expression a whole line must match; its named groups are the fields.
+    public var pattern: String?
+    /// regex: lines starting with this prefix are skipped (CMUdict's `;;;`, `#`).
+    public var comment: String?
+    /// parallel: the target file, line-aligned with the file imported.
+    public var targetFile: String?
     /// The text field (default: CoNLL column 0, CoNLL-U column 1 (FORM); required otherwise).
     public var text: String?
     /// Further text fields, joined after `text` with `join` (AG News: title, then description).
@@ -92,7 +104,8 @@ public struct Mapping: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case format, delimiter, quote, header, columns, record, namespace, namespaces, text
+        case format, delimiter, quote, header, columns, record, namespace, namespaces, pattern, comment, text
+        case targetFile = "target_file"
         case textAlso = "text_also", join
         case allowEmptyText = "allow_empty_text"
         case tasks, group, part, pipeline
@@ -165,6 +178,17 @@ public struct Mapping: Sendable, Hashable, Codable {
             if !textFields.contains(part) {
                 throw bad("tasks.\(name).text_part", "'\(part)' is not a text field (text: \(textFields.joined(separator: ", ")))")
             }
+        }
+        if format == .regex {
+            guard let p = pattern, !p.isEmpty else { throw bad("pattern", "regex needs a pattern whose named groups are the fields") }
+            _ = try RegexLineReader.validate(pattern: p, fields: ReaderPlan(mapping: self).fields, origin: origin == "mapping" ? "pattern" : "\(origin): pattern")
+        } else if pattern != nil || comment != nil {
+            throw bad("pattern", "pattern/comment apply to the regex format only, not \(format.rawValue)")
+        }
+        if format == .parallel {
+            guard let t = targetFile, !t.isEmpty else { throw bad("target_file", "parallel needs the target file (--parallel SOURCE TARGET)") }
+        } else if targetFile != nil {
+            throw bad("target_file", "applies to the parallel format only, not \(format.rawValue)")
         }
         if format == .xml, (record ?? "").isEmpty { throw bad("record", "xml needs the record element's name") }
         if format != .xml, record != nil || namespace != nil || namespaces != nil {
@@ -254,6 +278,17 @@ public struct TaskMapping: Sendable, Hashable, Codable {
     /// are always merged. Left nil for the default, so that mappings written before it existed
     /// keep their canonical JSON (and their "already imported" identity).
     public var duplicates: DuplicatePolicy?
+    /// seq2seq: the target's own text pipeline (default: whitespace tokens, no normalization,
+    /// the usual layout of phoneme strings and pre-tokenized parallel text).
+    public var target: Mapping.PipelineSection?
+    /// seq2seq: the most target tokens kept; a longer target is cut there (`too_long: truncate`,
+    /// default) or the record is bad (`reject`). Both are counted. Nil: no limit.
+    public var maxLength: Int?
+    public var tooLong: TooLongPolicy?
+
+    public enum TooLongPolicy: String, Sendable, Hashable, Codable, CaseIterable { case truncate, reject }
+    /// The target pipeline's defaults (`target` unset).
+    public static let defaultTargetPipeline = Mapping.PipelineSection(normalize: "none", tokenize: "whitespace")
 
     public enum SpanUnit: String, Sendable, Hashable, Codable, CaseIterable { case scalars, utf16, utf8 }
     public enum UnalignedPolicy: String, Sendable, Hashable, Codable, CaseIterable { case expand, drop }
@@ -261,7 +296,8 @@ public struct TaskMapping: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case kind, field, separator, labels, optional, items, start, end, label, unit, scheme, unaligned, duplicates, pair
-        case textPart = "text_part"
+        case textPart = "text_part", target
+        case maxLength = "max_length", tooLong = "too_long"
     }
 
     public init(kind: TaskKind, field: String? = nil) { self.kind = kind; self.field = field }
@@ -274,6 +310,13 @@ public struct TaskMapping: Sendable, Hashable, Codable {
         t.items = items; t.start = start; t.end = end; t.label = label
         t.unit = unit; t.scheme = scheme; t.unaligned = unaligned; t.duplicates = duplicates
         return t
+    }
+
+    /// A seq2seq task's target pipeline (`target`, its defaults filled in).
+    public static func targetPipeline(_ t: TaskMapping) throws -> TextPipeline {
+        let d = defaultTargetPipeline
+        return try TextPipeline(normalize: t.target?.normalize ?? d.normalize!, tokenize: t.target?.tokenize ?? d.tokenize!,
+                                locale: t.target?.locale ?? "")
     }
 
     /// The start, end and label fields as full paths (joined to `items`).
@@ -299,7 +342,16 @@ public struct TaskMapping: Sendable, Hashable, Codable {
             if pair.isEmpty { throw bad("pair", "empty field") }
             if kind == .tagging { throw bad("pair", "applies to classification, multilabel and spans tasks, not tagging") }
         }
+        if kind != .seq2seq, target != nil || maxLength != nil || tooLong != nil {
+            throw bad("target", "target/max_length/too_long apply to seq2seq tasks only")
+        }
         switch kind {
+        case .seq2seq:
+            guard let f = field, !f.isEmpty else { throw bad("field", "a seq2seq task needs a field (the target text)") }
+            if pair != nil || separator != nil || labels != nil || start != nil || end != nil || label != nil || items != nil {
+                throw bad("field", "a seq2seq task takes field (and target, max_length, too_long) only")
+            }
+            if let n = maxLength, n < 1 { throw bad("max_length", "must be at least 1, not \(n)") }
         case .classification, .multilabel, .tagging:
             guard let f = field, !f.isEmpty else { throw bad("field", "a \(kind.rawValue) task needs a field") }
             if start != nil || end != nil || label != nil || items != nil || unit != nil || unaligned != nil || duplicates != nil {

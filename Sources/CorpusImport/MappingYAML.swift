@@ -6,7 +6,8 @@ import Yams
 enum MappingYAML {
     static let topKeys = Set(Mapping.CodingKeys.allCases.map(\.rawValue))
     static let taskKeys: Set<String> = ["kind", "field", "separator", "labels", "optional", "items", "start", "end",
-                                        "label", "unit", "scheme", "unaligned", "duplicates", "pair", "text_part"]
+                                        "label", "unit", "scheme", "unaligned", "duplicates", "pair", "text_part",
+                                        "target", "max_length", "too_long"]
     static let pipelineKeys: Set<String> = ["normalize", "tokenize", "locale"]
 
     static func decode(_ text: String, origin: String) throws(ImportError) -> Mapping {
@@ -22,6 +23,9 @@ enum MappingYAML {
             for (name, value) in tasks {
                 guard let t = value as? [String: Any] else { throw bad("tasks.\(name): must be a mapping with at least 'kind'") }
                 try checkKeys(t, allowed: taskKeys, at: "tasks.\(name).", origin: origin)
+                if let target = t["target"] as? [String: Any] {
+                    try checkKeys(target, allowed: pipelineKeys, at: "tasks.\(name).target.", origin: origin)
+                }
                 if let kind = t["kind"] as? String, TaskKind(rawValue: kind) == nil {
                     throw bad("tasks.\(name).kind: unknown task kind '\(kind)' (expected \(TaskKind.allCases.map(\.rawValue).joined(separator: ", ")))")
                 }

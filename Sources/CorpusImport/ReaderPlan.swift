@@ -62,6 +62,14 @@ struct ReaderPlan: Sendable {
             return try CSVReader(path: path, columns: refs, options: options, displayName: displayName, hashing: true)
         case .jsonl:
             return try JSONLReader(path: path, fields: fields, displayName: displayName, hashing: true)
+        case .regex:
+            var options = RegexLineOptions(skipBlankLines: true, commentPrefix: m.comment)
+            options.patternOrigin = "pattern"
+            return try RegexLineReader(path: path, pattern: m.pattern ?? "", fields: fields, options: options,
+                                       displayName: displayName, hashing: true)
+        case .parallel:
+            return try ParallelLineReader(sourcePath: path, targetPath: m.targetFile ?? "", fields: fields,
+                                          sourceDisplayName: displayName, hashing: true)
         case .xml:
             return try xml.makeReader(path: path, fields: fields,
                                       options: XMLOptions(recordElement: m.record ?? "", namespaceURI: m.namespace, namespaces: m.namespaces ?? [:]),

@@ -8,6 +8,10 @@ public enum TaskKind: String, Sendable, Hashable, Codable, CaseIterable {
     case tagging
     /// Typed character spans, stored as one tag per token (BIO/BIOES) after alignment.
     case spans
+    /// A target text with its own tokens (translation, transliteration, grapheme-to-phoneme):
+    /// the target's token types are the task's labels, the annotation their ids in order, and
+    /// `targets` holds the target text with its token offsets.
+    case seq2seq
 }
 
 /// The tag scheme of a tagging or spans task, stored in `tasks.tag_scheme`.
@@ -22,19 +26,22 @@ public enum TagScheme: String, Sendable, Hashable, Codable, CaseIterable {
 /// (`np.frombuffer(value, '<i4')` in Python):
 /// - `classification`: exactly one label id;
 /// - `multilabel`: the label ids of the set, ascending, no duplicates (may be empty);
-/// - `tagging` / `spans`: one tag id per token of the example's `tokens` blob.
+/// - `tagging` / `spans`: one tag id per token of the example's `tokens` blob;
+/// - `seq2seq`: one id per token of the target (`targets.tokens`), in order.
 ///
 /// Ids index `labels(task_id, id)`.
 public enum AnnotationValue: Sendable, Hashable {
     case label(Int32)
     case labels([Int32])
     case tags([Int32])
+    /// A seq2seq target's token ids.
+    case sequence([Int32])
 
     /// The ids in blob order.
     public var ids: [Int32] {
         switch self {
         case .label(let id): return [id]
-        case .labels(let ids), .tags(let ids): return ids
+        case .labels(let ids), .tags(let ids), .sequence(let ids): return ids
         }
     }
 
@@ -56,7 +63,7 @@ public enum AnnotationValue: Sendable, Hashable {
         switch self {
         case .label(var id):
             return try withUnsafeBytes(of: &id) { try body($0) }
-        case .tags(let ids):
+        case .tags(let ids), .sequence(let ids):
             return try ids.withUnsafeBytes { try body($0) }
         case .labels(let ids):
             var sortedUnique = true
@@ -83,6 +90,7 @@ public enum AnnotationValue: Sendable, Hashable {
             return .label(ids[0])
         case .multilabel: return .labels(ids)
         case .tagging, .spans: return .tags(ids)
+        case .seq2seq: return .sequence(ids)
         }
     }
 }

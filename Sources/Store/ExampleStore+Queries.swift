@@ -28,6 +28,13 @@ public struct ExampleDetail: Sendable, Hashable {
         public var value: AnnotationValue
         /// The label names of `value.ids`, in the same order.
         public var names: [String]
+        /// seq2seq: the target text as read and its tokens (offsets into that text).
+        public var target: (text: String, tokens: DecodedTokens)? {
+            get { targetText.map { ($0, targetTokens!) } }
+            set { targetText = newValue?.text; targetTokens = newValue?.tokens }
+        }
+        var targetText: String?
+        var targetTokens: DecodedTokens?
     }
     public var example: ExampleRecord
     public var source: SourceRecord
@@ -161,8 +168,18 @@ extension ExampleStore {
         }
         for (task, value) in raw {
             let names = try labels(taskID: task.id).map(\.name)
-            annotations.append(.init(task: task, value: value,
-                                     names: value.ids.map { Int($0) < names.count && $0 >= 0 ? names[Int($0)] : "#\($0)" }))
+            var a = ExampleDetail.Annotation(task: task, value: value,
+                                             names: value.ids.map { Int($0) < names.count && $0 >= 0 ? names[Int($0)] : "#\($0)" })
+            if task.kind == .seq2seq {
+                let tg = try connection.cached("SELECT text, tokens FROM targets WHERE example_id = ? AND task_id = ?")
+                try tg.bind([.integer(id), .integer(task.id)])
+                if try tg.step() {
+                    let text = tg.string(0) ?? ""
+                    a.target = (text, try TokenBlob.decode(tg.blob(1) ?? [], text: text))
+                }
+                tg.reset()
+            }
+            annotations.append(a)
         }
         return ExampleDetail(example: example, source: source, tokens: try TokenBlob.decode(example.tokens, text: example.text), annotations: annotations)
     }

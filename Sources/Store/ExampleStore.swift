@@ -130,6 +130,7 @@ public final class ExampleStore: @unchecked Sendable {
                 let args: [SQLValue] = [.integer(id), .integer(first), .integer(last)]
                 // Splits and vocabularies keep their other examples; these ones leave them.
                 try connection.run("DELETE FROM annotations WHERE example_id BETWEEN ?2 AND ?3 AND example_id IN (\(mine))", args)
+                try connection.run("DELETE FROM targets WHERE example_id BETWEEN ?2 AND ?3 AND example_id IN (\(mine))", args)
                 for table in ["split_assignments", "encoded"] {
                     try connection.run("DELETE FROM \(table) WHERE example_id IN (\(mine))", args)
                 }

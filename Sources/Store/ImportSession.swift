@@ -202,6 +202,8 @@ public final class ImportSession: @unchecked Sendable {
             let kind = tasks[k].record.kind, labelCount = tasks[k].names.count
             switch (kind, value) {
             case (.classification, .label), (.multilabel, .labels), (.tagging, .tags), (.spans, .tags): break
+            case (.seq2seq, .sequence):
+                throw StoreError(kind: .misuse, message: "\(example.locator): seq2seq annotations carry their target text: use addExamples")
             default: throw StoreError(kind: .misuse, message: "\(example.locator): \(value) does not fit \(kind.rawValue) task '\(tasks[k].record.name)'")
             }
             if case .tags(let tags) = value, tags.count != tokenCount {
@@ -242,7 +244,7 @@ public final class ImportSession: @unchecked Sendable {
                 switch value {
                 case .label(let l): added[Int(l)] += 1
                 case .labels(let set): for l in Set(set) { added[Int(l)] += 1 }
-                case .tags(let tags): for l in tags { added[Int(l)] += 1 }
+                case .tags(let ids), .sequence(let ids): for l in ids { added[Int(l)] += 1 }
                 }
             }
         }
@@ -256,7 +258,15 @@ public final class ImportSession: @unchecked Sendable {
         /// Index of the first id in `ids`.
         public var start: Int
         public var count: Int
+        /// seq2seq: the target text's and its `TokenBlob`'s byte ranges in the batch's `bytes`
+        /// (one token per id); empty for the other kinds.
+        public var targetText: Range<Int> = 0..<0
+        public var targetTokens: Range<Int> = 0..<0
         public init(taskID: Int64, start: Int, count: Int) { self.taskID = taskID; self.start = start; self.count = count }
+        public init(taskID: Int64, start: Int, count: Int, targetText: Range<Int>, targetTokens: Range<Int>) {
+            self.taskID = taskID; self.start = start; self.count = count
+            self.targetText = targetText; self.targetTokens = targetTokens
+        }
     }
 
     /// One example of `addExamples`: byte ranges in the batch's `bytes`, and its annotations.
@@ -293,7 +303,7 @@ public final class ImportSession: @unchecked Sendable {
         guard !rows.isEmpty else { return first }
         // Validate, and resolve each annotation's task slot once.
         var slots = [Int](repeating: 0, count: annotations.count)
-        var annotationRows = 0
+        var annotationRows = 0, targetRows = 0
         for row in rows {
             func where_() -> String { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[row.locator]), as: UTF8.self) }
             guard row.annotations.lowerBound >= 0, row.annotations.upperBound <= annotations.count,
@@ -328,6 +338,16 @@ public final class ImportSession: @unchecked Sendable {
                     guard a.count == tokenCount else {
                         throw StoreError(kind: .misuse, message: "\(where_()): task '\(tasks[k].record.name)' has \(a.count) tags for \(tokenCount ?? -1) tokens")
                     }
+                case .seq2seq:
+                    guard a.targetText.lowerBound >= 0, a.targetText.upperBound <= bytes.count,
+                          a.targetTokens.lowerBound >= 0, a.targetTokens.upperBound <= bytes.count,
+                          let n = TokenBlob.tokenCount(UnsafeRawBufferPointer(rebasing: bytes[a.targetTokens])) else {
+                        throw StoreError(kind: .misuse, message: "\(where_()): seq2seq task '\(tasks[k].record.name)' without a valid target")
+                    }
+                    guard a.count == n, n > 0 else {
+                        throw StoreError(kind: .misuse, message: "\(where_()): task '\(tasks[k].record.name)' has \(a.count) ids for \(n) target tokens")
+                    }
+                    targetRows += 1
                 }
                 for id in value where id < 0 || Int(id) >= labelCount {
                     throw StoreError(kind: .misuse, message: "\(where_()): label id \(id) unknown in task '\(tasks[k].record.name)'")
@@ -392,6 +412,19 @@ public final class ImportSession: @unchecked Sendable {
                         stRows = Self.statementRows(annotationRows - written)
                         st = try annotationInsert(rows: stRows)
                     }
+                }
+            }
+        }
+        if targetRows > 0 {
+            let tt = try db.cached("INSERT INTO targets(example_id, task_id, text, tokens) VALUES (?, ?, ?, ?)")
+            for (i, row) in rows.enumerated() {
+                for j in row.annotations where tasks[slots[j]].record.kind == .seq2seq {
+                    let a = annotations[j]
+                    try tt.bind(first + Int64(i), at: 1)
+                    try tt.bind(a.taskID, at: 2)
+                    try tt.bindNoCopy(text: UnsafeRawBufferPointer(rebasing: bytes[a.targetText]), at: 3)
+                    try tt.bindNoCopy(blob: UnsafeRawBufferPointer(rebasing: bytes[a.targetTokens]), at: 4)
+                    try tt.run()
                 }
             }
         }

@@ -57,6 +57,7 @@ public enum StoreSchema {
         m.register("v3-compact-tokens") { db in try db.execute(v3) }
         m.register("v4-source-id-ranges") { db in try db.execute(v4) }
         m.register("v5-text-slice-tokens") { db in try db.execute(v5) }
+        m.register("v6-seq2seq-targets") { db in try db.execute(v6) }
         return m
     }()
 
@@ -173,6 +174,32 @@ public enum StoreSchema {
     /// No table changes: the bump keeps programs that cannot read such blobs away.
     static let v5 = """
         SELECT 1;
+        """
+
+    /// Version 6 (`v6-seq2seq-targets`): the `seq2seq` task kind and its targets.
+    /// - `tasks.kind` may be `seq2seq` (the table is rebuilt: SQLite cannot alter a CHECK).
+    /// - `targets(example_id, task_id, text, tokens)`: the target text of a seq2seq annotation as
+    ///   read, and its `TokenBlob` (offsets into `targets.text`, the target pipeline's tokens).
+    ///   The annotation's value holds the same tokens as label ids (`labels` of the task are the
+    ///   target's token types), so training reads only `annotations`.
+    static let v6 = """
+        CREATE TABLE tasks_v6(
+          id         INTEGER PRIMARY KEY,
+          name       TEXT NOT NULL UNIQUE,
+          kind       TEXT NOT NULL CHECK (kind IN ('classification','multilabel','tagging','spans','seq2seq')),
+          tag_scheme TEXT CHECK (tag_scheme IN ('BIO','BIOES'))
+        );
+        INSERT INTO tasks_v6(id, name, kind, tag_scheme) SELECT id, name, kind, tag_scheme FROM tasks;
+        DROP TABLE tasks;
+        ALTER TABLE tasks_v6 RENAME TO tasks;
+
+        CREATE TABLE targets(
+          example_id INTEGER NOT NULL REFERENCES examples(id),
+          task_id    INTEGER NOT NULL REFERENCES tasks(id),
+          text       TEXT NOT NULL,
+          tokens     BLOB NOT NULL,
+          PRIMARY KEY (example_id, task_id)
+        ) WITHOUT ROWID;
         """
 
     static let v1 = """

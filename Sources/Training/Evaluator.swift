@@ -12,6 +12,8 @@ public struct TaskEvaluation: Sendable, Codable, Equatable {
         /// Tagging without spans (POS-style): per-tag scores over tokens.
         case tokens(ClassificationReport)
         case spans(SpanReport)
+        /// Seq2seq: sequence and token error rates, BLEU and chrF over decoded targets.
+        case sequences(SequenceMetrics)
     }
     public var task: String
     public var kind: TaskKind
@@ -48,6 +50,7 @@ public enum Evaluator {
         var classification = specs.map { ClassificationMetrics(labels: $0.labels) }
         var multilabel = specs.map { MultilabelMetrics(labels: $0.labels) }
         var spans = specs.map { _ in SpanMetrics() }
+        var sequences = specs.map { _ in SequenceMetricCounts() }
         var examples = [Int](repeating: 0, count: specs.count)
         var lossSums = [Double](repeating: 0, count: specs.count), lossWeights = [Double](repeating: 0, count: specs.count)
         var empty = 0
@@ -74,6 +77,16 @@ public enum Evaluator {
                     for r in 0..<batch.size where target.mask[r] {
                         let gold = (0..<L).filter { target.multiHot[r * L + $0] > 0 }
                         multilabel[t].add(gold: gold, predicted: predicted[r])
+                    }
+                case .seq2seq:
+                    // Decoded as at prediction time (greedy, or the configured beam), scored on the
+                    // target tokens: `<unk>` in a reference stays a token no output can match.
+                    let decoded = try model.predictedSequences(task: t, output)
+                    let names = spec.labels
+                    for (i, r) in input.encodedRows.enumerated() where target.mask[r] {
+                        let reference = spec.targetIDs.map { map in target.sequences[r].map { Int(map[Int($0)]) } } ?? target.sequences[r].map(Int.init)
+                        let hypothesis = decoded[i].first?.tokens ?? []
+                        sequences[t].add(hypothesis: hypothesis.map { names[Int($0)] }, reference: reference.map { names[$0] })
                     }
                 case .tagging, .spans:
                     let predicted = try model.predictedTags(task: t, output)
@@ -104,6 +117,11 @@ public enum Evaluator {
                 let r = multilabel[t].report()
                 m = ["micro_f1": r.micro.f1, "macro_f1": r.macro.f1, "weighted_f1": r.weighted.f1, "samples_f1": r.samples.f1, "subset_accuracy": r.subsetAccuracy]
                 report = .multilabel(r); main = "micro_f1"
+            case .seq2seq:
+                let r = sequences[t].metrics
+                m = ["sequence_accuracy": r.sequenceAccuracy, "sequence_error_rate": r.sequenceErrorRate,
+                     "token_error_rate": r.tokenErrorRate, "bleu": r.bleu, "chrf": r.chrF]
+                report = .sequences(r); main = "sequence_accuracy"
             case .tagging, .spans:
                 if spec.hasSpans {
                     let r = spans[t].report()
@@ -193,6 +211,7 @@ extension Evaluation {
             case .classification(let r), .tokens(let r): s += r.table()
             case .multilabel(let r): s += r.table()
             case .spans(let r): s += r.table()
+            case .sequences(let r): s += r.summary + "\n"
             }
         }
         return s

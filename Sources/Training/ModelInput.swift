@@ -33,6 +33,9 @@ public struct ModelInput {
         /// Tag per packed token row of `layout`, presence per sequence of `layout` (rows of
         /// `encodedRows`), and the rows' presence per packed token (for per-token losses).
         case tags(packed: [Int32], sequenceMask: [Bool], tokenMask: [Bool])
+        /// Seq2seq: the target's store label ids per batch row (empty where absent) and
+        /// presence `[B]`.
+        case sequences([[Int32]], mask: [Bool])
         /// The task has no example in this batch (or only empty ones for a token task).
         case absent
 
@@ -40,7 +43,7 @@ public struct ModelInput {
         public var isPresent: Bool {
             switch self {
             case .classes(_, let m), .multiHot(_, let m): return m.contains(true)
-            case .tags(_, let m, _): return m.contains(true)
+            case .tags(_, let m, _), .sequences(_, let m): return m.contains(true)
             case .absent: return false
             }
         }
@@ -70,6 +73,10 @@ public struct ModelInput {
                 targets.append(t.mask.contains(true) ? .classes(t.classes, mask: t.mask) : .absent)
             case .multilabel:
                 targets.append(t.mask.contains(true) ? .multiHot(t.multiHot, mask: t.mask) : .absent)
+            case .seq2seq:
+                // Rows without tokens have no memory to attend to: their targets are left out.
+                let usable = t.mask.indices.contains { t.mask[$0] && batch.lengths[$0] > 0 }
+                targets.append(usable ? .sequences(t.sequences, mask: t.mask.indices.map { t.mask[$0] && batch.lengths[$0] > 0 }) : .absent)
             case .tagging, .spans:
                 guard let layout else { targets.append(.absent); continue }
                 let sequenceMask = rows.map { t.mask[$0] }

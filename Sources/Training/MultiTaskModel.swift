@@ -56,12 +56,12 @@ public final class MultiTaskModel {
         for spec in config.tasks {
             // Each head draws from its own stream so that adding a task leaves the others' initial weights alone.
             var headRNG = rng.derived("heads." + spec.name)
-            hs.append(try TaskHead(spec: spec, inputSize: D, hidden: config.headHidden, dropout: config.dropout, rng: &headRNG))
+            hs.append(try TaskHead(spec: spec, config: config, inputSize: D, rng: &headRNG))
         }
         heads = hs
         sharedParameters = embedding.parameters + encoder.parameters + pooling.parameters
         parameters = sharedParameters + hs.flatMap(\.parameters)
-        dropouts = [embeddingDropout] + encoder.interLayerDropout + [encoderDropout] + hs.flatMap { $0.net.dropouts }
+        dropouts = [embeddingDropout] + encoder.interLayerDropout + [encoderDropout] + hs.flatMap { $0.net?.dropouts ?? [] }
     }
 
     /// Copies pretrained vectors `[vocabularySize × embeddingSize]` into the embedding table.
@@ -82,7 +82,7 @@ public final class MultiTaskModel {
         var out: [Parameter] = []
         if input.layout != nil {
             out += embedding.parameters + encoder.parameters
-            if tasks.contains(where: { !heads[$0].spec.isTokenLevel }) { out += pooling.parameters }
+            if tasks.contains(where: { heads[$0].spec.readsPooled }) { out += pooling.parameters }
         }
         return out + tasks.flatMap { heads[$0].parameters }
     }
@@ -108,7 +108,7 @@ public final class MultiTaskModel {
             h = try encoderDropout.forward(e, training: training)
         }
         states = h
-        let needsPooling = heads.indices.contains { !heads[$0].spec.isTokenLevel && (allHeads || input.targets[$0].isPresent) }
+        let needsPooling = heads.indices.contains { heads[$0].spec.readsPooled && (allHeads || input.targets[$0].isPresent) }
         if needsPooling {
             pooled.resize([B, D], zero: true)
             if let h, let layout = input.layout {
@@ -119,11 +119,18 @@ public final class MultiTaskModel {
         var out: [HeadOutput?] = []
         for (t, head) in heads.enumerated() {
             guard allHeads || input.targets[t].isPresent else { out.append(nil); continue }
-            if head.spec.isTokenLevel {
+            if let s2s = head.seq2seq {
                 guard let h, let layout = input.layout else { out.append(nil); continue }
-                out.append(.tokens(try head.net.forward(h, training: training), layout: layout))
+                var targets: [[Int32]?] = Array(repeating: nil, count: input.encodedRows.count)
+                if case let .sequences(q, mask) = input.targets[t] {
+                    for (i, r) in input.encodedRows.enumerated() where mask[r] { targets[i] = q[r] }
+                }
+                out.append(.sequence(try s2s.forward(states: h, sourceLayout: layout, targets: targets), states: h, layout: layout))
+            } else if head.spec.isTokenLevel {
+                guard let h, let layout = input.layout else { out.append(nil); continue }
+                out.append(.tokens(try head.net!.forward(h, training: training), layout: layout))
             } else {
-                out.append(.rows(try head.net.forward(pooled, training: training)))
+                out.append(.rows(try head.net!.forward(pooled, training: training)))
             }
         }
         return out
@@ -133,6 +140,9 @@ public final class MultiTaskModel {
     public enum HeadOutput {
         case rows(Tensor)
         case tokens(Tensor, layout: PackedLayout)
+        /// A seq2seq head's teacher-forced logits (packed by its target layout), and the
+        /// encoder states and layout it attended over (what decoding starts from).
+        case sequence(Tensor, states: Tensor, layout: PackedLayout)
     }
 
     // MARK: - Losses and backward
@@ -144,6 +154,8 @@ public final class MultiTaskModel {
         guard let output, let input else { return nil }
         let head = heads[t]
         switch (input.targets[t], output) {
+        case let (.sequences, .sequence(logits, _, _)):
+            return try head.seq2seq?.loss(logits: logits, spec: spec, scale: scale)
         case let (.classes(y, mask), .rows(logits)):
             let ce = SoftmaxCrossEntropy(classWeights: classWeights, labelSmoothing: spec.labelSmoothing, focalGamma: spec.focalGamma)
             return try ce(logits: logits, targets: y.map { max($0, 0) }, mask: mask, gradient: head.dLogits, scale: scale)
@@ -170,8 +182,8 @@ public final class MultiTaskModel {
         var pooledUsed = false, statesUsed = false
         for t in tasks {
             let head = heads[t]
-            let d = try head.net.backward(head.dLogits)
-            if head.spec.isTokenLevel {
+            let d = try head.seq2seq?.backward() ?? head.net!.backward(head.dLogits)
+            if !head.spec.readsPooled {
                 if !statesUsed { dStates.resize(d.shape, zero: true); statesUsed = true }
                 for i in 0..<d.count { dStates.data[i] += d.data[i] }
             } else {
@@ -216,6 +228,14 @@ public final class MultiTaskModel {
         return (0..<logits.rows).map { r in (0..<L).filter { logits.data[r * L + $0] > 0 } }
     }
 
+    /// Decoded targets per non-empty row (`input.encodedRows` order) of a seq2seq head's last
+    /// forward: the `nBest` best hypotheses of each, as decoder vocabulary ids.
+    public func predictedSequences(task t: Int, _ output: HeadOutput, beam: Int? = nil, nBest: Int = 1) throws -> [[Hypothesis]] {
+        guard case let .sequence(_, states, layout) = output, let head = heads[t].seq2seq else { return [] }
+        let d = config.decoderSettings
+        return try head.decode(states: states, layout: layout, settings: d, beam: beam ?? d.beamSize, nBest: nBest)
+    }
+
     /// Predicted tags per non-empty row (`input.encodedRows` order): Viterbi under the CRF, else
     /// the per-token argmax.
     public func predictedTags(task t: Int, _ output: HeadOutput) throws -> [[Int32]] {
@@ -240,20 +260,23 @@ public struct TaskLoss: Sendable, Codable, Equatable {
     public init(focalGamma: Float = 0, labelSmoothing: Float = 0) { self.focalGamma = focalGamma; self.labelSmoothing = labelSmoothing }
 }
 
-/// One task's layers: a dense stack to class (or tag) scores, and a CRF for `--head crf`.
+/// One task's layers: a dense stack to class (or tag) scores, and a CRF for `--head crf`; or,
+/// for a seq2seq task, its attention decoder.
 final class TaskHead {
     let spec: TaskSpec
-    let net: FeedForward
+    let net: FeedForward?
     let crf: CRF?
+    let seq2seq: Seq2SeqHead?
     /// ∂loss/∂logits of the last `loss` call.
     let dLogits = Tensor(shape: [0])
-    var parameters: [Parameter] { net.parameters + (crf?.parameters ?? []) }
+    var parameters: [Parameter] { (net?.parameters ?? []) + (crf?.parameters ?? []) + (seq2seq?.parameters ?? []) }
 
     /// Per tag id: the tag that opens a span of the same type (`I-X` → `B-X`, BIOES `E-X` → `S-X`), or -1.
     let openingTag: [Int32]
 
-    init(spec: TaskSpec, inputSize: Int, hidden: Int, dropout: Float, rng: inout SplitMix64) throws(TrainingError) {
+    init(spec: TaskSpec, config: ModelConfig, inputSize: Int, rng: inout SplitMix64) throws(TrainingError) {
         self.spec = spec
+        let hidden = config.headHidden, dropout = config.dropout
         let ids = Dictionary(spec.labels.enumerated().map { ($1, Int32($0)) }, uniquingKeysWith: { a, _ in a })
         openingTag = spec.labels.map { tag in
             guard tag.count > 2, tag.dropFirst().first == "-" else { return -1 }
@@ -264,9 +287,16 @@ final class TaskHead {
             default: return -1
             }
         }
+        if spec.kind == .seq2seq {
+            seq2seq = try Seq2SeqHead(spec: spec, config: config, rng: &rng)
+            net = nil; crf = nil
+            return
+        }
+        seq2seq = nil
         let sizes = hidden > 0 ? [inputSize, hidden, spec.labels.count] : [inputSize, spec.labels.count]
-        net = FeedForward(sizes: sizes, activation: .relu, dropout: dropout, rng: &rng)
+        let net = FeedForward(sizes: sizes, activation: .relu, dropout: dropout, rng: &rng)
         net.rename(prefix: "heads.\(spec.name)")
+        self.net = net
         if spec.head == .crf {
             let crf = CRF(tagCount: spec.labels.count, rng: &rng)
             crf.rename(prefix: "heads.\(spec.name)")

@@ -92,8 +92,10 @@ public final class Predictor {
     /// Texts go through the model's own normalizer and tokenizer; offsets point into the text as given.
     /// With `logits`, each result also carries the token ids the model read and every task's raw
     /// scores (the emissions, before any CRF), for checking the model elsewhere (`python/mtl_torch.py`).
+    /// Seq2seq tasks decode with `beam` (nil: the model's setting; 1 = greedy) and return the
+    /// `nBest` best targets with their scores.
     public func predict(_ texts: [String], only: [String]? = nil, topK: Int = 1, threshold: Float = 0.5,
-                        logits: Bool = false) throws -> [TextPrediction] {
+                        logits: Bool = false, beam: Int? = nil, nBest: Int = 1) throws -> [TextPrediction] {
         guard !texts.isEmpty else { return [] }
         let tokenized = try texts.map { try processor.tokenize($0) }
         var ids = [Int32](), lengths = [Int32]()
@@ -169,7 +171,18 @@ public final class Predictor {
                     }
                     results[r].tasks[spec.name] = .tags(tokens: tokens, spans: spans)
                 }
+            case .sequence?:
+                for r in 0..<B { results[r].tasks[spec.name] = .sequences([]) }
+                let decoded = try model.predictedSequences(task: t, outputs[t]!, beam: beam, nBest: nBest)
+                for (i, r) in input.encodedRows.enumerated() {
+                    results[r].tasks[spec.name] = .sequences(decoded[i].map { h in
+                        let tokens = h.tokens.map { spec.labels[Int($0)] }
+                        return SequencePrediction(text: tokens.joined(separator: " "), tokens: tokens,
+                                                  score: Double(h.score), logProbability: Double(h.logProbability))
+                    })
+                }
             case nil:
+                if spec.kind == .seq2seq { for r in 0..<B { results[r].tasks[spec.name] = .sequences([]) } }
                 // Token-level heads see no tokens when every text of the batch is empty.
                 if spec.isTokenLevel {
                     for r in 0..<B {
@@ -202,6 +215,16 @@ public struct TaskLogits: Sendable, Encodable, Equatable {
     }
 }
 
+/// One decoded target: its tokens (and them joined by spaces), the length-normalised score the
+/// beam ranked it by, and its log-probability.
+public struct SequencePrediction: Sendable, Encodable, Equatable {
+    public var text: String
+    public var tokens: [String]
+    public var score: Double
+    public var logProbability: Double
+    enum CodingKeys: String, CodingKey { case text, tokens, score, logProbability = "log_probability" }
+}
+
 public struct LabelScore: Sendable, Encodable, Equatable {
     public var label: String
     public var score: Double
@@ -229,8 +252,10 @@ public enum TaskPrediction: Sendable, Encodable {
     case labels([LabelScore])
     /// Tagging: a tag per token; spans tasks also the spans the tags form (read as conlleval does).
     case tags(tokens: [TaggedToken], spans: [PredictedSpan]?)
+    /// Seq2seq: the n best targets, best first (the first is `target`).
+    case sequences([SequencePrediction])
 
-    enum CodingKeys: String, CodingKey { case label, probability, top, labels, tokens, spans }
+    enum CodingKeys: String, CodingKey { case label, probability, top, labels, tokens, spans, target, nbest }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -242,6 +267,9 @@ public enum TaskPrediction: Sendable, Encodable {
             try c.encode(l, forKey: .labels)
         case let .tags(tokens, spans):
             try c.encode(tokens, forKey: .tokens); try c.encodeIfPresent(spans, forKey: .spans)
+        case let .sequences(list):
+            try c.encode(list.first?.text ?? "", forKey: .target)
+            try c.encode(list, forKey: .nbest)
         }
     }
 }
@@ -284,14 +312,14 @@ public final class PredictorPool: @unchecked Sendable {
 
     /// Predicts each batch (in order), spreading the batches over the workers.
     public func predict(_ batches: [[String]], only: [String]? = nil, topK: Int = 1, threshold: Float = 0.5,
-                        logits: Bool = false) throws -> [[TextPrediction]] {
+                        logits: Bool = false, beam: Int? = nil, nBest: Int = 1) throws -> [[TextPrediction]] {
         if workers.count == 1 || batches.count == 1 {
-            return try batches.map { try workers[0].predict($0, only: only, topK: topK, threshold: threshold, logits: logits) }
+            return try batches.map { try workers[0].predict($0, only: only, topK: topK, threshold: threshold, logits: logits, beam: beam, nBest: nBest) }
         }
         let results = ResultSlots(count: batches.count)
         DispatchQueue.concurrentPerform(iterations: min(workers.count, batches.count)) { w in
             for b in stride(from: w, to: batches.count, by: workers.count) {
-                do { results.set(b, .success(try workers[w].predict(batches[b], only: only, topK: topK, threshold: threshold, logits: logits))) }
+                do { results.set(b, .success(try workers[w].predict(batches[b], only: only, topK: topK, threshold: threshold, logits: logits, beam: beam, nBest: nBest))) }
                 catch { results.set(b, .failure(error)); return }
             }
         }

@@ -53,7 +53,12 @@ public struct RunPlan: Sendable {
                 throw TrainingError(.data, "task '\(info.name)' is not in vocabulary '\(source.vocabulary.name)' (imported after it was built): rebuild it with mtl-prep vocab --name \(source.vocabulary.name) --split \(source.split.name) --replace")
             }
             let scheme = records.first { $0.id == info.storeID }?.tagScheme
-            let spec = TaskSpec(name: info.name, kind: info.kind, labels: info.labels, tagScheme: scheme, head: heads[info.name] ?? info.kind.defaultHead)
+            var spec = TaskSpec(name: info.name, kind: info.kind, labels: info.labels, tagScheme: scheme, head: heads[info.name] ?? info.kind.defaultHead)
+            if info.kind == .seq2seq {
+                // The decoder's vocabulary: the target types the training part holds.
+                spec = TaskSpec.seq2seq(name: info.name, labels: info.labels, trainingCounts: counted[info.storeID] ?? [])
+                if let h = heads[info.name] { spec.head = h }
+            }
             try spec.validateHead()
             specs.append(spec)
         }

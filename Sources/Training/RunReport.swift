@@ -455,9 +455,27 @@ struct ReportPage {
                 s += spanTable(r, task: t.task)
             case .multilabel(let r):
                 s += multilabelTable(r, task: t.task)
+            case .sequences(let r):
+                s += sequenceTable(r, task: t.task)
             }
         }
         return s + "</section>"
+    }
+
+    /// A seq2seq task's scores, BLEU and chrF with sacrebleu's signatures (what they are comparable with).
+    func sequenceTable(_ r: SequenceMetrics, task: String) -> String {
+        var s = "<table class=\"report\" data-task=\"\(esc(task))\"><thead><tr><th>metric</th><th class=\"num\">value</th><th>what</th></tr></thead><tbody>"
+        let rows: [(String, Double, String)] = [
+            ("sequence accuracy", r.sequenceAccuracy, "outputs equal to their reference"),
+            ("sequence error rate", r.sequenceErrorRate, "1 − sequence accuracy (WER in grapheme-to-phoneme papers)"),
+            ("token error rate", r.tokenErrorRate, "edit distance / reference tokens (PER for phonemes)"),
+            ("BLEU", r.bleu, r.bleuDetails.signature),
+            ("chrF", r.chrF, r.chrFDetails.signature),
+        ]
+        for (name, v, what) in rows {
+            s += "<tr><td>\(name)</td><td class=\"num\">\(name == "BLEU" || name == "chrF" ? String(format: "%.2f", v) : Fmt.f4(v))</td><td class=\"note\">\(esc(what))</td></tr>"
+        }
+        return s + "</tbody></table><p class=\"note\">\(Fmt.int(r.count)) targets decoded.</p>"
     }
 
     func scoreCells(_ p: Double, _ r: Double, _ f: Double) -> String {

@@ -9,7 +9,7 @@ struct MtlBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mtl-bench",
         abstract: "Benchmarks: print one JSON object per figure, with ratios to references measured in the same run.",
-        subcommands: [TokenizeBench.self, ImportBench.self, VocabBench.self, SplitBench.self, BatchBench.self, TrainStepBench.self, TrainBench.self, PredictBench.self]
+        subcommands: [TokenizeBench.self, ImportBench.self, VocabBench.self, SplitBench.self, BatchBench.self, TrainStepBench.self, TrainBench.self, PredictBench.self, Seq2SeqBench.self]
     )
 }
 

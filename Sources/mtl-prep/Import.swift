@@ -10,6 +10,7 @@ extension TaskMapping.SpanUnit: ExpressibleByArgument {}
 extension TaskMapping.UnalignedPolicy: ExpressibleByArgument {}
 extension TaskMapping.DuplicatePolicy: ExpressibleByArgument {}
 extension TagScheme: ExpressibleByArgument {}
+extension TaskMapping.TooLongPolicy: ExpressibleByArgument {}
 
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -36,7 +37,18 @@ struct Import: ParsableCommand {
     )
 
     @Argument(help: "Corpus files to import.")
-    var files: [String]
+    var files: [String] = []
+
+    @Option(name: .customLong("parallel"), parsing: .upToNextOption, help: ArgumentHelp(
+        "A parallel corpus as two line-aligned files, SOURCE TARGET (Moses, fairseq, OpenNMT): one example per line pair; fields source, target and line. The text defaults to source: give the target to a task, e.g. --seq2seq translation=target.",
+        valueName: "source target"))
+    var parallel: [String] = []
+
+    @Option(help: "regex: an ICU regular expression a whole line must match; its named groups are the fields, e.g. for CMUdict '^(?<word>[^\\s(]+)(?:\\((?<variant>\\d+)\\))? (?<phones>[^#]+?)(?:\\s+#.*)?$'. Lines it does not match are bad records.")
+    var pattern: String?
+
+    @Option(help: "regex: skip lines that start with this prefix (e.g. ';;;' or '#').")
+    var comment: String?
 
     @Option(help: "The store (created if absent).")
     var store = "mtl.sqlite"
@@ -44,7 +56,7 @@ struct Import: ParsableCommand {
     @Option(help: "A mapping file (YAML); exclusive with the mapping flags below.")
     var mapping: String?
 
-    @Option(help: "Input format: csv, tsv, jsonl, xml, conll, conllu (default: from the file extension).")
+    @Option(help: "Input format: csv, tsv, jsonl, xml, conll, conllu, regex (with --pattern) (default: from the file extension).")
     var format: Mapping.Format?
 
     @Option(help: "The text field (default: CoNLL column 0, CoNLL-U column 1). A CoNLL-U text is stored as written: `# text`, else the forms with SpaceAfter=No respected. Repeated: the fields joined with --join (title, then description).")
@@ -64,6 +76,21 @@ struct Import: ParsableCommand {
 
     @Option(name: .customLong("spans"), help: ArgumentHelp("A spans task: TASK=ITEMS:START,END,LABEL (fields relative to ITEMS), or TASK=START,END,LABEL (repeatable).", valueName: "spec"))
     var spans: [String] = []
+
+    @Option(name: .customLong("seq2seq"), help: ArgumentHelp("A sequence-to-sequence task: TASK=FIELD, the field giving the target text (a translation, a pronunciation), tokenized by --target-tokenizer (repeatable).", valueName: "task=field"))
+    var seq2seq: [String] = []
+
+    @Option(name: .customLong("target-normalize"), help: "Normalizer chain of --seq2seq targets (default none).")
+    var targetNormalize: String?
+
+    @Option(name: .customLong("target-tokenizer"), help: "Tokenizer of --seq2seq targets: whitespace (default: phoneme strings, pre-tokenized text), graphemes (transliteration), words (ICU words, for translation), …")
+    var targetTokenizer: String?
+
+    @Option(name: .customLong("max-target-length"), help: "The most tokens of a --seq2seq target; a longer one is cut or its record refused (--too-long). Default: no limit.")
+    var maxTargetLength: Int?
+
+    @Option(name: .customLong("too-long"), help: "A target longer than --max-target-length: truncate (counted in the summary) or reject (a bad record).")
+    var tooLong: TaskMapping.TooLongPolicy = .truncate
 
     @Option(name: .customLong("pair"), help: ArgumentHelp("A second value of the same element carried with a --label, --multilabel or --spans task's labels as LABEL#PAIR: TASK=FIELD, e.g. category=aspectCategories/aspectCategory/@polarity (values pair up in order; a --spans task's FIELD is relative to its ITEMS) (repeatable).", valueName: "task=field"))
     var pairs: [String] = []
@@ -140,8 +167,17 @@ struct Import: ParsableCommand {
 
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if files.isEmpty { throw ValidationError("give at least one file to import") }
+        if files.isEmpty && parallel.isEmpty { throw ValidationError("give at least one file to import (or --parallel SOURCE TARGET)") }
+        if !parallel.isEmpty {
+            if parallel.count != 2 { throw ValidationError("--parallel takes two files, SOURCE TARGET (got \(parallel.count))") }
+            if !files.isEmpty { throw ValidationError("--parallel SOURCE TARGET is the input: give no other files") }
+            if let format, format != .parallel { throw ValidationError("--parallel reads two line-aligned files; --format \(format.rawValue) does not apply") }
+        }
+        if pattern != nil, let format, format != .regex { throw ValidationError("--pattern applies to --format regex") }
+        if format == .regex && pattern == nil && mapping == nil { throw ValidationError("--format regex needs --pattern") }
         let flags = !text.isEmpty || join != nil || !labels.isEmpty || !multilabels.isEmpty || !tags.isEmpty || !spans.isEmpty || !pairs.isEmpty || group != nil
+            || !seq2seq.isEmpty || targetNormalize != nil || targetTokenizer != nil || maxTargetLength != nil
+            || pattern != nil || comment != nil || !parallel.isEmpty
             || delimiter != nil || quote != nil || noHeader || columns != nil || record != nil || !namespaces.isEmpty || format != nil
         if mapping != nil && flags {
             throw ValidationError("--mapping and the mapping flags (--format, --text, --label, --tags, --spans, …) are exclusive")
@@ -175,7 +211,7 @@ struct Import: ParsableCommand {
             summaries.append(summary)
             if !json { try SummaryText.print(summary) }
         }
-        var rest = files[...]
+        var rest = (parallel.isEmpty ? files : [parallel[0]])[...]
         if !FileManager.default.fileExists(atPath: store) {
             // A new store is built with its first file out of sight and appears whole
             // (ExampleStore.create): half the writes of an import into an existing store.
@@ -220,10 +256,13 @@ struct Import: ParsableCommand {
 
     /// The mapping the flags describe, for one file.
     func flagMapping(for file: String) throws -> Mapping {
-        guard let format = format ?? Mapping.Format.guess(path: file) else {
-            throw CLIError("\(file): cannot tell the format from the file name; give --format (csv, tsv, jsonl, xml, conll, conllu)")
+        guard let format = parallel.isEmpty ? (format ?? (pattern != nil ? .regex : Mapping.Format.guess(path: file))) : .parallel else {
+            throw CLIError("\(file): cannot tell the format from the file name; give --format (csv, tsv, jsonl, xml, conll, conllu, regex)")
         }
-        var m = Mapping(format: format, text: text.first)
+        var m = Mapping(format: format, text: text.first ?? (format == .parallel ? "source" : nil))
+        if format == .parallel { m.targetFile = parallel[1] }
+        m.pattern = pattern
+        m.comment = comment
         if text.count > 1 { m.textAlso = Array(text.dropFirst()) }
         m.join = join
         func pair(_ s: String, _ flag: String) throws -> (String, String) {
@@ -241,6 +280,19 @@ struct Import: ParsableCommand {
         for s in labels { let (n, f) = try pair(s, "--label"); try add(n, TaskMapping(kind: .classification, field: f), "--label", s) }
         for s in multilabels { let (n, f) = try pair(s, "--multilabel"); try add(n, TaskMapping(kind: .multilabel, field: f), "--multilabel", s) }
         for s in tags { let (n, f) = try pair(s, "--tags"); try add(n, TaskMapping(kind: .tagging, field: f), "--tags", s) }
+        for s in seq2seq {
+            let (n, f) = try pair(s, "--seq2seq")
+            var t = TaskMapping(kind: .seq2seq, field: f)
+            if targetNormalize != nil || targetTokenizer != nil {
+                t.target = Mapping.PipelineSection(normalize: targetNormalize, tokenize: targetTokenizer)
+            }
+            t.maxLength = maxTargetLength
+            if maxTargetLength != nil, tooLong == .reject { t.tooLong = .reject }
+            try add(n, t, "--seq2seq", s)
+        }
+        if seq2seq.isEmpty, targetNormalize != nil || targetTokenizer != nil || maxTargetLength != nil {
+            throw CLIError("--target-normalize, --target-tokenizer and --max-target-length apply to --seq2seq tasks: give one")
+        }
         for s in spans {
             let (n, spec) = try pair(s, "--spans")
             var items: String?, rest = Substring(spec)

@@ -18,7 +18,12 @@ enum SummaryText {
         if !s.replacedSourceIDs.isEmpty { out += "  replaced sources \(s.replacedSourceIDs.map(String.init).joined(separator: ", "))\n" }
         for task in s.labelCounts.keys.sorted() {
             let labels = s.labelCounts[task]!.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-            out += "  \(task): " + labels.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "\n"
+            // A seq2seq task's labels are its target vocabulary: show the most frequent.
+            let shown = labels.prefix(30).map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            out += "  \(task): " + shown + (labels.count > 30 ? ", … (\(labels.count) in all)" : "") + "\n"
+        }
+        for (task, n) in s.truncatedTargets.sorted(by: { $0.key < $1.key }) where n > 0 {
+            out += "  \(task): \(n) targets cut at the maximum length\n"
         }
         for task in s.spans.keys.sorted() {
             let c = s.spans[task]!

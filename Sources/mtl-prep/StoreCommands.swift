@@ -69,8 +69,19 @@ struct Stats: ParsableCommand {
         }
         out += "tasks:\n"
         for t in s.tasks {
+            let sorted = t.labels.sorted(by: { $0.count != $1.count ? $0.count > $1.count : $0.id < $1.id })
+            if t.task.kind == .seq2seq {
+                // The labels are the target's token types: a vocabulary, shown by its head.
+                let tokens = t.labels.reduce(0) { $0 + $1.count }
+                out += "  \(t.task.name) (seq2seq): \(t.examples) targets, \(tokens) target tokens"
+                out += String(format: " (%.1f per target)", Double(tokens) / Double(max(t.examples, 1)))
+                out += ", \(t.labels.count) target token types; most frequent:\n"
+                for l in sorted.prefix(20) { out += "    \(l.name)\t\(l.count)\n" }
+                if sorted.count > 20 { out += "    … \(sorted.count - 20) more (--json lists every one)\n" }
+                continue
+            }
             out += "  \(t.task.name) (\(t.task.kind.rawValue)\(t.task.tagScheme.map { ", \($0.rawValue)" } ?? "")): \(t.examples) examples, \(t.labels.count) labels\n"
-            for l in t.labels.sorted(by: { $0.count != $1.count ? $0.count > $1.count : $0.id < $1.id }) {
+            for l in sorted {
                 out += "    \(l.name)\t\(l.count)\n"
             }
         }
@@ -121,7 +132,16 @@ struct Show: ParsableCommand {
                 },
                 "labels": Dictionary(uniqueKeysWithValues: d.annotations.map { a -> (String, Any) in
                     let value: Any = a.task.kind == .classification ? (a.names.first ?? "") : a.names
-                    return (a.task.name, ["kind": a.task.kind.rawValue, "value": value] as [String: Any])
+                    var entry: [String: Any] = ["kind": a.task.kind.rawValue, "value": value]
+                    if let t = a.target {
+                        entry["target"] = t.text
+                        entry["target_tokens"] = t.tokens.spans.indices.map { i -> [String: Any] in
+                            let s = t.tokens.spans[i]
+                            return ["text": t.tokens.tokens[i], "start": Int(s.scalarStart), "end": Int(s.scalarEnd),
+                                    "byte_start": Int(s.utf8Start), "byte_end": Int(s.utf8End)]
+                        }
+                    }
+                    return (a.task.name, entry)
                 }),
             ])
             return
@@ -145,6 +165,14 @@ struct Show: ParsableCommand {
             case .classification: out += "  \(a.task.name) (classification): \(a.names.first ?? "")\n"
             case .multilabel: out += "  \(a.task.name) (multilabel): \(a.names.joined(separator: ", "))\n"
             case .tagging, .spans: out += "  \(a.task.name) (\(a.task.kind.rawValue)): per token above\n"
+            case .seq2seq:
+                out += "  \(a.task.name) (seq2seq): \(a.target?.text ?? "")\n"
+                if let t = a.target {
+                    out += "    target tokens (\(t.tokens.count)): " + t.tokens.spans.indices.map { i in
+                        let s = t.tokens.spans[i]
+                        return "\(t.tokens.tokens[i])[\(s.scalarStart),\(s.scalarEnd))"
+                    }.joined(separator: " ") + "\n"
+                }
             }
         }
         try StandardOutput.write(Array(out.utf8))

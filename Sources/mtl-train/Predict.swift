@@ -31,6 +31,8 @@ struct Predict: ParsableCommand {
     @Option(name: .customLong("id-field"), help: "A column or key path copied into each output line as its id.") var idField: String?
     @Option(name: .customLong("top-k"), help: "Classification: also list the k most probable labels.") var topK = 1
     @Option(help: "Multilabel: the score above which a label is predicted.") var threshold: Float = 0.5
+    @Option(help: "Seq2seq: beam size (1 = greedy; default: the model's evaluation setting).") var beam: Int?
+    @Option(name: .customLong("n-best"), help: "Seq2seq: write the N best targets with their scores (N ≤ --beam; default 1).") var nBest = 1
     @Option(name: .customLong("batch"), help: "Texts per forward pass (the same as mtl-train's --batch-size; default 64).") var batch: Int?
     @Option(name: .customLong("on-error"), help: "On a bad record (invalid UTF-8, a ragged row, invalid JSON, no text field): fail, or skip (write {\"record\", \"error\"} in its place and go on), as mtl-prep import. (default: fail)")
     var onError: OnError = .fail
@@ -41,6 +43,9 @@ struct Predict: ParsableCommand {
         if let batch, batch < 1 { throw ValidationError("--batch must be at least 1") }
         if topK < 1 { throw ValidationError("--top-k must be at least 1") }
         if !(threshold > 0 && threshold < 1) { throw ValidationError("--threshold must be in (0, 1)") }
+        if let beam, beam < 1 { throw ValidationError("--beam must be at least 1") }
+        if nBest < 1 { throw ValidationError("--n-best must be at least 1") }
+        if nBest > (beam ?? 1) { throw ValidationError("--n-best \(nBest) needs a beam at least as wide: give --beam \(nBest) or more") }
     }
 
     func run() throws {
@@ -82,7 +87,8 @@ struct Predict: ParsableCommand {
                 let batches = stride(from: 0, to: pending.count, by: batchSize).map { start in
                     pending[start..<min(start + batchSize, pending.count)].compactMap(\.text)
                 }
-                let results = Array(try predictor.predict(batches, only: tasks.isEmpty ? nil : tasks, topK: topK, threshold: threshold, logits: logits).joined())
+                let results = Array(try predictor.predict(batches, only: tasks.isEmpty ? nil : tasks, topK: topK, threshold: threshold, logits: logits,
+                                                                beam: beam, nBest: nBest).joined())
                 var next = 0
                 var out = Data()
                 for p in pending {

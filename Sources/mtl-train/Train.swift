@@ -27,7 +27,8 @@ struct MtlTrain: ParsableCommand {
             Task weights (--task-weights): equal | static:A=1,B=0.5 | uncertainty (Kendall et al. 2018) | pcgrad (Yu et al. 2020, on the shared layers).
             Selection (--select): mean (of each task's main metric: accuracy, micro-F1, span F1 or token accuracy) | TASK:METRIC | weighted:A=2,B=1.
             Metrics per task: classification accuracy, macro_f1, weighted_f1; multilabel micro_f1, macro_f1, samples_f1, subset_accuracy;
-            spans f1, precision, recall, token_accuracy, macro_f1; tagging accuracy, macro_f1; every task: loss.
+            spans f1, precision, recall, token_accuracy, macro_f1; tagging accuracy, macro_f1; seq2seq sequence_accuracy, sequence_error_rate,
+            token_error_rate, bleu, chrf (sacrebleu's defaults); every task: loss.
             On --resume the checkpoint's configuration is the base and only the options given change it.
             """,
         version: "0.2.0",
@@ -58,6 +59,8 @@ struct MtlTrain: ParsableCommand {
     @Option(name: .customLong("head"), help: "TASK=softmax|crf: a tagging or spans task's output layer (default: crf for spans, softmax for tagging).") var heads: [String] = []
     @Option(help: "Initialise the embeddings with these pretrained vectors (a name given to mtl-prep vocab embed).") var embeddings: String?
     @Flag(name: .customLong("freeze-embeddings"), help: "Do not train the embedding table.") var freezeEmbeddings = false
+
+    @OptionGroup(title: "Decoder (seq2seq tasks)") var decoderOptions: DecoderOptions
 
     // Data sampling
     @OptionGroup(title: "Batches") var sampling: SamplingOptions
@@ -174,6 +177,7 @@ struct MtlTrain: ParsableCommand {
         if let headHidden { m.headHidden = headHidden }
         if freezeEmbeddings { m.freezeEmbeddings = true }
         if let seed { m.seed = seed }
+        try decoderOptions.apply(to: &m)
 
         let loader = try sampling.loaderConfig(taskNames: taskNames, seed: seed ?? saved?.training.seed ?? 0,
                                                base: saved?.training.loader ?? LoaderConfig())

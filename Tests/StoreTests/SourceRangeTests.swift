@@ -129,4 +129,27 @@ import Testing
         try store.forEachExample { left.append($0.id) }
         #expect(left == [5])
     }
+
+    @Test func v5StoresMigrateToSeq2SeqKeepingTheirTasks() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let path = dir.path("v5.sqlite")
+        do {
+            let db = try Connection(path: path)
+            var v5 = Migrator()
+            for m in StoreSchema.migrator.migrations.prefix(5) { v5.register(m.name, m.body) }
+            try v5.migrate(db)
+            try db.execute("""
+                INSERT INTO tasks(id, name, kind, tag_scheme) VALUES (1, 'topic', 'classification', NULL), (3, 'ner', 'spans', 'BIO');
+                """)
+            // The old CHECK refuses the new kind.
+            #expect(throws: StoreError.self) { try db.execute("INSERT INTO tasks(id, name, kind) VALUES (4, 'g', 'seq2seq')") }
+        }
+        let store = try ExampleStore(path: path)
+        #expect(try store.connection.userVersion == StoreSchema.version)
+        #expect(try store.tasks().map { "\($0.id) \($0.name) \($0.kind.rawValue) \($0.tagScheme?.rawValue ?? "-")" } == ["1 topic classification -", "3 ner spans BIO"])
+        try store.connection.execute("INSERT INTO tasks(id, name, kind) VALUES (4, 'g2p', 'seq2seq')")
+        #expect(try store.tasks().last?.kind == .seq2seq)
+        #expect(try store.connection.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'targets'") == .integer(1))
+        #expect(throws: StoreError.self) { try store.connection.execute("INSERT INTO tasks(id, name, kind) VALUES (5, 'x', 'nonsense')") }
+    }
 }

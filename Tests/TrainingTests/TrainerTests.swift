@@ -397,7 +397,9 @@ struct CRFRepairTests {
         let labels = ["O", "B-X", "I-X", "B-Y", "I-Y"]
         let spec = TaskSpec(name: "ner", kind: .spans, labels: labels, tagScheme: .bio, head: .crf)
         var rng = SplitMix64(seed: 1)
-        let head = try TaskHead(spec: spec, inputSize: 4, hidden: 0, dropout: 0, rng: &rng)
+        var config = ModelConfig(vocabularySize: 10, padID: 0, tasks: [spec])
+        config.headHidden = 0; config.dropout = 0
+        let head = try TaskHead(spec: spec, config: config, inputSize: 4, rng: &rng)
         let layout = try PackedLayout(lengths: [5], paddedLength: 5)
         let gold: [Int32] = [2, 2, 0, 4, 2]                 // I-X I-X O I-Y I-X
         let repaired = head.repairedForCRF(try layout.pack(gold), layout: layout)
