@@ -34,6 +34,7 @@ struct Seq2SeqBench: ParsableCommand {
     @Option(help: "Learning rate (Adam).") var lr: Float = 1e-3
 
     func run() throws {
+        TrainStepBench.reexecWithSkylakeXIfNeeded(nil)
         let path = data ?? ((ProcessInfo.processInfo.environment["MTL_CORPORA"] ?? "../shared/corpora") + "/cmudict/cmudict.dict")
         guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no CMUdict at \(path) (--data or $MTL_CORPORA)") }
         BLAS.setThreads(threads)

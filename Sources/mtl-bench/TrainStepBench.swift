@@ -219,7 +219,9 @@ struct TrainStepBench: ParsableCommand {
 
     /// OpenBLAS 0.3.21 does not recognise some AVX-512 CPUs and falls back to Haswell kernels; the core
     /// type must be in the environment before the library loads, so re-exec once with it set.
-    func reexecWithSkylakeXIfNeeded() {
+    func reexecWithSkylakeXIfNeeded() { Self.reexecWithSkylakeXIfNeeded(openblasCoretype) }
+
+    static func reexecWithSkylakeXIfNeeded(_ openblasCoretype: String?) {
         let current = getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
         let wanted: String
         if let o = openblasCoretype { wanted = o }
