@@ -78,6 +78,8 @@ final class DraftBuilder {
     private var spanCounts: [SpanCounts] = []
     /// Chunk-local label interning (per task), reused across chunks.
     private var interned: [[String: Int32]] = []
+    /// Per task: the compiled `count` pattern (counted classification labels only).
+    private let countPatterns: [Regex<AnyRegexOutput>?]
     /// Per task: the target pipeline's processor (seq2seq tasks only).
     private let targetProcessors: [TextProcessor?]
     private var truncated: [Bool] = []
@@ -91,6 +93,7 @@ final class DraftBuilder {
         xmlTokens = plan.mapping.format == .xml && plan.tasks.contains { $0.mapping.kind == .tagging }
         let textFields = plan.mapping.textFields
         spanPart = plan.tasks.map { t in t.mapping.textPart.flatMap { textFields.firstIndex(of: $0) } ?? 0 }
+        countPatterns = try plan.tasks.map { t in try t.mapping.count.map { try Regex($0) } }
         targetProcessors = try plan.tasks.map { t in
             guard t.mapping.kind == .seq2seq else { return nil }
             return try TaskMapping.targetPipeline(t.mapping).makeProcessor()
@@ -434,6 +437,7 @@ final class DraftBuilder {
                 if optional || plan.mapping.format == .csv || plan.mapping.format == .tsv { return try missing() }
                 throw ImportError(.emptyValue, loc, "field '\(fieldName(task.slots[0]))' (task '\(task.name)') is present but empty; an empty value is not a label (optional: true leaves such records without one)")
             }
+            if let pattern = countPatterns[k] { return .label(String(s.matches(of: pattern).count)) }
             let label = try paired([s])[0]
             try check(label)
             return .label(label)

@@ -278,6 +278,10 @@ public struct TaskMapping: Sendable, Hashable, Codable {
     /// are always merged. Left nil for the default, so that mappings written before it existed
     /// keep their canonical JSON (and their "already imported" identity).
     public var duplicates: DuplicatePolicy?
+    /// classification: the label is the number of matches of this regular expression in the
+    /// field (a derived label: CMUdict's syllable count is the number of stress digits `[012]` in
+    /// the phones). Swift `Regex` syntax, which for such patterns is ICU's.
+    public var count: String?
     /// seq2seq: the target's own text pipeline (default: whitespace tokens, no normalization,
     /// the usual layout of phoneme strings and pre-tokenized parallel text).
     public var target: Mapping.PipelineSection?
@@ -296,7 +300,7 @@ public struct TaskMapping: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case kind, field, separator, labels, optional, items, start, end, label, unit, scheme, unaligned, duplicates, pair
-        case textPart = "text_part", target
+        case textPart = "text_part", target, count
         case maxLength = "max_length", tooLong = "too_long"
     }
 
@@ -341,6 +345,12 @@ public struct TaskMapping: Sendable, Hashable, Codable {
         if let pair {
             if pair.isEmpty { throw bad("pair", "empty field") }
             if kind == .tagging { throw bad("pair", "applies to classification, multilabel and spans tasks, not tagging") }
+        }
+        if let count {
+            if kind != .classification { throw bad("count", "applies to classification tasks only") }
+            if count.isEmpty { throw bad("count", "an empty pattern") }
+            do { _ = try Regex(count) } catch { throw bad("count", "not a valid regular expression: \(error)") }
+            if pair != nil || labels != nil { throw bad("count", "a counted label takes no pair or fixed labels") }
         }
         if kind != .seq2seq, target != nil || maxLength != nil || tooLong != nil {
             throw bad("target", "target/max_length/too_long apply to seq2seq tasks only")

@@ -7,7 +7,7 @@ enum MappingYAML {
     static let topKeys = Set(Mapping.CodingKeys.allCases.map(\.rawValue))
     static let taskKeys: Set<String> = ["kind", "field", "separator", "labels", "optional", "items", "start", "end",
                                         "label", "unit", "scheme", "unaligned", "duplicates", "pair", "text_part",
-                                        "target", "max_length", "too_long"]
+                                        "target", "max_length", "too_long", "count"]
     static let pipelineKeys: Set<String> = ["normalize", "tokenize", "locale"]
 
     static func decode(_ text: String, origin: String) throws(ImportError) -> Mapping {

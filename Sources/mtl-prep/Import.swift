@@ -77,6 +77,9 @@ struct Import: ParsableCommand {
     @Option(name: .customLong("spans"), help: ArgumentHelp("A spans task: TASK=ITEMS:START,END,LABEL (fields relative to ITEMS), or TASK=START,END,LABEL (repeatable).", valueName: "spec"))
     var spans: [String] = []
 
+    @Option(name: .customLong("count"), help: ArgumentHelp("A classification task whose label is the number of matches of REGEX in FIELD: TASK=FIELD:REGEX, e.g. syllables='phones:[012]' (CMUdict's vowels carry a stress digit) (repeatable).", valueName: "task=field:regex"))
+    var counts: [String] = []
+
     @Option(name: .customLong("seq2seq"), help: ArgumentHelp("A sequence-to-sequence task: TASK=FIELD, the field giving the target text (a translation, a pronunciation), tokenized by --target-tokenizer (repeatable).", valueName: "task=field"))
     var seq2seq: [String] = []
 
@@ -177,7 +180,7 @@ struct Import: ParsableCommand {
         if format == .regex && pattern == nil && mapping == nil { throw ValidationError("--format regex needs --pattern") }
         let flags = !text.isEmpty || join != nil || !labels.isEmpty || !multilabels.isEmpty || !tags.isEmpty || !spans.isEmpty || !pairs.isEmpty || group != nil
             || !seq2seq.isEmpty || targetNormalize != nil || targetTokenizer != nil || maxTargetLength != nil
-            || pattern != nil || comment != nil || !parallel.isEmpty
+            || pattern != nil || comment != nil || !parallel.isEmpty || !counts.isEmpty
             || delimiter != nil || quote != nil || noHeader || columns != nil || record != nil || !namespaces.isEmpty || format != nil
         if mapping != nil && flags {
             throw ValidationError("--mapping and the mapping flags (--format, --text, --label, --tags, --spans, …) are exclusive")
@@ -280,6 +283,15 @@ struct Import: ParsableCommand {
         for s in labels { let (n, f) = try pair(s, "--label"); try add(n, TaskMapping(kind: .classification, field: f), "--label", s) }
         for s in multilabels { let (n, f) = try pair(s, "--multilabel"); try add(n, TaskMapping(kind: .multilabel, field: f), "--multilabel", s) }
         for s in tags { let (n, f) = try pair(s, "--tags"); try add(n, TaskMapping(kind: .tagging, field: f), "--tags", s) }
+        for s in counts {
+            let (n, spec) = try pair(s, "--count")
+            guard let colon = spec.firstIndex(of: ":"), colon != spec.startIndex, spec.index(after: colon) != spec.endIndex else {
+                throw CLIError("--count \(s): expected TASK=FIELD:REGEX")
+            }
+            var t = TaskMapping(kind: .classification, field: String(spec[..<colon]))
+            t.count = String(spec[spec.index(after: colon)...])
+            try add(n, t, "--count", s)
+        }
         for s in seq2seq {
             let (n, f) = try pair(s, "--seq2seq")
             var t = TaskMapping(kind: .seq2seq, field: f)

@@ -116,4 +116,56 @@ struct Seq2SeqImportTests {
         #expect(try c.scalar("SELECT COUNT(*) FROM targets") == .integer(4))
         #expect(try c.scalar("SELECT COUNT(*) FROM targets t LEFT JOIN examples e ON e.id = t.example_id WHERE e.id IS NULL") == .integer(0))
     }
+
+    static let dictionary = """
+        ;;; CMUdict-like, written for this test
+        cat K AE1 T
+        cat(2) K AA1 T
+        banana B AH0 N AE1 N AH0  # a comment
+        strength S T R EH1 NG K TH
+
+        """
+
+    @Test func regexLinesCountedLabelsAndRejectedVariants() throws {
+        let path = fx.file("d.dict", Self.dictionary)
+        var m = Mapping(format: .regex, text: "word")
+        m.pattern = #"^(?<word>[^\s(]+) (?<phones>[^#]+?)(?:\s+#.*)?$"#
+        m.comment = ";;;"
+        var syllables = TaskMapping(kind: .classification, field: "phones")
+        syllables.count = "[012]"
+        m.tasks = ["g2p": TaskMapping(kind: .seq2seq, field: "phones"), "syllables": syllables]
+        let db = fx.storePath()
+        let s = try importFile(path, into: db, m, pipeline: TextPipeline(normalize: "none", tokenize: "graphemes"), onError: .skip)
+        #expect(s.examplesStored == 3 && s.rejects == 1 && s.rejectReasons["patternMismatch"] == 1)
+        let store = try ExampleStore(path: db, readOnly: true)
+        #expect(try store.rejects(sourceID: s.sourceID).first?.locator == "d.dict:3")
+        let banana = try #require(try store.example(id: 2))
+        #expect(banana.annotations.first { $0.task.name == "syllables" }?.names == ["3"])
+        #expect(banana.annotations.first { $0.task.name == "g2p" }?.names == ["B", "AH0", "N", "AE1", "N", "AH0"])
+        #expect(try labelCounts(db, task: "syllables") == ["1": 2, "3": 1])
+        // Counting applies to classification tasks only, and the pattern must compile.
+        var bad = TaskMapping(kind: .multilabel, field: "phones"); bad.count = "[012]"
+        m.tasks = ["x": bad]
+        #expect(importError { try importFile(path, into: fx.storePath("b.sqlite"), m) }?.kind == .invalidMapping)
+        syllables.count = "[012"
+        m.tasks = ["x": syllables]
+        #expect(importError { try importFile(path, into: fx.storePath("c.sqlite"), m) }?.kind == .invalidMapping)
+    }
+
+    @Test func parallelMappingsNameTheirTargetFile() throws {
+        let src = fx.file("a.en", "one two\nthree\n")
+        let tgt = fx.file("a.de", "eins zwei\ndrei\n")
+        var m = Mapping(format: .parallel, text: "source", tasks: ["de": TaskMapping(kind: .seq2seq, field: "target")])
+        m.targetFile = tgt
+        let db = fx.storePath()
+        let first = try importFile(src, into: db, m)
+        #expect(first.examplesStored == 2)
+        #expect(try ExampleStore(path: db, readOnly: true).example(id: 1)!.annotations[0].names == ["eins", "zwei"])
+        // Another target file is another source, even with the same source file.
+        let other = fx.file("b.de", "uno dos\ntres\n")
+        m.targetFile = other
+        #expect(try importFile(src, into: db, m).status == .imported)
+        m.targetFile = nil
+        #expect(importError { try importFile(src, into: fx.storePath("x.sqlite"), m) }?.kind == .invalidMapping)
+    }
 }
