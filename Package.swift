@@ -44,7 +44,7 @@ let package = Package(
             dependencies: ["Text", "CICU", "NN", "Store", "CorpusImport", "Splits", "Vocab", "Batching", "Training", "CLIOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Option groups shared by the executables (one declaration, one parser per flag set).
-        .target(name: "CLIOptions", dependencies: ["Batching", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .target(name: "CLIOptions", dependencies: ["Batching", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "TextTests", dependencies: ["Text"]),
         // SQLite and libxml2 come in as system libraries; only Store imports CSQLite,
         // only CorpusImport imports CLibXML2.

@@ -380,6 +380,12 @@ public struct TaskMapping: Sendable, Hashable, Codable {
 }
 
 extension Mapping {
+    /// Reads a mapping from YAML (or JSON) text; errors name `origin` (a file, or `file:line` of
+    /// the section a pipeline file embeds).
+    public static func decode(yaml: String, origin: String) throws(ImportError) -> Mapping {
+        try MappingYAML.decode(yaml, origin: origin)
+    }
+
     /// Reads a mapping from a YAML (or JSON) file. Unknown keys, unknown formats, task
     /// kinds, units and schemes are errors naming the file and the key.
     public static func load(path: String) throws(ImportError) -> Mapping {

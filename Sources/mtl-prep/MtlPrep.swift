@@ -7,7 +7,7 @@ struct MtlPrep: ParsableCommand {
         commandName: "mtl-prep",
         abstract: "Prepare corpora for multi-task training: tokenize, import, build vocabularies and splits.",
         version: ToolVersion.string,
-        subcommands: [Tokenize.self, Import.self, Split.self, VocabCommand.self, Sample.self, Stats.self, Show.self]
+        subcommands: [Tokenize.self, Import.self, Split.self, VocabCommand.self, Sample.self, Stats.self, Show.self, RunPipeline.self]
     )
 }
 

@@ -65,25 +65,31 @@ struct Split: ParsableCommand {
         if kfold == nil && test != 0 { throw ValidationError("--test goes with --kfold; with --ratios give the test share as the third ratio") }
     }
 
+    /// The split the options describe, or nil when they only name an existing one.
+    func spec() throws -> SplitSpec? {
+        guard ratios != nil || kfold != nil else { return nil }
+        guard let grouping = SplitSpec.Grouping(rawValue: group) else {
+            throw CLIError("--group \(group): expected none, key or source")
+        }
+        let kind: SplitSpec.Kind
+        if let r = ratios {
+            let parts = r.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 3, parts.allSatisfy({ $0 != nil }) else { throw CLIError("--ratios \(r): expected three numbers train,dev,test") }
+            kind = .ratio(train: parts[0]!, dev: parts[1]!, test: parts[2]!)
+        } else {
+            kind = .kfold(folds: kfold!, test: test)
+        }
+        do throws(SplitError) { return try SplitSpec(kind: kind, seed: seed, stratify: stratify, grouping: grouping) }
+        catch { throw CLIError(error.message) }
+    }
+
     func run() throws {
         let db = try openForWriting(store)
         var outcome: SplitOutcome?
         var removed: [String] = []
         let record: SplitRecord
         do {
-            if ratios != nil || kfold != nil {
-                guard let grouping = SplitSpec.Grouping(rawValue: group) else {
-                    throw CLIError("--group \(group): expected none, key or source")
-                }
-                let kind: SplitSpec.Kind
-                if let r = ratios {
-                    let parts = r.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-                    guard parts.count == 3, parts.allSatisfy({ $0 != nil }) else { throw CLIError("--ratios \(r): expected three numbers train,dev,test") }
-                    kind = .ratio(train: parts[0]!, dev: parts[1]!, test: parts[2]!)
-                } else {
-                    kind = .kfold(folds: kfold!, test: test)
-                }
-                let spec = try SplitSpec(kind: kind, seed: seed, stratify: stratify, grouping: grouping)
+            if let spec = try spec() {
                 let result = try Splitter.run(store: db, name: name, spec: spec, replace: replace)
                 record = result.split; outcome = result.outcome; removed = result.removedVocabularies
             } else {

@@ -35,11 +35,15 @@ struct VocabBuild: ParsableCommand {
     @Flag(help: "Replace a vocabulary of the same name.") var replace = false
     @Flag(help: "Print one JSON object on standard output.") var json = false
 
+    /// The vocabulary the options describe.
+    func spec() throws -> VocabularySpec {
+        VocabularySpec(name: name, split: split, fold: fold, all: all, minFreq: minFreq, maxSize: maxSize,
+                       specials: try loadSpecials(specials), characters: chars)
+    }
+
     func run() throws {
         let db = try openForWriting(store)
-        let specialTokens = try loadSpecials(specials)
-        let spec = VocabularySpec(name: name, split: split, fold: fold, all: all, minFreq: minFreq, maxSize: maxSize,
-                                  specials: specialTokens, characters: chars)
+        let spec = try spec()
         let summary: VocabularySummary
         do { summary = try VocabularyBuilder.build(store: db, spec: spec, replace: replace, threads: threads) }
         catch let e as VocabError { throw CLIError("\(store): \(e.message)") }

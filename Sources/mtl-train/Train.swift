@@ -35,6 +35,7 @@ struct MtlTrain: ParsableCommand {
         subcommands: [CrossValidate.self, Eval.self, Predict.self, Export.self, Report.self])
 
     // Data
+    @Option(help: "A pipeline file (mtl-prep run FILE made its data): its store and train: section are the defaults, the options given here override them; the file is copied into the run folder.") var pipeline: String?
     @Option(help: "The store.") var store: String?
     @Option(help: "The vocabulary (default: the store's only one).") var vocab: String?
     @Option(help: "The split (default: the vocabulary's).") var split: String?
@@ -95,6 +96,10 @@ struct MtlTrain: ParsableCommand {
     @Flag(help: "Print the final summary as JSON on standard output.") var json = false
 
     func run() throws {
+        if let pipeline {
+            try reportingErrors { try Self.runPipeline(pipeline) }
+            return
+        }
         try reportingErrors {
             if resume && runName == nil { throw TrainingError(.configuration, "--resume needs the run's name: mtl-train --run NAME --resume") }
             let name = runName ?? Self.defaultRunName()
@@ -141,6 +146,39 @@ struct MtlTrain: ParsableCommand {
 
     /// The run's configuration: the saved one (on resume) or the defaults, with the options given applied.
     /// `fresh`: a new run from `saved` as a template (a cross-validation fold), which loads pretrained vectors.
+    /// `--pipeline FILE`: the file's store and `train:` section as arguments, then the command line
+    /// (whose options come later and so win), parsed by this command's own parser.
+    static func runPipeline(_ path: String) throws {
+        let file: PipelineFile
+        do { file = try PipelineFile(path: path) } catch let p as PipelineFile.Problem { throw TrainingError(.configuration, p.description) }
+        let options = PipelineFile.options(help: MtlTrain.helpMessage())
+        var args: [String] = []
+        if let store = file.store { args += ["--store", store] }
+        do {
+            args += try file.arguments(file.train, name: "train", options: options, reserved: ["pipeline", "store"])
+        } catch let p as PipelineFile.Problem {
+            throw TrainingError(.configuration, p.description)
+        }
+        // The command line without the --pipeline option itself.
+        var given = Array(CommandLine.arguments.dropFirst())
+        if let i = given.firstIndex(where: { $0 == "--pipeline" }) { given.removeSubrange(i...min(i + 1, given.count - 1)) }
+        given.removeAll { $0.hasPrefix("--pipeline=") }
+        let command: MtlTrain
+        do { command = try MtlTrain.parse(args + given) } catch {
+            let message = MtlTrain.message(for: error)
+            let entry = file.train.entries.first { message.contains("'--\($0.key)") || message.contains("--\($0.key) ") }
+            let at = entry.map { ":\($0.line):\($0.column): train.\($0.key)" } ?? ":\(file.train.line):\(file.train.column): train"
+            throw TrainingError(.configuration, "\(path)\(at): \(message)")
+        }
+        try command.run()
+        // The pipeline is part of the run's record.
+        let folder = command.runsDir + "/" + (command.runName ?? "")
+        if command.runName != nil, FileManager.default.fileExists(atPath: folder) {
+            try? FileManager.default.removeItem(atPath: folder + "/pipeline.yaml")
+            try file.contents.write(toFile: folder + "/pipeline.yaml", atomically: true, encoding: .utf8)
+        }
+    }
+
     func resolve(saved: RunConfiguration?, fresh: Bool = false) throws -> (ModelConfig, TrainingConfig, [Float]?) {
         let storePath = store ?? saved?.training.store ?? "mtl.sqlite"
         var headChoices: [String: HeadKind] = [:]

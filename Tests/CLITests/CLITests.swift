@@ -2,10 +2,11 @@ import Foundation
 import Testing
 
 /// Runs a built executable of this package; returns (exit status, stdout, stderr).
-func run(_ tool: String, _ arguments: [String], stdin: Data = Data()) throws -> (status: Int32, out: String, err: String) {
+func run(_ tool: String, _ arguments: [String], stdin: Data = Data(), environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
     let process = Process()
     process.executableURL = productsDirectory.appendingPathComponent(tool)
     process.arguments = arguments
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     // Files, not pipes, for all three streams: a child blocked on a full pipe would deadlock the test.
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mtl-cli-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
