@@ -98,6 +98,9 @@ struct Import: ParsableCommand {
     @Option(name: .customLong("pair"), help: ArgumentHelp("A second value of the same element carried with a --label, --multilabel or --spans task's labels as LABEL#PAIR: TASK=FIELD, e.g. category=aspectCategories/aspectCategory/@polarity (values pair up in order; a --spans task's FIELD is relative to its ITEMS) (repeatable).", valueName: "task=field"))
     var pairs: [String] = []
 
+    @Option(name: .customLong("text-part"), help: ArgumentHelp("With --text repeated: the --text field a --spans task's offsets count in, TASK=FIELD (default: the first); the offsets are shifted to where that field sits in the joined text (repeatable).", valueName: "task=field"))
+    var textParts: [String] = []
+
     @Option(name: .customLong("span-unit"), help: "What span offsets count: scalars (code points), utf16 or utf8.")
     var spanUnit: TaskMapping.SpanUnit = .scalars
 
@@ -180,7 +183,7 @@ struct Import: ParsableCommand {
         if format == .regex && pattern == nil && mapping == nil { throw ValidationError("--format regex needs --pattern") }
         let flags = !text.isEmpty || join != nil || !labels.isEmpty || !multilabels.isEmpty || !tags.isEmpty || !spans.isEmpty || !pairs.isEmpty || group != nil
             || !seq2seq.isEmpty || targetNormalize != nil || targetTokenizer != nil || maxTargetLength != nil
-            || pattern != nil || comment != nil || !parallel.isEmpty || !counts.isEmpty
+            || pattern != nil || comment != nil || !parallel.isEmpty || !counts.isEmpty || !textParts.isEmpty
             || delimiter != nil || quote != nil || noHeader || columns != nil || record != nil || !namespaces.isEmpty || format != nil
         if mapping != nil && flags {
             throw ValidationError("--mapping and the mapping flags (--format, --text, --label, --tags, --spans, …) are exclusive")
@@ -316,6 +319,13 @@ struct Import: ParsableCommand {
             try add(n, .spans(items: items, start: parts[0], end: parts[1], label: parts[2],
                               unit: spanUnit, scheme: spanScheme, unaligned: unaligned,
                               duplicates: duplicateSpans == .error ? nil : duplicateSpans), "--spans", s)
+        }
+        for s in textParts {
+            let (n, f) = try pair(s, "--text-part")
+            guard var t = m.tasks[n] else { throw CLIError("--text-part \(s): no task '\(n)' (give it with --spans)") }
+            t.textPart = f
+            m.tasks[n] = t
+            flagOf["tasks.\(n).text_part"] = "--text-part \(s)"
         }
         for s in pairs {
             let (n, f) = try pair(s, "--pair")

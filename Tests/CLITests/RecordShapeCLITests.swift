@@ -73,4 +73,20 @@ struct RecordShapeCLITests {
         let help = try run("mtl-prep", ["import", "--help"]).out
         #expect(help.contains("--join") && help.contains("Repeated: the fields joined"))
     }
+
+    /// Spans whose offsets count in the second text field (`--text-part`) land on its words in the joined text.
+    @Test func spanOffsetsCountInTheirOwnTextPart() throws {
+        let csv = tmp.write("ner.csv", "title,body,s,e,t\nMarket news,Apple hires in Paris,15,20,LOC\n")
+        let db = tmp.path("ner.sqlite")
+        let r = try run("mtl-prep", ["import", csv, "--store", db, "--text", "title", "--text", "body", "--join", ". ",
+                                     "--spans", "ner=s,e,t", "--text-part", "ner=body"])
+        #expect(r.status == 0, "\(r.err)")
+        let shown = try json(try run("mtl-prep", ["show", "1", "--store", db, "--json"]).out)
+        #expect(shown["text"] as? String == "Market news. Apple hires in Paris")
+        let tags = ((shown["labels"] as? [String: Any])?["ner"] as? [String: Any])?["value"] as? [String]
+        #expect(tags == ["O", "O", "O", "O", "O", "O", "B-LOC"], "\(String(describing: tags))")
+        let bad = try run("mtl-prep", ["import", csv, "--store", tmp.path("x.sqlite"), "--text", "title", "--text", "body",
+                                       "--spans", "ner=s,e,t", "--text-part", "ner=nope"])
+        #expect(bad.status != 0 && bad.err.contains("'nope' is not a text field"), "\(bad.err)")
+    }
 }
