@@ -45,6 +45,8 @@ struct PackedChunk: Sendable {
     var spanCounts: [SpanCounts]
     /// Per seq2seq task: targets cut at `max_length`.
     var truncatedTargets: [Int]
+    /// Spans not stored as written, with the row (index in `rows`) and task they belong to.
+    var alignments: [(row: Int, task: Int, event: AlignmentEvent)] = []
     var bytesRead: Int64 = 0
 
     init(tasks: Int) {
@@ -76,6 +78,8 @@ final class DraftBuilder {
     /// label names behind).
     private var labels: [LabelValue?] = []
     private var spanCounts: [SpanCounts] = []
+    /// This record's alignment events per task (kept only if the record is).
+    private var alignmentEvents: [[AlignmentEvent]] = []
     /// Chunk-local label interning (per task), reused across chunks.
     private var interned: [[String: Int32]] = []
     /// Per task: the compiled `count` pattern (counted classification labels only).
@@ -185,6 +189,8 @@ final class DraftBuilder {
         labels.removeAll(keepingCapacity: true)
         spanCounts.removeAll(keepingCapacity: true)
         truncated.removeAll(keepingCapacity: true)
+        if alignmentEvents.count != plan.tasks.count { alignmentEvents = Array(repeating: [], count: plan.tasks.count) }
+        for k in alignmentEvents.indices { alignmentEvents[k].removeAll(keepingCapacity: true) }
         for (k, task) in plan.tasks.enumerated() {
             var counts = SpanCounts()
             var cut = false
@@ -223,6 +229,9 @@ final class DraftBuilder {
             }
             out.annotations.append(.init(task: k, refs: refStart..<out.labelRefs.count, targetText: targetText, targetTokens: targetTokens))
             out.spanCounts[k] += spanCounts[k]
+        }
+        for (k, events) in alignmentEvents.enumerated() {
+            for e in events { out.alignments.append((out.rows.count, k, e)) }
         }
         out.rows.append(.init(locator: locStart..<textStart, text: textStart..<textEnd, tokens: blobRange,
                               group: groupStart..<out.bytes.count, hasGroup: hasGroup, normHash: normHash,
@@ -499,7 +508,7 @@ final class DraftBuilder {
             guard let tokenized else { return nil }
             return .tags(try SpanAligner.tags(locator: loc, text: tokenized.original, tokens: tokenized.tokens, spans: spans,
                                               unit: m.unit ?? .scalars, scheme: m.scheme ?? .bio, unaligned: m.unaligned ?? .expand, duplicates: m.duplicates ?? .error,
-                                              counts: &counts))
+                                              counts: &counts, events: &alignmentEvents[k]))
         }
     }
 }

@@ -260,10 +260,20 @@ public final class Importer {
                                     // Consecutive examples are consecutive rows: write each run with
                                     // multi-row INSERTs, before the reject or error that ends it.
                                     var run = 0..<0
+                                    var nextAlignment = 0
                                     func flush() throws {
                                         guard !run.isEmpty else { return }
-                                        try session.addExamples(UnsafeBufferPointer(rebasing: rows[run]), bytes: bytes,
-                                                                annotations: raw, ids: refs)
+                                        let first = try session.addExamples(UnsafeBufferPointer(rebasing: rows[run]), bytes: bytes,
+                                                                            annotations: raw, ids: refs)
+                                        // The run's alignment events, now that their examples have ids.
+                                        while nextAlignment < chunk.alignments.count, chunk.alignments[nextAlignment].row < run.upperBound {
+                                            let a = chunk.alignments[nextAlignment]
+                                            nextAlignment += 1
+                                            guard a.row >= run.lowerBound else { continue }
+                                            try session.addSpanAlignment(exampleID: first + Int64(a.row - run.lowerBound), taskID: taskIDs[a.task],
+                                                                         kind: a.event.kind.rawValue, start: a.event.start, end: a.event.end,
+                                                                         label: a.event.label, stored: a.event.stored)
+                                        }
                                         run = run.upperBound..<run.upperBound
                                     }
                                     for item in chunk.items {

@@ -38,6 +38,19 @@ public struct SpanCounts: Sendable, Hashable, Codable {
     }
 }
 
+/// A span that did not go into the tags as it was written: widened to token boundaries, or left
+/// out. Stored per source (`span_alignments`) so that `mtl-prep stats --alignment` can list them.
+public struct AlignmentEvent: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+        case expanded, dropped, overlapping, noTokens = "no_tokens", conflicting
+    }
+    public var kind: Kind
+    /// The span as read (offsets in the task's unit) and its label.
+    public var start: Int, end: Int, label: String
+    /// `expanded`: the scalar range of the tokens it now covers; nil for spans left out.
+    public var stored: Range<Int>?
+}
+
 /// Turns character spans into one tag per token (BIO or BIOES) over a tokenizer's tokens,
 /// using the tokens' offsets into the ORIGINAL text.
 public enum SpanAligner {
@@ -56,6 +69,16 @@ public enum SpanAligner {
                             scheme: TagScheme, unaligned: TaskMapping.UnalignedPolicy,
                             duplicates: TaskMapping.DuplicatePolicy = .error,
                             counts: inout SpanCounts) throws(ImportError) -> [String] {
+        var events: [AlignmentEvent] = []
+        return try tags(locator: locator, text: text, tokens: tokens, spans: spans, unit: unit, scheme: scheme, unaligned: unaligned,
+                        duplicates: duplicates, counts: &counts, events: &events)
+    }
+
+    /// As above, also appending to `events` every span not stored as written.
+    public static func tags(locator: RecordLocator, text: String, tokens: [Token], spans: [Span], unit: TaskMapping.SpanUnit,
+                            scheme: TagScheme, unaligned: TaskMapping.UnalignedPolicy,
+                            duplicates: TaskMapping.DuplicatePolicy = .error,
+                            counts: inout SpanCounts, events: inout [AlignmentEvent]) throws(ImportError) -> [String] {
         var tags = [String](repeating: "O", count: tokens.count)
         guard !spans.isEmpty else { return tags }
         // Offsets compared in scalars, or in UTF-8 bytes for unit utf8.
@@ -78,6 +101,7 @@ public enum SpanAligner {
                     throw ImportError(.invalidSpan, locator, "spans \(m + 1) and \(n + 1) [\(s), \(e)) have different labels '\(spans[m].label)' and '\(span.label)' (duplicate spans policy: error; --duplicate-spans first keeps the first)")
                 }
                 counts.conflicting += 1
+                events.append(AlignmentEvent(kind: .conflicting, start: s, end: e, label: span.label, stored: nil))
                 continue
             }
             seen[SIMD2(s, e)] = n
@@ -93,13 +117,31 @@ public enum SpanAligner {
                 if ts >= e { break }
                 if te > s && te > ts { if first < 0 { first = i }; last = i }
             }
-            guard first >= 0 else { counts.noTokens += 1; continue }
+            guard first >= 0 else {
+                counts.noTokens += 1
+                events.append(AlignmentEvent(kind: .noTokens, start: span.start, end: span.end, label: span.label, stored: nil))
+                continue
+            }
             let fs = Int(useUTF8 ? tokens[first].utf8Start : tokens[first].scalarStart)
             let le = Int(useUTF8 ? tokens[last].utf8End : tokens[last].scalarEnd)
             let partial = fs < s || le > e
-            if partial && unaligned == .drop { counts.dropped += 1; continue }
-            if taken[first...last].contains(true) { counts.overlapping += 1; continue }
-            if partial { counts.expanded += 1 } else { counts.aligned += 1 }
+            if partial && unaligned == .drop {
+                counts.dropped += 1
+                events.append(AlignmentEvent(kind: .dropped, start: span.start, end: span.end, label: span.label, stored: nil))
+                continue
+            }
+            if taken[first...last].contains(true) {
+                counts.overlapping += 1
+                events.append(AlignmentEvent(kind: .overlapping, start: span.start, end: span.end, label: span.label, stored: nil))
+                continue
+            }
+            if partial {
+                counts.expanded += 1
+                events.append(AlignmentEvent(kind: .expanded, start: span.start, end: span.end, label: span.label,
+                                             stored: Int(tokens[first].scalarStart)..<Int(tokens[last].scalarEnd)))
+            } else {
+                counts.aligned += 1
+            }
             for i in first...last {
                 taken[i] = true
                 let prefix: String

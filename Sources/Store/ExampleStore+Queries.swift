@@ -197,6 +197,39 @@ extension ExampleStore {
         try st.forEachRow { try body(Self.exampleRecord($0)) }
     }
 
+    /// One span an import did not store as written (`span_alignments`), with its example's locator.
+    public struct SpanAlignmentRecord: Sendable, Hashable, Codable {
+        public var sourceID: Int64, exampleID: Int64, locator: String, task: String, kind: String
+        public var start: Int, end: Int, label: String
+        public var storedStart: Int?, storedEnd: Int?
+        /// `expanded`: the text the span covers now (the tokens it touches).
+        public var storedText: String?
+    }
+
+    /// The spans imports widened or left out, by source and example (all sources, or one).
+    public func spanAlignments(sourceID: Int64? = nil) throws -> [SpanAlignmentRecord] {
+        var out: [SpanAlignmentRecord] = []
+        let st = try connection.prepare("""
+            SELECT a.source_id, a.example_id, e.locator, t.name, a.kind, a.start, a."end", a.label, a.stored_start, a.stored_end, e.text
+            FROM span_alignments a JOIN examples e ON e.id = a.example_id JOIN tasks t ON t.id = a.task_id
+            \(sourceID == nil ? "" : "WHERE a.source_id = ?1") ORDER BY a.source_id, a.example_id, a.rowid
+            """)
+        if let sourceID { try st.bind(sourceID, at: 1) }
+        try st.forEachRow { r in
+            var rec = SpanAlignmentRecord(sourceID: r.int64(0), exampleID: r.int64(1), locator: r.string(2) ?? "", task: r.string(3) ?? "",
+                                          kind: r.string(4) ?? "", start: Int(r.int64(5)), end: Int(r.int64(6)), label: r.string(7) ?? "",
+                                          storedStart: r.isNull(8) ? nil : Int(r.int64(8)), storedEnd: r.isNull(9) ? nil : Int(r.int64(9)))
+            if let a = rec.storedStart, let b = rec.storedEnd {
+                let scalars = Array((r.string(10) ?? "").unicodeScalars)
+                if a >= 0, b <= scalars.count, a <= b {
+                    var v = String.UnicodeScalarView(); v.append(contentsOf: scalars[a..<b]); rec.storedText = String(v)
+                }
+            }
+            out.append(rec)
+        }
+        return out
+    }
+
     /// Calls `body` with (example id, value) for every annotation of a task, in example order.
     public func forEachAnnotation(taskID: Int64, _ body: (Int64, AnnotationValue) throws -> Void) throws {
         guard let task = try tasks().first(where: { $0.id == taskID }) else {

@@ -137,6 +137,7 @@ public final class ExampleStore: @unchecked Sendable {
                 try connection.run("DELETE FROM examples WHERE id BETWEEN ?2 AND ?3 AND source_id = ?1", args)
             }
             try connection.run("DELETE FROM rejects WHERE source_id = ?", [.integer(id)])
+            try connection.run("DELETE FROM span_alignments WHERE source_id = ?", [.integer(id)])
             try connection.run("DELETE FROM sources WHERE id = ?", [.integer(id)])
         }
         // The token-type index covers a prefix of example ids; rebuilt by the next `vocab`.

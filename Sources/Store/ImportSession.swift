@@ -433,6 +433,16 @@ public final class ImportSession: @unchecked Sendable {
         return first
     }
 
+    /// Records a span of `exampleID` that alignment widened or left out (`span_alignments`).
+    public func addSpanAlignment(exampleID: Int64, taskID: Int64, kind: String, start: Int, end: Int, label: String,
+                                 stored: Range<Int>?) throws {
+        try checkOpen()
+        let st = try db.cached("INSERT INTO span_alignments(source_id, example_id, task_id, kind, start, \"end\", label, stored_start, stored_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        try st.bind([.integer(source.id), .integer(exampleID), .integer(taskID), .text(kind), .integer(Int64(start)), .integer(Int64(end)),
+                     .text(label), stored.map { .integer(Int64($0.lowerBound)) } ?? .null, stored.map { .integer(Int64($0.upperBound)) } ?? .null])
+        try st.run()
+    }
+
     /// One example of the bulk path, written at once (see `addExamples`). Returns its id.
     @discardableResult
     public func addExample(locator: UnsafeRawBufferPointer, text: UnsafeRawBufferPointer, tokens: UnsafeRawBufferPointer,

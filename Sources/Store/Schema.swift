@@ -58,6 +58,7 @@ public enum StoreSchema {
         m.register("v4-source-id-ranges") { db in try db.execute(v4) }
         m.register("v5-text-slice-tokens") { db in try db.execute(v5) }
         m.register("v6-seq2seq-targets") { db in try db.execute(v6) }
+        m.register("v7-span-alignments") { db in try db.execute(v7) }
         return m
     }()
 
@@ -200,6 +201,25 @@ public enum StoreSchema {
           tokens     BLOB NOT NULL,
           PRIMARY KEY (example_id, task_id)
         ) WITHOUT ROWID;
+        """
+
+    /// Version 7 (`v7-span-alignments`): `span_alignments(source_id, example_id, task_id, kind, start,
+    /// end, label, stored_start, stored_end)`, one row per span an import did not store as written:
+    /// kind ∈ expanded (widened to the tokens it touches; stored_* = their scalar range), dropped
+    /// (`unaligned: drop`), overlapping, no_tokens, conflicting; start/end as read, in the task's unit.
+    static let v7 = """
+        CREATE TABLE span_alignments(
+          source_id    INTEGER NOT NULL REFERENCES sources(id),
+          example_id   INTEGER NOT NULL REFERENCES examples(id),
+          task_id      INTEGER NOT NULL REFERENCES tasks(id),
+          kind         TEXT NOT NULL CHECK (kind IN ('expanded','dropped','overlapping','no_tokens','conflicting')),
+          start        INTEGER NOT NULL,
+          "end"        INTEGER NOT NULL,
+          label        TEXT NOT NULL,
+          stored_start INTEGER,
+          stored_end   INTEGER
+        );
+        CREATE INDEX span_alignments_by_source ON span_alignments(source_id);
         """
 
     static let v1 = """

@@ -24,7 +24,11 @@ struct Stats: ParsableCommand {
     @Flag(help: "Print one JSON object on standard output.")
     var json = false
 
+    @Flag(help: "List every span imports widened to token boundaries or left out (expanded, dropped, overlapping, no_tokens, conflicting), with its record, instead of the summary.")
+    var alignment = false
+
     func run() throws {
+        if alignment { try listAlignment(); return }
         let s: StoreStats
         var reports: [SplitReport] = []
         var vocabularies: [VocabularyRecord] = []
@@ -98,6 +102,34 @@ struct Stats: ParsableCommand {
         if !vocabularies.isEmpty { out += "vocabularies:\n" }
         for v in vocabularies {
             out += "  \(v.name): \(v.size) tokens, " + (v.splitID.map { "split \(splitNames[$0] ?? "#\($0)")" + (v.fold.map { " fold \($0)" } ?? "") } ?? "all examples") + "\n"
+        }
+        try StandardOutput.write(Array(out.utf8))
+    }
+}
+
+extension Stats {
+    /// `stats --alignment`: per source and task the counts by kind, then every span with its locator.
+    func listAlignment() throws {
+        let rows: [ExampleStore.SpanAlignmentRecord]
+        let sources: [SourceRecord]
+        do {
+            let db = try openExisting(store)
+            rows = try db.spanAlignments()
+            sources = try db.sources()
+        } catch let e as CLIError { throw e } catch { throw CLIError("\(store): \(error)") }
+        if json { try writeCodableJSON(rows); return }
+        var out = "\(store): \(rows.count) spans not stored as written\n"
+        let paths = Dictionary(uniqueKeysWithValues: sources.map { ($0.id, $0.info.path) })
+        var counts: [String: Int] = [:]
+        for r in rows { counts["\(r.sourceID)\t\(r.task)\t\(r.kind)", default: 0] += 1 }
+        for key in counts.keys.sorted() {
+            let p = key.split(separator: "\t").map(String.init)
+            out += "  source \(p[0]) (\(paths[Int64(p[0]) ?? 0] ?? "?")), task \(p[1]): \(counts[key]!) \(p[2])\n"
+        }
+        for r in rows {
+            out += "\(r.locator)\t\(r.task)\t\(r.kind)\t[\(r.start), \(r.end)) \(r.label)"
+            if let a = r.storedStart, let b = r.storedEnd { out += " -> [\(a), \(b)) '\(r.storedText ?? "")'" }
+            out += "\n"
         }
         try StandardOutput.write(Array(out.utf8))
     }

@@ -169,3 +169,29 @@ struct Seq2SeqImportTests {
         #expect(importError { try importFile(src, into: fx.storePath("x.sqlite"), m) }?.kind == .invalidMapping)
     }
 }
+
+/// Issue 18, "Span alignment, visible": spans widened or left out are stored per source with their record.
+@Suite("Span alignment outcomes in the store (issue 18)")
+struct SpanAlignmentStoreTests {
+    let fx = Fixture()
+
+    @Test func widenedAndDroppedSpansAreStoredWithTheirExample() throws {
+        // "pizz" is inside the token "pizzas": widened (expand) or left out (drop); "" marks no span.
+        let csv = "text,s,e,l\n\"The pizzas were great\",4,8,food\n\"Nice staff\",5,10,service\n"
+        let path = fx.file("a.csv", csv)
+        for (policy, kind) in [(TaskMapping.UnalignedPolicy.expand, "expanded"), (.drop, "dropped")] {
+            let db = fx.storePath("\(kind).sqlite")
+            let s = try importFile(path, into: db, Mapping(format: .csv, text: "text", tasks: ["asp": .spans(start: "s", end: "e", label: "l", unaligned: policy)]))
+            let store = try ExampleStore(path: db, readOnly: true)
+            let rows = try store.spanAlignments()
+            #expect(rows.count == 1)
+            let r = try #require(rows.first)
+            #expect(r.kind == kind && r.locator == "a.csv:2" && r.task == "asp" && r.start == 4 && r.end == 8 && r.label == "food")
+            #expect(r.exampleID == 1 && r.sourceID == s.sourceID)
+            if policy == .expand { #expect(r.storedStart == 4 && r.storedEnd == 10 && r.storedText == "pizzas") } else { #expect(r.storedText == nil) }
+            // Replacing the source replaces its rows.
+            try importFile(path, into: db, Mapping(format: .csv, text: "text", tasks: ["asp": .spans(start: "s", end: "e", label: "l", unaligned: policy)]), replace: true)
+            #expect(try ExampleStore(path: db, readOnly: true).spanAlignments().count == 1)
+        }
+    }
+}
