@@ -1,4 +1,5 @@
 // swift-tools-version: 6.1
+import Foundation
 import PackageDescription
 
 // One library module per pipeline stage; the executables are thin layers over them.
@@ -76,3 +77,11 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The fuzzing harness (scripts/fuzz): declared only when MTL_FUZZ is set, so that plain builds and
+// CI never link libFuzzer, which brings its own `main`.
+if ProcessInfo.processInfo.environment["MTL_FUZZ"] != nil {
+    package.targets.append(.executableTarget(name: "mtl-fuzz", dependencies: ["CorpusImport"],
+                                             swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+    package.products.append(.executable(name: "mtl-fuzz", targets: ["mtl-fuzz"]))
+}

@@ -4,17 +4,20 @@ import Glibc
 import Darwin
 #endif
 
-/// How the importer reads XML; the defaults are what `mtl-prep import` uses, tests change them.
-struct XMLReading: Sendable {
+/// How the importer reads XML; the defaults are what `mtl-prep import` uses, tests and the
+/// fuzzing harness change them.
+public struct XMLReading: Sendable {
     /// Use `XMLSubsetParser` when the field expressions allow it (else libxml2 throughout).
-    var subsetParser = true
+    public var subsetParser = true
     /// Bytes read at a time; small values make every construct cross a block boundary.
-    var blockSize = 1 << 20
+    public var blockSize = 1 << 20
+
+    public init(subsetParser: Bool = true, blockSize: Int = 1 << 20) { self.subsetParser = subsetParser; self.blockSize = blockSize }
 
     /// The reader for `path`: the subset parser's when it can serve the fields and the file
     /// can be read twice (a regular file), else libxml2's `XMLRecordReader`.
-    func makeReader(path: String, fields: [String], options: XMLOptions, displayName: String?,
-                    hashing: Bool) throws(ImportError) -> any RecordReader {
+    public func makeReader(path: String, fields: [String], options: XMLOptions, displayName: String?,
+                           hashing: Bool) throws(ImportError) -> any RecordReader {
         let paths = fields.compactMap { XMLFieldPath($0, namespaces: options.namespaces) }
         var st = stat()
         guard subsetParser, paths.count == fields.count, stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
