@@ -28,8 +28,23 @@ private func write(_ bytes: UnsafeRawBufferPointer, to path: String) {
     close(fd)
 }
 
+// SwiftPM links an executable's entry point as `<module>_main`; libFuzzer's own `main` is then
+// not pulled from its archive, so this one hands the arguments to libFuzzer's driver.
+@_silgen_name("LLVMFuzzerRunDriver")
+private func runDriver(_ argc: UnsafeMutablePointer<Int32>,
+                       _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+                       _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
+
+@_cdecl("mtl_fuzz_main")
+public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    var count = argc
+    var vector = argv
+    return runDriver(&count, &vector) { data, size in fuzz(data, size) }
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    guard let data else { return 0 }
     let bytes = UnsafeRawBufferPointer(start: data, count: size)
     let file = scratch + ".in"
     switch target {
