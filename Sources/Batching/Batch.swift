@@ -15,6 +15,8 @@ public struct TaskTargets: Sendable, Hashable {
     public var tags: [Int32] = []
     /// Seq2seq: the target's label ids per row `[B][n_r]` (empty on rows without a label).
     public var sequences: [[Int32]] = []
+    /// Regression: the value per row `[B]` (0 on rows without one).
+    public var values: [Float] = []
 
     /// Rows with a label.
     public var present: Int { mask.reduce(0) { $0 + ($1 ? 1 : 0) } }
@@ -77,6 +79,7 @@ public struct Batch: Sendable, Hashable {
             h.add(t.task); h.add(t.mask.map { UInt8($0 ? 1 : 0) }); h.add(t.classes)
             h.add(t.multiHot.map { $0.bitPattern }); h.add(t.tags)
             for q in t.sequences { h.add(Int64(q.count)); h.add(q) }
+            h.add(t.values.map { Int32(bitPattern: $0.bitPattern) })
         }
         return h.value
     }
@@ -105,6 +108,7 @@ extension Batch {
             case .multilabel: tt.multiHot = [Float](repeating: 0, count: B * info.labelCount)
             case .tagging, .spans: tt.tags = [Int32](repeating: -1, count: B * T)
             case .seq2seq: tt.sequences = Array(repeating: [], count: B)
+            case .regression: tt.values = [Float](repeating: 0, count: B)
             }
             for r in 0..<B {
                 let s = rows.annStart[r * TT + t]
@@ -116,6 +120,7 @@ extension Batch {
                 case .multilabel: for k in 0..<n { tt.multiHot[r * info.labelCount + Int(rows.values[s0 + k])] = 1 }
                 case .tagging, .spans: for k in 0..<n { tt.tags[r * T + k] = rows.values[s0 + k] }
                 case .seq2seq: tt.sequences[r] = Array(rows.values[s0..<(s0 + n)])
+                case .regression: tt.values[r] = Float(bitPattern: UInt32(bitPattern: rows.values[s0]))
                 }
             }
             targets.append(tt)
@@ -146,6 +151,7 @@ extension Batch {
             if !t.multiHot.isEmpty { s.multiHot = rows.flatMap { t.multiHot[($0 * t.labelCount)..<(($0 + 1) * t.labelCount)] } }
             if !t.tags.isEmpty { s.tags = rows.flatMap { r in (0..<T).map { t.tags[r * paddedLength + $0] } } }
             if !t.sequences.isEmpty { s.sequences = rows.map { t.sequences[$0] } }
+            if !t.values.isEmpty { s.values = rows.map { t.values[$0] } }
             return s
         }
         return Batch(step: step, epoch: epoch, endsEpoch: endsEpoch, task: task, size: rows.count, paddedLength: T,

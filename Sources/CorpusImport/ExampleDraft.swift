@@ -6,6 +6,8 @@ enum LabelValue: Sendable, Hashable {
     case label(String)
     case set([String])
     case tags([String])
+    /// regression: the value.
+    case number(Float)
     /// seq2seq: the target's normalized tokens (the ids), its text and token blob (stored whole).
     case target(tokens: [String], text: String, blob: [UInt8])
 }
@@ -218,6 +220,7 @@ final class DraftBuilder {
             case .label(let l): intern(l, task: k, into: &out)
             case .set(let s): for l in s { intern(l, task: k, into: &out) }
             case .tags(let t): for l in t { intern(l, task: k, into: &out) }
+            case .number(let v): out.labelRefs.append(Int32(bitPattern: v.bitPattern))   // a value, not a label: never interned
             case .target(let t, let text, let blob):
                 for l in t { intern(l, task: k, into: &out) }
                 let a = out.bytes.count
@@ -426,6 +429,18 @@ final class DraftBuilder {
             return out
         }
         switch task.mapping.kind {
+        case .regression:
+            if case .missing = first { return try missing() }
+            if case .list(let l) = first, l.isEmpty { return try missing() }
+            guard let s = first.single else {
+                throw ImportError(.invalidLabel, loc, "field '\(fieldName(task.slots[0]))' (task '\(task.name)') has \(first.strings.count) values, expected one number")
+            }
+            let trimmed = s.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty, optional || plan.mapping.format == .csv || plan.mapping.format == .tsv { return try missing() }
+            guard let v = Float(trimmed), v.isFinite else {
+                throw ImportError(.invalidLabel, loc, "task '\(task.name)': '\(s)' in field '\(fieldName(task.slots[0]))' is not a finite number")
+            }
+            return .number(v)
         case .seq2seq:
             if case .missing = first { return try missing() }
             if case .list(let l) = first, l.isEmpty { return try missing() }

@@ -236,6 +236,11 @@ public final class Importer {
                     var raw: [ImportSession.RawAnnotation] = []
                     raw.reserveCapacity(chunk.annotations.count)
                     for a in chunk.annotations {
+                        if plan.tasks[a.task].mapping.kind == .regression {
+                            // The value's bits, not a label index: nothing to map.
+                            raw.append(.init(taskID: taskIDs[a.task], start: a.refs.lowerBound, count: a.refs.count))
+                            continue
+                        }
                         maps[a.task].withUnsafeBufferPointer { map in
                             for j in a.refs { refs[j] = map[Int(refs[j])] }
                         }

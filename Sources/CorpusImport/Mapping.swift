@@ -362,6 +362,11 @@ public struct TaskMapping: Sendable, Hashable, Codable {
                 throw bad("field", "a seq2seq task takes field (and target, max_length, too_long) only")
             }
             if let n = maxLength, n < 1 { throw bad("max_length", "must be at least 1, not \(n)") }
+        case .regression:
+            guard let f = field, !f.isEmpty else { throw bad("field", "a regression task needs a field (a number per record)") }
+            if pair != nil || separator != nil || labels != nil || start != nil || end != nil || label != nil || items != nil || count != nil {
+                throw bad("field", "a regression task takes field (and optional) only")
+            }
         case .classification, .multilabel, .tagging:
             guard let f = field, !f.isEmpty else { throw bad("field", "a \(kind.rawValue) task needs a field") }
             if start != nil || end != nil || label != nil || items != nil || unit != nil || unaligned != nil || duplicates != nil {

@@ -12,6 +12,8 @@ public enum TaskKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// the target's token types are the task's labels, the annotation their ids in order, and
     /// `targets` holds the target text with its token offsets.
     case seq2seq
+    /// A number per example (a score, an intensity): the annotation is one float32.
+    case regression
 }
 
 /// The tag scheme of a tagging or spans task, stored in `tasks.tag_scheme`.
@@ -27,7 +29,8 @@ public enum TagScheme: String, Sendable, Hashable, Codable, CaseIterable {
 /// - `classification`: exactly one label id;
 /// - `multilabel`: the label ids of the set, ascending, no duplicates (may be empty);
 /// - `tagging` / `spans`: one tag id per token of the example's `tokens` blob;
-/// - `seq2seq`: one id per token of the target (`targets.tokens`), in order.
+/// - `seq2seq`: one id per token of the target (`targets.tokens`), in order;
+/// - `regression`: one little-endian float32, the value (no labels).
 ///
 /// Ids index `labels(task_id, id)`.
 public enum AnnotationValue: Sendable, Hashable {
@@ -36,19 +39,23 @@ public enum AnnotationValue: Sendable, Hashable {
     case tags([Int32])
     /// A seq2seq target's token ids.
     case sequence([Int32])
+    /// A regression task's value.
+    case number(Float)
 
     /// The ids in blob order.
     public var ids: [Int32] {
         switch self {
         case .label(let id): return [id]
         case .labels(let ids), .tags(let ids), .sequence(let ids): return ids
+        case .number: return []
         }
     }
 
     /// The blob; `.labels` is sorted and deduplicated first.
     public func encoded() -> [UInt8] {
         let ids: [Int32]
-        if case .labels(let set) = self { ids = Array(Set(set)).sorted() } else { ids = self.ids }
+        if case .number(let v) = self { ids = [Int32(bitPattern: v.bitPattern)] }
+        else if case .labels(let set) = self { ids = Array(Set(set)).sorted() } else { ids = self.ids }
         return [UInt8](unsafeUninitializedCapacity: ids.count * 4) { buf, n in
             let raw = UnsafeMutableRawBufferPointer(buf)
             for (i, v) in ids.enumerated() { raw.storeBytes(of: v.littleEndian, toByteOffset: 4 * i, as: Int32.self) }
@@ -65,6 +72,8 @@ public enum AnnotationValue: Sendable, Hashable {
             return try withUnsafeBytes(of: &id) { try body($0) }
         case .tags(let ids), .sequence(let ids):
             return try ids.withUnsafeBytes { try body($0) }
+        case .number:
+            break
         case .labels(let ids):
             var sortedUnique = true
             for i in ids.indices.dropFirst() where ids[i - 1] >= ids[i] { sortedUnique = false; break }
@@ -91,6 +100,11 @@ public enum AnnotationValue: Sendable, Hashable {
         case .multilabel: return .labels(ids)
         case .tagging, .spans: return .tags(ids)
         case .seq2seq: return .sequence(ids)
+        case .regression:
+            guard ids.count == 1 else {
+                throw StoreError(kind: .malformedBlob, message: "regression annotation holds \(ids.count) values, not 1")
+            }
+            return .number(Float(bitPattern: UInt32(bitPattern: ids[0])))
         }
     }
 }

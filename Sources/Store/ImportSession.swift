@@ -202,6 +202,7 @@ public final class ImportSession: @unchecked Sendable {
             let kind = tasks[k].record.kind, labelCount = tasks[k].names.count
             switch (kind, value) {
             case (.classification, .label), (.multilabel, .labels), (.tagging, .tags), (.spans, .tags): break
+            case (.regression, .number): break
             case (.seq2seq, .sequence):
                 throw StoreError(kind: .misuse, message: "\(example.locator): seq2seq annotations carry their target text: use addExamples")
             default: throw StoreError(kind: .misuse, message: "\(example.locator): \(value) does not fit \(kind.rawValue) task '\(tasks[k].record.name)'")
@@ -245,6 +246,7 @@ public final class ImportSession: @unchecked Sendable {
                 case .label(let l): added[Int(l)] += 1
                 case .labels(let set): for l in Set(set) { added[Int(l)] += 1 }
                 case .tags(let ids), .sequence(let ids): for l in ids { added[Int(l)] += 1 }
+                case .number: break
                 }
             }
         }
@@ -338,6 +340,11 @@ public final class ImportSession: @unchecked Sendable {
                     guard a.count == tokenCount else {
                         throw StoreError(kind: .misuse, message: "\(where_()): task '\(tasks[k].record.name)' has \(a.count) tags for \(tokenCount ?? -1) tokens")
                     }
+                case .regression:
+                    guard a.count == 1, Float(bitPattern: UInt32(bitPattern: value[0])).isFinite else {
+                        throw StoreError(kind: .misuse, message: "\(where_()): regression task '\(tasks[k].record.name)' needs one finite value")
+                    }
+                    continue
                 case .seq2seq:
                     guard a.targetText.lowerBound >= 0, a.targetText.upperBound <= bytes.count,
                           a.targetTokens.lowerBound >= 0, a.targetTokens.upperBound <= bytes.count,
@@ -400,8 +407,10 @@ public final class ImportSession: @unchecked Sendable {
                 #else
                 try st.bind(blob: value.flatMap { withUnsafeBytes(of: $0.littleEndian) { Array($0) } }, at: p + 3)
                 #endif
-                tasks[slots[j]].added.withUnsafeMutableBufferPointer { added in
-                    for l in value { added[Int(l)] += 1 }
+                if tasks[slots[j]].record.kind != .regression {
+                    tasks[slots[j]].added.withUnsafeMutableBufferPointer { added in
+                        for l in value { added[Int(l)] += 1 }
+                    }
                 }
                 inStatement += 1
                 if inStatement == stRows {

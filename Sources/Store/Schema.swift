@@ -177,8 +177,8 @@ public enum StoreSchema {
         SELECT 1;
         """
 
-    /// Version 6 (`v6-seq2seq-targets`): the `seq2seq` task kind and its targets.
-    /// - `tasks.kind` may be `seq2seq` (the table is rebuilt: SQLite cannot alter a CHECK).
+    /// Version 6 (`v6-seq2seq-targets`): the `seq2seq` and `regression` task kinds, and seq2seq targets.
+    /// - `tasks.kind` may be `seq2seq` or `regression` (the table is rebuilt: SQLite cannot alter a CHECK).
     /// - `targets(example_id, task_id, text, tokens)`: the target text of a seq2seq annotation as
     ///   read, and its `TokenBlob` (offsets into `targets.text`, the target pipeline's tokens).
     ///   The annotation's value holds the same tokens as label ids (`labels` of the task are the
@@ -187,7 +187,7 @@ public enum StoreSchema {
         CREATE TABLE tasks_v6(
           id         INTEGER PRIMARY KEY,
           name       TEXT NOT NULL UNIQUE,
-          kind       TEXT NOT NULL CHECK (kind IN ('classification','multilabel','tagging','spans','seq2seq')),
+          kind       TEXT NOT NULL CHECK (kind IN ('classification','multilabel','tagging','spans','seq2seq','regression')),
           tag_scheme TEXT CHECK (tag_scheme IN ('BIO','BIOES'))
         );
         INSERT INTO tasks_v6(id, name, kind, tag_scheme) SELECT id, name, kind, tag_scheme FROM tasks;

@@ -14,6 +14,8 @@ public struct TaskEvaluation: Sendable, Codable, Equatable {
         case spans(SpanReport)
         /// Seq2seq: sequence and token error rates, BLEU and chrF over decoded targets.
         case sequences(SequenceMetrics)
+        /// Regression: correlations and errors.
+        case regression(RegressionReport)
     }
     public var task: String
     public var kind: TaskKind
@@ -51,6 +53,7 @@ public enum Evaluator {
         var multilabel = specs.map { MultilabelMetrics(labels: $0.labels) }
         var spans = specs.map { _ in SpanMetrics() }
         var sequences = specs.map { _ in SequenceMetricCounts() }
+        var regression = specs.map { _ in RegressionMetrics() }
         var examples = [Int](repeating: 0, count: specs.count)
         var lossSums = [Double](repeating: 0, count: specs.count), lossWeights = [Double](repeating: 0, count: specs.count)
         var empty = 0
@@ -77,6 +80,10 @@ public enum Evaluator {
                     for r in 0..<batch.size where target.mask[r] {
                         let gold = (0..<L).filter { target.multiHot[r * L + $0] > 0 }
                         multilabel[t].add(gold: gold, predicted: predicted[r])
+                    }
+                case .regression:
+                    if case let .rows(predictions) = output {
+                        for r in 0..<batch.size where target.mask[r] { regression[t].add(gold: target.values[r], predicted: predictions.data[r]) }
                     }
                 case .seq2seq:
                     // Decoded as at prediction time (greedy, or the configured beam), scored on the
@@ -117,6 +124,10 @@ public enum Evaluator {
                 let r = multilabel[t].report()
                 m = ["micro_f1": r.micro.f1, "macro_f1": r.macro.f1, "weighted_f1": r.weighted.f1, "samples_f1": r.samples.f1, "subset_accuracy": r.subsetAccuracy]
                 report = .multilabel(r); main = "micro_f1"
+            case .regression:
+                let r = regression[t].report()
+                m = ["pearson": r.pearson, "spearman": r.spearman, "rmse": r.rmse, "mae": r.mae, "mse": r.mse]
+                report = .regression(r); main = "pearson"
             case .seq2seq:
                 let r = sequences[t].metrics
                 m = ["sequence_accuracy": r.sequenceAccuracy, "sequence_error_rate": r.sequenceErrorRate,
@@ -212,6 +223,7 @@ extension Evaluation {
             case .multilabel(let r): s += r.table()
             case .spans(let r): s += r.table()
             case .sequences(let r): s += r.summary + "\n"
+            case .regression(let r): s += r.table()
             }
         }
         return s

@@ -6,6 +6,8 @@ public enum HeadKind: String, Sendable, Codable, CaseIterable {
     case softmax, sigmoid, crf
     /// An LSTM decoder with attention over the encoder's states (seq2seq tasks).
     case decoder
+    /// One linear output, trained with the mean squared error (regression tasks).
+    case linear
 }
 
 /// Pooling of the encoder's token states into one vector per example (sequence-level tasks).
@@ -54,8 +56,12 @@ public struct TaskSpec: Sendable, Codable, Equatable {
         func bad(_ m: String) -> TrainingError { TrainingError(.configuration, m) }
         switch (kind, head) {
         case (.classification, .softmax), (.multilabel, .sigmoid), (.tagging, .softmax), (.tagging, .crf), (.spans, .softmax), (.spans, .crf),
-             (.seq2seq, .decoder):
+             (.seq2seq, .decoder), (.regression, .linear):
             return
+        case (.regression, _):
+            throw bad("--head \(name)=\(head.rawValue): '\(name)' is a regression task; its head is linear")
+        case (_, .linear):
+            throw bad("--head \(name)=linear: '\(name)' is a \(kind.rawValue) task; a linear head is for regression tasks")
         case (.seq2seq, _):
             throw bad("--head \(name)=\(head.rawValue): '\(name)' is a seq2seq task; its head is the attention decoder (set it up with --decoder-*)")
         case (_, .decoder):
@@ -78,13 +84,15 @@ public struct TaskSpec: Sendable, Codable, Equatable {
             return hasSpans ? ["f1", "precision", "recall", "token_accuracy", "macro_f1", "loss"] : ["accuracy", "macro_f1", "loss"]
         case .seq2seq:
             return ["sequence_accuracy", "sequence_error_rate", "token_error_rate", "bleu", "chrf", "loss"]
+        case .regression:
+            return ["pearson", "spearman", "rmse", "mae", "mse", "loss"]
         }
     }
 
     /// Whether the task predicts one output per token.
     public var isTokenLevel: Bool { kind == .tagging || kind == .spans }
     /// Whether its head reads one pooled vector per example (classification, multilabel).
-    public var readsPooled: Bool { kind == .classification || kind == .multilabel }
+    public var readsPooled: Bool { kind == .classification || kind == .multilabel || kind == .regression }
 
     /// Whether its tags form labelled spans (scored by chunk F1): spans tasks, and tagging
     /// tasks whose tags carry B-/I- prefixes.
@@ -140,7 +148,7 @@ public struct ModelConfig: Sendable, Codable, Equatable {
         if vocabularySize < 1 { throw bad("the vocabulary is empty: rebuild it with mtl-prep vocab") }
         for t in tasks {
             try t.validateHead()
-            if t.labels.isEmpty { throw bad("task '\(t.name)' has no labels: import labelled examples for it") }
+            if t.labels.isEmpty && t.kind != .regression { throw bad("task '\(t.name)' has no labels: import labelled examples for it") }
             if t.kind == .seq2seq && t.labels.count <= TaskSpec.targetSpecials.count {
                 throw bad("seq2seq task '\(t.name)' has no target token in the training part: import targets for it and rebuild the vocabulary")
             }
@@ -220,6 +228,7 @@ extension TaskKind {
         case .multilabel: return .sigmoid
         case .spans: return .crf
         case .seq2seq: return .decoder
+        case .regression: return .linear
         }
     }
 }

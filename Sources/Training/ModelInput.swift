@@ -36,6 +36,8 @@ public struct ModelInput {
         /// Seq2seq: the target's store label ids per batch row (empty where absent) and
         /// presence `[B]`.
         case sequences([[Int32]], mask: [Bool])
+        /// Regression: the value per batch row and presence `[B]`.
+        case values([Float], mask: [Bool])
         /// The task has no example in this batch (or only empty ones for a token task).
         case absent
 
@@ -43,7 +45,7 @@ public struct ModelInput {
         public var isPresent: Bool {
             switch self {
             case .classes(_, let m), .multiHot(_, let m): return m.contains(true)
-            case .tags(_, let m, _), .sequences(_, let m): return m.contains(true)
+            case .tags(_, let m, _), .sequences(_, let m), .values(_, let m): return m.contains(true)
             case .absent: return false
             }
         }
@@ -73,6 +75,8 @@ public struct ModelInput {
                 targets.append(t.mask.contains(true) ? .classes(t.classes, mask: t.mask) : .absent)
             case .multilabel:
                 targets.append(t.mask.contains(true) ? .multiHot(t.multiHot, mask: t.mask) : .absent)
+            case .regression:
+                targets.append(t.mask.contains(true) ? .values(t.values, mask: t.mask) : .absent)
             case .seq2seq:
                 // Rows without tokens have no memory to attend to: their targets are left out.
                 let usable = t.mask.indices.contains { t.mask[$0] && batch.lengths[$0] > 0 }

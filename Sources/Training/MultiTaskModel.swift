@@ -154,6 +154,8 @@ public final class MultiTaskModel {
         guard let output, let input else { return nil }
         let head = heads[t]
         switch (input.targets[t], output) {
+        case let (.values(y, mask), .rows(predictions)):
+            return meanSquaredError(predictions: predictions, targets: y, mask: mask, gradient: head.dLogits, scale: scale)
         case let (.sequences, .sequence(logits, _, _)):
             return try head.seq2seq?.loss(logits: logits, spec: spec, scale: scale)
         case let (.classes(y, mask), .rows(logits)):
@@ -293,7 +295,8 @@ final class TaskHead {
             return
         }
         seq2seq = nil
-        let sizes = hidden > 0 ? [inputSize, hidden, spec.labels.count] : [inputSize, spec.labels.count]
+        let outputs = spec.kind == .regression ? 1 : spec.labels.count
+        let sizes = hidden > 0 ? [inputSize, hidden, outputs] : [inputSize, outputs]
         let net = FeedForward(sizes: sizes, activation: .relu, dropout: dropout, rng: &rng)
         net.rename(prefix: "heads.\(spec.name)")
         self.net = net

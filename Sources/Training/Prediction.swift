@@ -124,7 +124,9 @@ public final class Predictor {
                 for r in 0..<B {
                     let z = Array(UnsafeBufferPointer(start: logits.data + r * C, count: C))
                     results[r].logits?[spec.name] = TaskLogits(rows: [z], perToken: false)
-                    if spec.kind == .multilabel {
+                    if spec.kind == .regression {
+                        results[r].tasks[spec.name] = .value(Double(z.first ?? 0))
+                    } else if spec.kind == .multilabel {
                         let scores = z.map { 1 / (1 + Foundation.exp(-Double($0))) }
                         let chosen = scores.indices.filter { scores[$0] > Double(threshold) }.sorted { scores[$0] > scores[$1] }
                         results[r].tasks[spec.name] = .labels(chosen.map { LabelScore(label: spec.labels[$0], score: scores[$0]) })
@@ -254,8 +256,10 @@ public enum TaskPrediction: Sendable, Encodable {
     case tags(tokens: [TaggedToken], spans: [PredictedSpan]?)
     /// Seq2seq: the n best targets, best first (the first is `target`).
     case sequences([SequencePrediction])
+    /// Regression: the predicted value.
+    case value(Double)
 
-    enum CodingKeys: String, CodingKey { case label, probability, top, labels, tokens, spans, target, nbest }
+    enum CodingKeys: String, CodingKey { case label, probability, top, labels, tokens, spans, target, nbest, value }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -267,6 +271,8 @@ public enum TaskPrediction: Sendable, Encodable {
             try c.encode(l, forKey: .labels)
         case let .tags(tokens, spans):
             try c.encode(tokens, forKey: .tokens); try c.encodeIfPresent(spans, forKey: .spans)
+        case let .value(v):
+            try c.encode(v, forKey: .value)
         case let .sequences(list):
             try c.encode(list.first?.text ?? "", forKey: .target)
             try c.encode(list, forKey: .nbest)

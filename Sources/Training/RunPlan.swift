@@ -49,7 +49,8 @@ public struct RunPlan: Sendable {
         }
         var specs: [TaskSpec] = []
         for info in source.tasks {
-            guard counted[info.storeID] != nil else {
+            // A regression task has no labels, so no label counts either.
+            guard counted[info.storeID] != nil || info.kind == .regression else {
                 throw TrainingError(.data, "task '\(info.name)' is not in vocabulary '\(source.vocabulary.name)' (imported after it was built): rebuild it with mtl-prep vocab --name \(source.vocabulary.name) --split \(source.split.name) --replace")
             }
             let scheme = records.first { $0.id == info.storeID }?.tagScheme

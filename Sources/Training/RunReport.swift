@@ -457,6 +457,12 @@ struct ReportPage {
                 s += multilabelTable(r, task: t.task)
             case .sequences(let r):
                 s += sequenceTable(r, task: t.task)
+            case .regression(let r):
+                s += "<table class=\"report\" data-task=\"\(esc(t.task))\"><thead><tr><th>metric</th><th class=\"num\">value</th></tr></thead><tbody>"
+                for (name, v) in [("Pearson r", r.pearson), ("Spearman ρ", r.spearman), ("RMSE", r.rmse), ("MAE", r.mae), ("MSE", r.mse)] {
+                    s += "<tr><td>\(name)</td><td class=\"num\">\(Fmt.f4(v))</td></tr>"
+                }
+                s += "</tbody></table><p class=\"note\">\(Fmt.int(r.count)) values.</p>"
             }
         }
         return s + "</section>"

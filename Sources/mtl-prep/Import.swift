@@ -77,6 +77,9 @@ struct Import: ParsableCommand {
     @Option(name: .customLong("spans"), help: ArgumentHelp("A spans task: TASK=ITEMS:START,END,LABEL (fields relative to ITEMS), or TASK=START,END,LABEL (repeatable).", valueName: "spec"))
     var spans: [String] = []
 
+    @Option(name: .customLong("regression"), help: ArgumentHelp("A regression task: TASK=FIELD, the field a number per record (a score, an intensity), stored as float32; a value that is not a finite number is a bad record (repeatable).", valueName: "task=field"))
+    var regressions: [String] = []
+
     @Option(name: .customLong("count"), help: ArgumentHelp("A classification task whose label is the number of matches of REGEX in FIELD: TASK=FIELD:REGEX, e.g. syllables='phones:[012]' (CMUdict's vowels carry a stress digit) (repeatable).", valueName: "task=field:regex"))
     var counts: [String] = []
 
@@ -183,7 +186,7 @@ struct Import: ParsableCommand {
         if format == .regex && pattern == nil && mapping == nil { throw ValidationError("--format regex needs --pattern") }
         let flags = !text.isEmpty || join != nil || !labels.isEmpty || !multilabels.isEmpty || !tags.isEmpty || !spans.isEmpty || !pairs.isEmpty || group != nil
             || !seq2seq.isEmpty || targetNormalize != nil || targetTokenizer != nil || maxTargetLength != nil
-            || pattern != nil || comment != nil || !parallel.isEmpty || !counts.isEmpty || !textParts.isEmpty
+            || pattern != nil || comment != nil || !parallel.isEmpty || !counts.isEmpty || !textParts.isEmpty || !regressions.isEmpty
             || delimiter != nil || quote != nil || noHeader || columns != nil || record != nil || !namespaces.isEmpty || format != nil
         if mapping != nil && flags {
             throw ValidationError("--mapping and the mapping flags (--format, --text, --label, --tags, --spans, …) are exclusive")
@@ -286,6 +289,7 @@ struct Import: ParsableCommand {
         for s in labels { let (n, f) = try pair(s, "--label"); try add(n, TaskMapping(kind: .classification, field: f), "--label", s) }
         for s in multilabels { let (n, f) = try pair(s, "--multilabel"); try add(n, TaskMapping(kind: .multilabel, field: f), "--multilabel", s) }
         for s in tags { let (n, f) = try pair(s, "--tags"); try add(n, TaskMapping(kind: .tagging, field: f), "--tags", s) }
+        for s in regressions { let (n, f) = try pair(s, "--regression"); try add(n, TaskMapping(kind: .regression, field: f), "--regression", s) }
         for s in counts {
             let (n, spec) = try pair(s, "--count")
             guard let colon = spec.firstIndex(of: ":"), colon != spec.startIndex, spec.index(after: colon) != spec.endIndex else {

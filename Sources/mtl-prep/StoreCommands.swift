@@ -84,6 +84,10 @@ struct Stats: ParsableCommand {
                 if sorted.count > 20 { out += "    … \(sorted.count - 20) more (--json lists every one)\n" }
                 continue
             }
+            if t.task.kind == .regression {
+                out += "  \(t.task.name) (regression): \(t.examples) values\n"
+                continue
+            }
             out += "  \(t.task.name) (\(t.task.kind.rawValue)\(t.task.tagScheme.map { ", \($0.rawValue)" } ?? "")): \(t.examples) examples, \(t.labels.count) labels\n"
             for l in sorted {
                 out += "    \(l.name)\t\(l.count)\n"
@@ -163,7 +167,8 @@ struct Show: ParsableCommand {
                             "byte_start": Int(s.utf8Start), "byte_end": Int(s.utf8End)]
                 },
                 "labels": Dictionary(uniqueKeysWithValues: d.annotations.map { a -> (String, Any) in
-                    let value: Any = a.task.kind == .classification ? (a.names.first ?? "") : a.names
+                    var value: Any = a.task.kind == .classification ? (a.names.first ?? "") : a.names
+                    if case .number(let v) = a.value { value = Double(v) }
                     var entry: [String: Any] = ["kind": a.task.kind.rawValue, "value": value]
                     if let t = a.target {
                         entry["target"] = t.text
@@ -196,6 +201,8 @@ struct Show: ParsableCommand {
             switch a.task.kind {
             case .classification: out += "  \(a.task.name) (classification): \(a.names.first ?? "")\n"
             case .multilabel: out += "  \(a.task.name) (multilabel): \(a.names.joined(separator: ", "))\n"
+            case .regression:
+                if case .number(let v) = a.value { out += "  \(a.task.name) (regression): \(v)\n" }
             case .tagging, .spans: out += "  \(a.task.name) (\(a.task.kind.rawValue)): per token above\n"
             case .seq2seq:
                 out += "  \(a.task.name) (seq2seq): \(a.target?.text ?? "")\n"
