@@ -290,6 +290,12 @@ public final class CoNLLReader: RecordReader {
         var words: [Range<Int>] = []
         words.reserveCapacity(wordForms.count)
         for (token, range) in zip(surface, ranges) {
+            // A multiword token's range names words the sentence must hold (found by fuzzing: a
+            // range past the last word crashed here).
+            guard token.words.lowerBound >= 0, token.words.upperBound <= wordForms.count, !token.words.isEmpty else {
+                return .failure(ImportError(.invalidCoNLL, RecordLocator(file: file, line: token.line),
+                                            "token '\(token.form)' covers words \(token.words.lowerBound + 1)-\(token.words.upperBound) but the sentence has \(wordForms.count) word\(wordForms.count == 1 ? "" : "s")"))
+            }
             let parts = wordForms[token.words]
             // "don't" = "do" + "n't": each word at its own bytes; "del" = "de" + "el": all at "del".
             if parts.count > 1, parts.reduce(0, { $0 + $1.utf8.count }) == range.count, parts.joined() == token.form {

@@ -1,0 +1,37 @@
+import Foundation
+import Store
+import Testing
+@testable import CorpusImport
+
+/// Inputs the fuzzing harness (scripts/fuzz) found crashing, hanging or leaking a reader: each
+/// must now end in records or a clean ImportError.
+@Suite("Fuzzing findings (issue 18)")
+struct FuzzRegressionTests {
+    static let findings = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Fixtures/fuzz-findings").standardized.path
+
+    /// Reads every record, going on after the errors a reader continues after; returns what it saw.
+    func drain(_ reader: any RecordReader) -> (records: Int, errors: [ImportError]) {
+        var records = 0, errors: [ImportError] = []
+        for _ in 0..<10_000 {
+            do throws(ImportError) {
+                guard try reader.next() != nil else { break }
+                records += 1
+            } catch {
+                errors.append(error)
+                if !error.kind.readerContinues { break }
+            }
+        }
+        return (records, errors)
+    }
+
+    /// A CoNLL-U sentence whose `# text` holds invalid UTF-8 while its words are read for the text
+    /// (fuzzing, conllu target): the reader crashed building the sentence's word offsets.
+    @Test func conlluTextCommentWithInvalidUTF8() throws {
+        let path = Self.findings + "/conllu-invalid-utf8-text"
+        let reader = try CoNLLReader(path: path, fields: [.column(1), .column(3), .comment("text")],
+                                     options: CoNLLOptions(dialect: .conllu, sentenceFor: .column(1)), hashing: true)
+        let (records, errors) = drain(reader)
+        #expect(records + errors.count >= 1)
+        #expect(errors.allSatisfy { $0.locator.file == "conllu-invalid-utf8-text" }, "\(errors)")
+    }
+}
