@@ -181,6 +181,28 @@ extension NNTests {
         }
     }
 
+    /// The forward and backward split the sequences in two halves that run on two cores with two
+    /// threads: one and two threads give the same bits, and the gradients stay right with two.
+    @Test(arguments: AttentionDecoder.Attention.allCases)
+    func decoderGivesTheSameBitsWithOneOrTwoThreads(attention: AttentionDecoder.Attention) throws {
+        let s = Self.decoderSizes
+        func run(threads: Int) throws -> [[Float]] {
+            BLAS.setThreads(threads)
+            defer { BLAS.setThreads(1) }
+            let dec = try makeDecoder(attention, seed: 77)
+            let batch = try DecoderBatch(D: s.D, H: s.H, V: s.V, seed: 78)
+            let logits = try batch.forward(dec)
+            dec.zeroGrad()
+            let g = try dec.backward(logits)
+            return [logits.toArray(), dec.attentionWeights.toArray(), g.memory.toArray(), g.hidden.toArray(), g.cell.toArray()]
+                + dec.parameters.map { $0.grad.toArray() }
+        }
+        #expect(try run(threads: 1) == run(threads: 2))
+        BLAS.setThreads(2)
+        defer { BLAS.setThreads(1) }
+        try checkDecoderGradients(try makeDecoder(attention))
+    }
+
     @Test(arguments: AttentionDecoder.Attention.allCases)
     func decoderIsDeterministic(attention: AttentionDecoder.Attention) throws {
         let s = Self.decoderSizes
