@@ -70,7 +70,7 @@ public struct Hypothesis: Sendable, Equatable {
 final class DecodingWorkspace {
     let x = Tensor(shape: [0]), gates = Tensor(shape: [0]), tanhCell = Tensor(shape: [0])
     let query = Tensor(shape: [0]), combined = Tensor(shape: [0]), logits = Tensor(shape: [0])
-    let projection = Tensor(shape: [0]), scores = Tensor(shape: [0])
+    let projection = Tensor(shape: [0]), scores = Tensor(shape: [0]), tokenGates = Tensor(shape: [0])
     let hIn = Tensor(shape: [0]), cIn = Tensor(shape: [0]), feedIn = Tensor(shape: [0])
     let hOut = Tensor(shape: [0]), cOut = Tensor(shape: [0]), feedOut = Tensor(shape: [0])
 }
@@ -113,13 +113,13 @@ extension AttentionDecoder {
         }
         let ws = decoding[0]
         prepareDecoding(ws, layout: S, rows: n)
-        let projection = projectMemory(memory, layout: S)
+        let projection = projectMemory(memory, layout: S), tokenGates: UnsafePointer<Float>? = nil
         ws.hIn.data.update(from: hidden.data, count: n * H)
         ws.cIn.data.update(from: cell.data, count: n * H)
         ws.feedIn.data.update(from: feed.data, count: n * H)
         previousTokens.withUnsafeBufferPointer { tp in
             sources.withUnsafeBufferPointer { sp in
-                stepRows(ws, n, tokens: tp.baseAddress!, sources: sp.baseAddress!, memory: memory.data, projection: projection, layout: S)
+                stepRows(ws, n, tokens: tp.baseAddress!, sources: sp.baseAddress!, memory: memory.data, projection: projection, tokenGates: tokenGates, layout: S)
             }
         }
         hidden.data.update(from: ws.hOut.data, count: n * H)
@@ -154,6 +154,19 @@ extension AttentionDecoder {
         return UnsafePointer(p.data)
     }
 
+    /// bias + emb(v)·W_Eᵀ for every token v, the embedding's share of the input gates, computed once
+    /// per decoding call when that is cheaper than per decoded row (vocabulary no larger than a few
+    /// rows per source; `rows` is the first step's row count). Nil: `stepRows` computes it per row.
+    private func tokenGateTable(rows: Int) -> UnsafePointer<Float>? {
+        let V = vocabularySize, G = 4 * hiddenSize, E = embeddingSize
+        guard V <= 4 * rows else { return nil }
+        let t = decoding[0].tokenGates
+        t.resize([V, G])
+        for v in 0..<V { (t.data + v * G).update(from: bias.value.data, count: G) }
+        BLAS.gemm(false, true, V, G, E, 1, embedding.weight.value.data, E, weightIH.value.data, inputSize, 1, t.data, G)
+        return UnsafePointer(t.data)
+    }
+
     /// The two source ranges `greedy` and `beamSearch` decode separately: a split of 0..<B into
     /// contiguous halves of about equal total source length (output lengths, hence work, follow the
     /// source lengths). The split depends only on the lengths, never on the thread count, and the
@@ -175,7 +188,8 @@ extension AttentionDecoder {
     /// The step itself on the workspace: reads `hIn`, `cIn`, `feedIn` rows 0..<n, writes `hOut`,
     /// `cOut`, `feedOut` and `logits`. Mirrors one time step of `forward`, all rows in one GEMM each.
     private func stepRows(_ ws: DecodingWorkspace, _ n: Int, tokens: UnsafePointer<Int32>, sources: UnsafePointer<Int>,
-                          memory mp: UnsafePointer<Float>, projection: UnsafePointer<Float>?, layout S: PackedLayout) {
+                          memory mp: UnsafePointer<Float>, projection: UnsafePointer<Float>?, tokenGates: UnsafePointer<Float>?,
+                          layout S: PackedLayout) {
         if n == 0 { return }
         let H = hiddenSize, E = embeddingSize, D = memorySize, A = attentionSize
         let G = 4 * H, I = inputSize, C = D + H, V = vocabularySize
@@ -183,12 +197,18 @@ extension AttentionDecoder {
         let hin = ws.hIn.data, cin = ws.cIn.data, fin = ws.feedIn.data
         let hout = ws.hOut.data, cout = ws.cOut.data, fout = ws.feedOut.data, lp = ws.logits.data
         let emb = embedding.weight.value.data, bp = bias.value.data
-        for i in 0..<n {
-            (xp + i * I).update(from: emb + Int(tokens[i]) * E, count: E)
-            if inputFeeding { (xp + i * I + E).update(from: fin + i * H, count: H) }
-            (gp + i * G).update(from: bp, count: G)
+        // The gates as `forward` adds them: bias + emb(y)·W_Eᵀ (from the per-token table when given),
+        // then + h̃·W_Fᵀ, then + h·W_hhᵀ.
+        if let tokenGates {
+            for i in 0..<n { (gp + i * G).update(from: tokenGates + Int(tokens[i]) * G, count: G) }
+        } else {
+            for i in 0..<n {
+                (xp + i * E).update(from: emb + Int(tokens[i]) * E, count: E)
+                (gp + i * G).update(from: bp, count: G)
+            }
+            BLAS.gemm(false, true, n, G, E, 1, xp, E, weightIH.value.data, I, 1, gp, G)
         }
-        BLAS.gemm(false, true, n, G, I, 1, xp, I, weightIH.value.data, I, 1, gp, G)
+        if inputFeeding { BLAS.gemm(false, true, n, G, H, 1, fin, H, weightIH.value.data + E, I, 1, gp, G) }
         BLAS.gemm(false, true, n, G, H, 1, hin, H, weightHH.value.data, H, 1, gp, G)
         for i in 0..<n { Kernels.gatesForward(gp + i * G, cin + i * H, cout + i * H, tcp + i * H, hout + i * H, H) }
         let qp = ws.query.data
@@ -290,13 +310,13 @@ extension AttentionDecoder {
                        maxLengths: [Int]? = nil) throws(NNError) -> [Hypothesis] {
         let (maxLens, forbidden) = try decodingSetup(memory: memory, layout: S, initialHidden: initialHidden, initialCell: initialCell,
                                                      bos: bos, eos: eos, options: options, maxLengths: maxLengths, where: "AttentionDecoder.greedy")
-        let projection = projectMemory(memory, layout: S)
+        let projection = projectMemory(memory, layout: S), tokenGates = tokenGateTable(rows: S.batch)
         let halves = Self.decodingHalves(S)
         var results: [[Hypothesis]] = [[], []]
         // Sources are independent: each half runs its own step loop, on its own core when threads ≥ 2.
         results.withUnsafeMutableBufferPointer { out in
             BLAS.parallelPair { h in
-                out[h] = greedyHalf(decoding[h], sources: halves[h], memory: memory, layout: S, projection: projection,
+                out[h] = greedyHalf(decoding[h], sources: halves[h], memory: memory, layout: S, projection: projection, tokenGates: tokenGates,
                                     initialHidden: initialHidden, initialCell: initialCell, bos: bos, eos: eos,
                                     penalty: options.lengthPenalty, maxLengths: maxLens, forbidden: forbidden)
             }
@@ -306,7 +326,7 @@ extension AttentionDecoder {
 
     /// Greedy decoding of the sources `range` in workspace `ws`; one hypothesis per source in order.
     private func greedyHalf(_ ws: DecodingWorkspace, sources range: Range<Int>, memory: Tensor, layout S: PackedLayout,
-                            projection: UnsafePointer<Float>?, initialHidden: Tensor?, initialCell: Tensor?,
+                            projection: UnsafePointer<Float>?, tokenGates: UnsafePointer<Float>?, initialHidden: Tensor?, initialCell: Tensor?,
                             bos: Int32, eos: Int32, penalty: LengthPenalty, maxLengths maxLens: [Int], forbidden: [Bool]) -> [Hypothesis] {
         let B = range.count, V = vocabularySize, first = range.lowerBound
         if B == 0 { return [] }
@@ -320,7 +340,7 @@ extension AttentionDecoder {
         while n > 0 {
             rowToken.withUnsafeBufferPointer { tp in
                 rowSource.withUnsafeBufferPointer { sp in
-                    stepRows(ws, n, tokens: tp.baseAddress!, sources: sp.baseAddress!, memory: memory.data, projection: projection, layout: S)
+                    stepRows(ws, n, tokens: tp.baseAddress!, sources: sp.baseAddress!, memory: memory.data, projection: projection, tokenGates: tokenGates, layout: S)
                 }
             }
             var m = 0
@@ -374,13 +394,13 @@ extension AttentionDecoder {
                            maxLengths: [Int]? = nil) throws(NNError) -> [[Hypothesis]] {
         let (maxLens, forbidden) = try decodingSetup(memory: memory, layout: S, initialHidden: initialHidden, initialCell: initialCell,
                                                      bos: bos, eos: eos, options: options, maxLengths: maxLengths, where: "AttentionDecoder.beamSearch")
-        let projection = projectMemory(memory, layout: S)
+        let projection = projectMemory(memory, layout: S), tokenGates = tokenGateTable(rows: S.batch * options.beamSize)
         let halves = Self.decodingHalves(S)
         var results: [[[Hypothesis]]] = [[], []]
         // Sources are independent: each half runs its own beam, on its own core when threads ≥ 2.
         results.withUnsafeMutableBufferPointer { out in
             BLAS.parallelPair { h in
-                out[h] = beamHalf(decoding[h], sources: halves[h], memory: memory, layout: S, projection: projection,
+                out[h] = beamHalf(decoding[h], sources: halves[h], memory: memory, layout: S, projection: projection, tokenGates: tokenGates,
                                   initialHidden: initialHidden, initialCell: initialCell, bos: bos, eos: eos,
                                   options: options, maxLengths: maxLens, forbidden: forbidden)
             }
@@ -390,7 +410,7 @@ extension AttentionDecoder {
 
     /// Beam search over the sources `range` in workspace `ws`; the n-best lists per source in order.
     private func beamHalf(_ ws: DecodingWorkspace, sources range: Range<Int>, memory: Tensor, layout S: PackedLayout,
-                          projection: UnsafePointer<Float>?, initialHidden: Tensor?, initialCell: Tensor?,
+                          projection: UnsafePointer<Float>?, tokenGates: UnsafePointer<Float>?, initialHidden: Tensor?, initialCell: Tensor?,
                           bos: Int32, eos: Int32, options: DecodingOptions, maxLengths maxLens: [Int], forbidden: [Bool]) -> [[Hypothesis]] {
         let B = range.count, first = range.lowerBound, V = vocabularySize, K = options.beamSize, penalty = options.lengthPenalty
         if B == 0 { return [] }
@@ -423,7 +443,7 @@ extension AttentionDecoder {
         while R > 0 {
             rowToken.withUnsafeBufferPointer { tp in
                 rowSource.withUnsafeBufferPointer { sp in
-                    stepRows(ws, R, tokens: tp.baseAddress!, sources: sp.baseAddress!, memory: memory.data, projection: projection, layout: S)
+                    stepRows(ws, R, tokens: tp.baseAddress!, sources: sp.baseAddress!, memory: memory.data, projection: projection, tokenGates: tokenGates, layout: S)
                 }
             }
             // The M best allowed tokens of each row by logit (ties: lower id), then their summed log-probabilities.

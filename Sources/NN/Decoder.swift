@@ -67,7 +67,7 @@ public final class AttentionDecoder: ParameterContainer {
     // Backward workspaces.
     private let dAttentional = Tensor(shape: [0]), dCombined = Tensor(shape: [0]), dHidden = Tensor(shape: [0])
     private let dQuery = Tensor(shape: [0]), dMemoryProjection = Tensor(shape: [0]), dGates = Tensor(shape: [0])
-    private let dX = Tensor(shape: [0]), dEmbedding = Tensor(shape: [0])
+    private let dEmbedding = Tensor(shape: [0])
     private let dhCarry = Tensor(shape: [0]), dcCarry = Tensor(shape: [0]), dFeed = Tensor(shape: [0])
     private var memory: Tensor?, sourceLayout: PackedLayout?, targetLayout: PackedLayout?
     /// Scratch of `step`, `greedy` and `beamSearch` (BeamSearch.swift), apart from the training
@@ -164,6 +164,12 @@ public final class AttentionDecoder: ParameterContainer {
         let xp = x.data, gp = gates.data, cp = cell.data, tcp = tanhCell.data, hp = hidden.data
         let hpp = hPrev.data, cpp = cPrev.data, mp = memory.data, ap = attentionWeights.data
         let cbp = combined.data, atp = attentional.data, qp = query.data
+        // The embedding's share of the input gates, bias + emb(yₜ₋₁)·W_Eᵀ (W_E the first E columns of
+        // W_ih), does not depend on the recurrence: one GEMM over all target rows before the loop,
+        // leaving the per-step GEMMs only the fed-back h̃ₜ₋₁ (and hₜ₋₁). Decoding adds the same
+        // two terms in the same order (from a per-token table), so its steps reproduce these numbers.
+        for r in 0..<N { (gp + r * G).update(from: bias.value.data, count: G) }
+        BLAS.gemm(false, true, N, G, E, 1, emb.data, E, weightIH.value.data, I, 1, gp, G)
         let S1 = Swift.max(Smax, 1)
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: 2 * S1)
         defer { scores.deallocate() }
@@ -191,9 +197,10 @@ public final class AttentionDecoder: ParameterContainer {
                         if let h0 = initialHidden { (hpp + r * H).update(from: h0.data + b * H, count: H) } else { (hpp + r * H).update(repeating: 0, count: H) }
                         if let c0 = initialCell { (cpp + r * H).update(from: c0.data + b * H, count: H) } else { (cpp + r * H).update(repeating: 0, count: H) }
                     }
-                    (gp + r * G).update(from: bias.value.data, count: G)
                 }
-                BLAS.gemm(false, true, c, G, I, 1, xp + base * I, 2 * I, weightIH.value.data, I, 1, gp + base * G, 2 * G)
+                if inputFeeding {
+                    BLAS.gemm(false, true, c, G, H, 1, xp + base * I + E, 2 * I, weightIH.value.data + E, I, 1, gp + base * G, 2 * G)
+                }
                 BLAS.gemm(false, true, c, G, H, 1, hpp + base * H, 2 * H, weightHH.value.data, H, 1, gp + base * G, 2 * G)
                 for i in stride(from: h, to: n, by: 2) {
                     let r = off + i
@@ -249,7 +256,7 @@ public final class AttentionDecoder: ParameterContainer {
         if !outputBias.frozen { addRows(dl, N, V, into: outputBias.grad.data) }
         dAttentional.resize([N, H])
         BLAS.gemm(false, false, N, H, V, 1, dl, V, outputWeight.value.data, H, 0, dAttentional.data, H)
-        dCombined.resize([N, C]); dHidden.resize([N, H]); dGates.resize([N, G]); dX.resize([N, I])
+        dCombined.resize([N, C]); dHidden.resize([N, H]); dGates.resize([N, G])
         dhCarry.resize([B, H], zero: true); dcCarry.resize([B, H], zero: true); dFeed.resize([B, H], zero: true)
         dMemory.resize([S.tokenCount, D], zero: true)
         switch attention {
@@ -257,7 +264,7 @@ public final class AttentionDecoder: ParameterContainer {
         case .general: dQuery.resize([N, D])
         case .bahdanau: dQuery.resize([N, A]); dMemoryProjection.resize([S.tokenCount, A], zero: true)
         }
-        let dap = dAttentional.data, dcp = dCombined.data, dhp = dHidden.data, dgp = dGates.data, dxp = dX.data
+        let dap = dAttentional.data, dcp = dCombined.data, dhp = dHidden.data, dgp = dGates.data
         let mp = memory.data, dmp = dMemory.data, ap = attentionWeights.data, hp = hidden.data, cbp = combined.data
         let qp = query.data, dqp = dQuery.data, Q = attention == .general ? D : A
         let dhc = dhCarry.data, dcc = dcCarry.data, dfp = dFeed.data
@@ -328,9 +335,10 @@ public final class AttentionDecoder: ParameterContainer {
                                           dhp + r * H, dhc + i * H, dcc + i * H, dgp + r * G, H)
                 }
                 BLAS.gemm(false, false, c, H, G, 1, dgp + base * G, 2 * G, weightHH.value.data, H, 0, dhc + h * H, 2 * H)
-                BLAS.gemm(false, false, c, I, G, 1, dgp + base * G, 2 * G, weightIH.value.data, I, 0, dxp + base * I, 2 * I)
+                // Only the fed-back part of ∂x is needed within the loop; the embedding's part is one
+                // GEMM over all rows after it.
                 if inputFeeding {
-                    for i in stride(from: h, to: n, by: 2) { (dfp + i * H).update(from: dxp + (off + i) * I + E, count: H) }
+                    BLAS.gemm(false, false, c, H, G, 1, dgp + base * G, 2 * G, weightIH.value.data + E, I, 0, dfp + h * H, 2 * H)
                 }
             }
         }
@@ -357,7 +365,7 @@ public final class AttentionDecoder: ParameterContainer {
             BLAS.gemm(false, false, Ns, D, A, 1, dMemoryProjection.data, A, wk.value.data, D, 1, dmp, D)
         }
         dEmbedding.resize([N, E])
-        for r in 0..<N { (dEmbedding.data + r * E).update(from: dxp + r * I, count: E) }
+        BLAS.gemm(false, false, N, E, G, 1, dgp, G, weightIH.value.data, I, 0, dEmbedding.data, E)
         try embedding.backward(dEmbedding)
         dHidden0.resize([B, H]); dCell0.resize([B, H])
         for i in 0..<B {
