@@ -277,3 +277,27 @@ extension NNTests {
         #expect(try batch.forward(fresh).toArray() == batch.forward(dec).toArray())
     }
 }
+
+extension NNTests {
+    /// With two threads, products of at least `BLAS.multithreadFlops` are split in two halves (by
+    /// rows or columns of C) on two cores; every element must come out as the unsplit product's.
+    @Test func splitProductsEqualUnsplitOnes() throws {
+        var rng = SplitMix64(seed: 90)
+        // (m, n, k): split by rows (m ≥ n) and by columns (m < n), odd sizes for uneven halves.
+        for (m, n, k) in [(515, 257, 131), (97, 1031, 173)] {
+            #expect(2 * m * n * k >= BLAS.multithreadFlops)
+            for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                let a = randomTensor(ta ? [k, m] : [m, k], &rng), b = randomTensor(tb ? [n, k] : [k, n], &rng)
+                let c0 = randomTensor([m, n], &rng)
+                func product(threads: Int) -> [Float] {
+                    BLAS.setThreads(threads)
+                    defer { BLAS.setThreads(1) }
+                    let c = c0.copy()
+                    BLAS.gemm(ta, tb, m, n, k, 0.5, a.data, ta ? m : k, b.data, tb ? k : n, 1, c.data, n)
+                    return c.toArray()
+                }
+                #expect(product(threads: 1) == product(threads: 2), "\(m)×\(n)×\(k) transA \(ta) transB \(tb)")
+            }
+        }
+    }
+}
