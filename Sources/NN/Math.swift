@@ -160,7 +160,9 @@ public enum BLAS {
     /// Runs `body(0)` and `body(1)` concurrently when threads ≥ 2 (BLAS single-threaded meanwhile),
     /// else one after the other. Results do not depend on the schedule.
     static func parallelPair(_ body: (Int) -> Void) {
-        if settings.threads >= 2 && settings.limit > 1 {
+        // Within a half (a product split inside a pair's half, or a caller on another thread
+        // resetting `limit` meanwhile) the halves run in turn: a nested pair would wait for itself.
+        if settings.threads >= 2 && settings.limit > 1 && !Pair.isInside() {
             setBLASThreads(1)
             settings.limit = 1
             withoutActuallyEscaping(body) { b in
