@@ -167,7 +167,8 @@ public final class AttentionDecoder: ParameterContainer {
         // The embedding's share of the input gates, bias + emb(yₜ₋₁)·W_Eᵀ (W_E the first E columns of
         // W_ih), does not depend on the recurrence: one GEMM over all target rows before the loop,
         // leaving the per-step GEMMs only the fed-back h̃ₜ₋₁ (and hₜ₋₁). Decoding adds the same
-        // two terms in the same order (from a per-token table), so its steps reproduce these numbers.
+        // two terms in the same order (per row, or from a per-token table), so its steps reproduce
+        // these numbers.
         for r in 0..<N { (gp + r * G).update(from: bias.value.data, count: G) }
         BLAS.gemm(false, true, N, G, E, 1, emb.data, E, weightIH.value.data, I, 1, gp, G)
         let S1 = Swift.max(Smax, 1)
