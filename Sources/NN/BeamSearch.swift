@@ -64,10 +64,13 @@ public struct Hypothesis: Sendable, Equatable {
 /// step loop allocates nothing. States are double-buffered: a step reads `*In` and writes `*Out`, and
 /// the surviving rows are gathered back into `*In` (beam reordering and dropping finished rows are
 /// the same copy).
+///
+/// `greedy` and `beamSearch` decode the two halves of a batch (`decodingHalves`) each in its own
+/// workspace, concurrently when `BLAS.threads` ≥ 2 (see `AttentionDecoder.decodingHalves`).
 final class DecodingWorkspace {
     let x = Tensor(shape: [0]), gates = Tensor(shape: [0]), tanhCell = Tensor(shape: [0])
     let query = Tensor(shape: [0]), combined = Tensor(shape: [0]), logits = Tensor(shape: [0])
-    let projection = Tensor(shape: [0]), scores = Tensor(shape: [0])
+    let projection = Tensor(shape: [0]), scores = Tensor(shape: [0]), tokenGates = Tensor(shape: [0])
     let hIn = Tensor(shape: [0]), cIn = Tensor(shape: [0]), feedIn = Tensor(shape: [0])
     let hOut = Tensor(shape: [0]), cOut = Tensor(shape: [0]), feedOut = Tensor(shape: [0])
 }
@@ -108,13 +111,16 @@ extension AttentionDecoder {
         for id in previousTokens where id < 0 || Int(id) >= vocabularySize {
             throw .invalidArgument(where: "AttentionDecoder.step", message: "token id \(id) outside vocabulary of size \(vocabularySize)")
         }
-        prepareDecoding(memory: memory, layout: S, rows: n)
-        let ws = decoding
+        let ws = decoding[0]
+        prepareDecoding(ws, layout: S, rows: n)
+        let projection = projectMemory(memory, layout: S), tokenGates: UnsafePointer<Float>? = nil
         ws.hIn.data.update(from: hidden.data, count: n * H)
         ws.cIn.data.update(from: cell.data, count: n * H)
         ws.feedIn.data.update(from: feed.data, count: n * H)
         previousTokens.withUnsafeBufferPointer { tp in
-            sources.withUnsafeBufferPointer { sp in stepRows(n, tokens: tp.baseAddress!, sources: sp.baseAddress!, memory: memory.data, layout: S) }
+            sources.withUnsafeBufferPointer { sp in
+                stepRows(ws, n, tokens: tp.baseAddress!, sources: sp.baseAddress!, memory: memory.data, projection: projection, tokenGates: tokenGates, layout: S)
+            }
         }
         hidden.data.update(from: ws.hOut.data, count: n * H)
         cell.data.update(from: ws.cOut.data, count: n * H)
@@ -129,37 +135,80 @@ extension AttentionDecoder {
         }
     }
 
-    /// Sizes the workspace for `rows` rows and projects the memory once (Bahdanau's W_k m_j does not
-    /// depend on the step).
-    private func prepareDecoding(memory: Tensor, layout S: PackedLayout, rows R: Int) {
-        let ws = decoding, H = hiddenSize, D = memorySize, A = attentionSize, R1 = Swift.max(R, 1)
+    /// Sizes workspace `ws` for `rows` rows.
+    private func prepareDecoding(_ ws: DecodingWorkspace, layout S: PackedLayout, rows R: Int) {
+        let H = hiddenSize, D = memorySize, A = attentionSize, R1 = Swift.max(R, 1)
         ws.x.resize([R1, inputSize]); ws.gates.resize([R1, 4 * H]); ws.tanhCell.resize([R1, H])
         ws.query.resize([R1, attention == .bahdanau ? A : D]); ws.combined.resize([R1, D + H])
         ws.logits.resize([R1, vocabularySize]); ws.scores.resize([Swift.max(S.steps, 1)])
         for t in [ws.hIn, ws.cIn, ws.feedIn, ws.hOut, ws.cOut, ws.feedOut] { t.resize([R1, H]) }
-        if attention == .bahdanau {
-            ws.projection.resize([S.tokenCount, A])
-            BLAS.gemm(false, true, S.tokenCount, A, D, 1, memory.data, D, memoryWeight!.value.data, D, 0, ws.projection.data, A)
+    }
+
+    /// Bahdanau's W_k m_j for every memory row, once per call (it does not depend on the step), in
+    /// the first workspace; both halves read it. Nil for the other score functions.
+    private func projectMemory(_ memory: Tensor, layout S: PackedLayout) -> UnsafePointer<Float>? {
+        guard attention == .bahdanau else { return nil }
+        let p = decoding[0].projection, A = attentionSize, D = memorySize
+        p.resize([S.tokenCount, A])
+        BLAS.gemm(false, true, S.tokenCount, A, D, 1, memory.data, D, memoryWeight!.value.data, D, 0, p.data, A)
+        return UnsafePointer(p.data)
+    }
+
+    /// bias + emb(v)·W_Eᵀ for every token v, the embedding's share of the input gates, computed once
+    /// per decoding call when that is cheaper than per decoded row (vocabulary no larger than a few
+    /// rows per source; `rows` is the first step's row count). Nil: `stepRows` computes it per row.
+    private func tokenGateTable(rows: Int) -> UnsafePointer<Float>? {
+        let V = vocabularySize, G = 4 * hiddenSize, E = embeddingSize
+        guard V <= 4 * rows else { return nil }
+        let t = decoding[0].tokenGates
+        t.resize([V, G])
+        for v in 0..<V { (t.data + v * G).update(from: bias.value.data, count: G) }
+        BLAS.gemm(false, true, V, G, E, 1, embedding.weight.value.data, E, weightIH.value.data, inputSize, 1, t.data, G)
+        return UnsafePointer(t.data)
+    }
+
+    /// The two source ranges `greedy` and `beamSearch` decode separately: a split of 0..<B into
+    /// contiguous halves of about equal total source length (output lengths, hence work, follow the
+    /// source lengths). The split depends only on the lengths, never on the thread count, and the
+    /// halves are decoded the same way whether in turn or concurrently, so the results are the same
+    /// bits for any thread count.
+    static func decodingHalves(_ S: PackedLayout) -> [Range<Int>] {
+        let B = S.batch
+        if B < 2 { return [0..<B, B..<B] }
+        let total = S.lengths.reduce(0, +)
+        var acc = 0, cut = 1
+        for b in 0..<(B - 1) {
+            acc += S.lengths[b]
+            cut = b + 1
+            if 2 * acc >= total { break }
         }
+        return [0..<cut, cut..<B]
     }
 
     /// The step itself on the workspace: reads `hIn`, `cIn`, `feedIn` rows 0..<n, writes `hOut`,
     /// `cOut`, `feedOut` and `logits`. Mirrors one time step of `forward`, all rows in one GEMM each.
-    private func stepRows(_ n: Int, tokens: UnsafePointer<Int32>, sources: UnsafePointer<Int>,
-                          memory mp: UnsafePointer<Float>, layout S: PackedLayout) {
+    private func stepRows(_ ws: DecodingWorkspace, _ n: Int, tokens: UnsafePointer<Int32>, sources: UnsafePointer<Int>,
+                          memory mp: UnsafePointer<Float>, projection: UnsafePointer<Float>?, tokenGates: UnsafePointer<Float>?,
+                          layout S: PackedLayout) {
         if n == 0 { return }
-        let ws = decoding, H = hiddenSize, E = embeddingSize, D = memorySize, A = attentionSize
+        let H = hiddenSize, E = embeddingSize, D = memorySize, A = attentionSize
         let G = 4 * H, I = inputSize, C = D + H, V = vocabularySize
         let xp = ws.x.data, gp = ws.gates.data, tcp = ws.tanhCell.data, cbp = ws.combined.data
         let hin = ws.hIn.data, cin = ws.cIn.data, fin = ws.feedIn.data
         let hout = ws.hOut.data, cout = ws.cOut.data, fout = ws.feedOut.data, lp = ws.logits.data
         let emb = embedding.weight.value.data, bp = bias.value.data
-        for i in 0..<n {
-            (xp + i * I).update(from: emb + Int(tokens[i]) * E, count: E)
-            if inputFeeding { (xp + i * I + E).update(from: fin + i * H, count: H) }
-            (gp + i * G).update(from: bp, count: G)
+        // The gates as `forward` adds them: bias + emb(y)·W_Eᵀ (from the per-token table when given),
+        // then + h̃·W_Fᵀ, then + h·W_hhᵀ.
+        if let tokenGates {
+            for i in 0..<n { (gp + i * G).update(from: tokenGates + Int(tokens[i]) * G, count: G) }
+        } else {
+            for i in 0..<n {
+                (xp + i * E).update(from: emb + Int(tokens[i]) * E, count: E)
+                (gp + i * G).update(from: bp, count: G)
+            }
+            BLAS.gemm(false, true, n, G, E, 1, xp, E, weightIH.value.data, I, 1, gp, G)
         }
-        BLAS.gemm(false, true, n, G, I, 1, xp, I, weightIH.value.data, I, 1, gp, G)
+        if inputFeeding { BLAS.gemm(false, true, n, G, H, 1, fin, H, weightIH.value.data + E, I, 1, gp, G) }
         BLAS.gemm(false, true, n, G, H, 1, hin, H, weightHH.value.data, H, 1, gp, G)
         for i in 0..<n { Kernels.gatesForward(gp + i * G, cin + i * H, cout + i * H, tcp + i * H, hout + i * H, H) }
         let qp = ws.query.data
@@ -171,7 +220,6 @@ extension AttentionDecoder {
             for i in 0..<n { (qp + i * A).update(from: queryBias!.value.data, count: A) }
             BLAS.gemm(false, true, n, A, H, 1, hout, H, queryWeight!.value.data, H, 1, qp, A)
         }
-        let projection: UnsafePointer<Float>? = attention == .bahdanau ? UnsafePointer(ws.projection.data) : nil
         let qStride = attention == .bahdanau ? A : D, cb = combineBias.value.data, sp = ws.scores.data
         for i in 0..<n {
             let h = hout + i * H, ctx = cbp + i * C
@@ -189,8 +237,8 @@ extension AttentionDecoder {
 
     /// Copies the new state of row `parents[i]` to row i of the input buffers (rows that survive,
     /// reordered for the beam), ready for the next step.
-    private func gatherState(_ n: Int, parents: UnsafePointer<Int>) {
-        let ws = decoding, H = hiddenSize
+    private func gatherState(_ ws: DecodingWorkspace, _ n: Int, parents: UnsafePointer<Int>) {
+        let H = hiddenSize
         let hin = ws.hIn.data, cin = ws.cIn.data, fin = ws.feedIn.data
         let hout = ws.hOut.data, cout = ws.cOut.data, fout = ws.feedOut.data
         for i in 0..<n {
@@ -203,8 +251,8 @@ extension AttentionDecoder {
 
     /// Row i of the input state starts source `sources[i]`: the given initial state (zeros when nil)
     /// and a zero attentional vector, as `forward` at t = 0.
-    private func initialState(_ sources: [Int], initialHidden: Tensor?, initialCell: Tensor?) {
-        let ws = decoding, H = hiddenSize
+    private func initialState(_ ws: DecodingWorkspace, _ sources: [Int], initialHidden: Tensor?, initialCell: Tensor?) {
+        let H = hiddenSize
         for (i, b) in sources.enumerated() {
             if let h0 = initialHidden { (ws.hIn.data + i * H).update(from: h0.data + b * H, count: H) } else { (ws.hIn.data + i * H).update(repeating: 0, count: H) }
             if let c0 = initialCell { (ws.cIn.data + i * H).update(from: c0.data + b * H, count: H) } else { (ws.cIn.data + i * H).update(repeating: 0, count: H) }
@@ -262,35 +310,56 @@ extension AttentionDecoder {
                        maxLengths: [Int]? = nil) throws(NNError) -> [Hypothesis] {
         let (maxLens, forbidden) = try decodingSetup(memory: memory, layout: S, initialHidden: initialHidden, initialCell: initialCell,
                                                      bos: bos, eos: eos, options: options, maxLengths: maxLengths, where: "AttentionDecoder.greedy")
-        let B = S.batch, V = vocabularySize, penalty = options.lengthPenalty
-        prepareDecoding(memory: memory, layout: S, rows: B)
-        var rowSource = Array(0..<B), rowToken = [Int32](repeating: bos, count: B), rowScore = [Float](repeating: 0, count: B)
+        let projection = projectMemory(memory, layout: S), tokenGates = tokenGateTable(rows: S.batch)
+        let halves = Self.decodingHalves(S)
+        var results: [[Hypothesis]] = [[], []]
+        // Sources are independent: each half runs its own step loop, on its own core when threads ≥ 2.
+        results.withUnsafeMutableBufferPointer { out in
+            BLAS.parallelPair { h in
+                out[h] = greedyHalf(decoding[h], sources: halves[h], memory: memory, layout: S, projection: projection, tokenGates: tokenGates,
+                                    initialHidden: initialHidden, initialCell: initialCell, bos: bos, eos: eos,
+                                    penalty: options.lengthPenalty, maxLengths: maxLens, forbidden: forbidden)
+            }
+        }
+        return results[0] + results[1]
+    }
+
+    /// Greedy decoding of the sources `range` in workspace `ws`; one hypothesis per source in order.
+    private func greedyHalf(_ ws: DecodingWorkspace, sources range: Range<Int>, memory: Tensor, layout S: PackedLayout,
+                            projection: UnsafePointer<Float>?, tokenGates: UnsafePointer<Float>?, initialHidden: Tensor?, initialCell: Tensor?,
+                            bos: Int32, eos: Int32, penalty: LengthPenalty, maxLengths maxLens: [Int], forbidden: [Bool]) -> [Hypothesis] {
+        let B = range.count, V = vocabularySize, first = range.lowerBound
+        if B == 0 { return [] }
+        prepareDecoding(ws, layout: S, rows: B)
+        var rowSource = Array(range), rowToken = [Int32](repeating: bos, count: B), rowScore = [Float](repeating: 0, count: B)
         var parents = [Int](repeating: 0, count: B)
-        var out = (0..<B).map { b in Hypothesis(tokens: { var a = [Int32](); a.reserveCapacity(maxLens[b]); return a }(), logProbability: 0, score: 0) }
-        initialState(rowSource, initialHidden: initialHidden, initialCell: initialCell)
-        let logits = decoding.logits.data
+        var out = range.map { b in Hypothesis(tokens: { var a = [Int32](); a.reserveCapacity(maxLens[b]); return a }(), logProbability: 0, score: 0) }
+        initialState(ws, rowSource, initialHidden: initialHidden, initialCell: initialCell)
+        let logits = ws.logits.data
         var n = B, t = 0
         while n > 0 {
             rowToken.withUnsafeBufferPointer { tp in
-                rowSource.withUnsafeBufferPointer { sp in stepRows(n, tokens: tp.baseAddress!, sources: sp.baseAddress!, memory: memory.data, layout: S) }
+                rowSource.withUnsafeBufferPointer { sp in
+                    stepRows(ws, n, tokens: tp.baseAddress!, sources: sp.baseAddress!, memory: memory.data, projection: projection, tokenGates: tokenGates, layout: S)
+                }
             }
             var m = 0
             for i in 0..<n {
                 let l = logits + i * V, lse = Math.logSumExp(l, V)
                 var best = -1, bestLogit = -Float.infinity
                 for v in 0..<V where !forbidden[v] && (best < 0 || l[v] > bestLogit) { best = v; bestLogit = l[v] }
-                let score = rowScore[i] + (bestLogit - lse), b = rowSource[i]
+                let score = rowScore[i] + (bestLogit - lse), b = rowSource[i], o = b - first
                 if best == Int(eos) || t + 1 >= maxLens[b] {
-                    if best != Int(eos) { out[b].tokens.append(Int32(best)) }
-                    out[b].logProbability = score
-                    out[b].score = penalty.normalize(score, length: t + 1)
+                    if best != Int(eos) { out[o].tokens.append(Int32(best)) }
+                    out[o].logProbability = score
+                    out[o].score = penalty.normalize(score, length: t + 1)
                 } else {
-                    out[b].tokens.append(Int32(best))
+                    out[o].tokens.append(Int32(best))
                     rowSource[m] = b; rowToken[m] = Int32(best); rowScore[m] = score; parents[m] = i
                     m += 1
                 }
             }
-            parents.withUnsafeBufferPointer { gatherState(m, parents: $0.baseAddress!) }
+            parents.withUnsafeBufferPointer { gatherState(ws, m, parents: $0.baseAddress!) }
             n = m; t += 1
         }
         return out
@@ -325,12 +394,31 @@ extension AttentionDecoder {
                            maxLengths: [Int]? = nil) throws(NNError) -> [[Hypothesis]] {
         let (maxLens, forbidden) = try decodingSetup(memory: memory, layout: S, initialHidden: initialHidden, initialCell: initialCell,
                                                      bos: bos, eos: eos, options: options, maxLengths: maxLengths, where: "AttentionDecoder.beamSearch")
-        let B = S.batch, V = vocabularySize, K = options.beamSize, penalty = options.lengthPenalty
+        let projection = projectMemory(memory, layout: S), tokenGates = tokenGateTable(rows: S.batch * options.beamSize)
+        let halves = Self.decodingHalves(S)
+        var results: [[[Hypothesis]]] = [[], []]
+        // Sources are independent: each half runs its own beam, on its own core when threads ≥ 2.
+        results.withUnsafeMutableBufferPointer { out in
+            BLAS.parallelPair { h in
+                out[h] = beamHalf(decoding[h], sources: halves[h], memory: memory, layout: S, projection: projection, tokenGates: tokenGates,
+                                  initialHidden: initialHidden, initialCell: initialCell, bos: bos, eos: eos,
+                                  options: options, maxLengths: maxLens, forbidden: forbidden)
+            }
+        }
+        return results[0] + results[1]
+    }
+
+    /// Beam search over the sources `range` in workspace `ws`; the n-best lists per source in order.
+    private func beamHalf(_ ws: DecodingWorkspace, sources range: Range<Int>, memory: Tensor, layout S: PackedLayout,
+                          projection: UnsafePointer<Float>?, tokenGates: UnsafePointer<Float>?, initialHidden: Tensor?, initialCell: Tensor?,
+                          bos: Int32, eos: Int32, options: DecodingOptions, maxLengths maxLens: [Int], forbidden: [Bool]) -> [[Hypothesis]] {
+        let B = range.count, first = range.lowerBound, V = vocabularySize, K = options.beamSize, penalty = options.lengthPenalty
+        if B == 0 { return [] }
         let allowed = forbidden.reduce(0) { $0 + ($1 ? 0 : 1) }
         // K + 1 per hypothesis suffice: a kept candidate has at most K − 1 live and one <eos>
         // candidate of its own parent ranked above it.
         let M = Swift.min(K + 1, allowed), Rmax = B * K
-        prepareDecoding(memory: memory, layout: S, rows: Rmax)
+        prepareDecoding(ws, layout: S, rows: Rmax)
 
         var rowSource = [Int](repeating: 0, count: Rmax), rowToken = [Int32](repeating: bos, count: Rmax)
         var rowScore = [Float](repeating: 0, count: Rmax), rowHistory = [Int32](repeating: -1, count: Rmax)
@@ -348,13 +436,15 @@ extension AttentionDecoder {
         for b in 0..<B { finished[b].reserveCapacity(2 * K) }
         var bestFinished = [Float](repeating: -.infinity, count: B)
 
-        for b in 0..<B { rowSource[b] = b }
-        initialState(Array(0..<B), initialHidden: initialHidden, initialCell: initialCell)
-        let logits = decoding.logits.data
+        for b in 0..<B { rowSource[b] = first + b }
+        initialState(ws, Array(range), initialHidden: initialHidden, initialCell: initialCell)
+        let logits = ws.logits.data
         var R = B, t = 0
         while R > 0 {
             rowToken.withUnsafeBufferPointer { tp in
-                rowSource.withUnsafeBufferPointer { sp in stepRows(R, tokens: tp.baseAddress!, sources: sp.baseAddress!, memory: memory.data, layout: S) }
+                rowSource.withUnsafeBufferPointer { sp in
+                    stepRows(ws, R, tokens: tp.baseAddress!, sources: sp.baseAddress!, memory: memory.data, projection: projection, tokenGates: tokenGates, layout: S)
+                }
             }
             // The M best allowed tokens of each row by logit (ties: lower id), then their summed log-probabilities.
             for i in 0..<R {
@@ -375,7 +465,7 @@ extension AttentionDecoder {
             }
             var nR = 0, i = 0
             while i < R {
-                let b = rowSource[i]
+                let b = rowSource[i], o = b - first
                 var j = i
                 while j < R && rowSource[j] == b { j += 1 }
                 // Stable insertion sort of the group's candidates: equal sums keep parent rank, then token order.
@@ -397,8 +487,8 @@ extension AttentionDecoder {
                     if cand.token == eos {
                         if k < K {
                             let score = penalty.normalize(cand.value, length: t + 1)
-                            finished[b].append(Finished(history: rowHistory[cand.row], logProbability: cand.value, score: score))
-                            bestFinished[b] = Swift.max(bestFinished[b], score)
+                            finished[o].append(Finished(history: rowHistory[cand.row], logProbability: cand.value, score: score))
+                            bestFinished[o] = Swift.max(bestFinished[o], score)
                         }
                     } else if live < K {
                         historyToken.append(cand.token); historyParent.append(rowHistory[cand.row])
@@ -410,20 +500,20 @@ extension AttentionDecoder {
                 if t + 1 >= maxLens[b] {
                     for q in first..<nR {
                         let score = penalty.normalize(nextScore[q], length: t + 1)
-                        finished[b].append(Finished(history: nextHistory[q], logProbability: nextScore[q], score: score))
+                        finished[o].append(Finished(history: nextHistory[q], logProbability: nextScore[q], score: score))
                     }
                     nR = first
-                } else if live > 0 && finished[b].count >= K {
+                } else if live > 0 && finished[o].count >= K {
                     let s = nextScore[first]
                     let bound = Swift.max(penalty.normalize(s, length: t + 2), penalty.normalize(s, length: maxLens[b]))
-                    if bestFinished[b] >= bound { nR = first }
+                    if bestFinished[o] >= bound { nR = first }
                 }
                 i = j
             }
             for q in 0..<nR {
                 rowSource[q] = nextSource[q]; rowToken[q] = nextToken[q]; rowScore[q] = nextScore[q]; rowHistory[q] = nextHistory[q]
             }
-            parents.withUnsafeBufferPointer { gatherState(nR, parents: $0.baseAddress!) }
+            parents.withUnsafeBufferPointer { gatherState(ws, nR, parents: $0.baseAddress!) }
             R = nR; t += 1
         }
 

@@ -67,12 +67,13 @@ public final class AttentionDecoder: ParameterContainer {
     // Backward workspaces.
     private let dAttentional = Tensor(shape: [0]), dCombined = Tensor(shape: [0]), dHidden = Tensor(shape: [0])
     private let dQuery = Tensor(shape: [0]), dMemoryProjection = Tensor(shape: [0]), dGates = Tensor(shape: [0])
-    private let dX = Tensor(shape: [0]), dEmbedding = Tensor(shape: [0])
+    private let dEmbedding = Tensor(shape: [0])
     private let dhCarry = Tensor(shape: [0]), dcCarry = Tensor(shape: [0]), dFeed = Tensor(shape: [0])
     private var memory: Tensor?, sourceLayout: PackedLayout?, targetLayout: PackedLayout?
     /// Scratch of `step`, `greedy` and `beamSearch` (BeamSearch.swift), apart from the training
-    /// workspaces so that decoding between a forward and its backward does not clobber them.
-    let decoding = DecodingWorkspace()
+    /// workspaces so that decoding between a forward and its backward does not clobber them. One per
+    /// half of a decoded batch (`decodingHalves`); `step` uses the first.
+    let decoding = [DecodingWorkspace(), DecodingWorkspace()]
 
     /// Gradients returned by `backward`, owned by the decoder until the next backward.
     public struct Gradients {
@@ -162,57 +163,79 @@ public final class AttentionDecoder: ParameterContainer {
         }
         let xp = x.data, gp = gates.data, cp = cell.data, tcp = tanhCell.data, hp = hidden.data
         let hpp = hPrev.data, cpp = cPrev.data, mp = memory.data, ap = attentionWeights.data
-        let cbp = combined.data, atp = attentional.data
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(Smax, 1))
+        let cbp = combined.data, atp = attentional.data, qp = query.data
+        // The embedding's share of the input gates, bias + emb(yₜ₋₁)·W_Eᵀ (W_E the first E columns of
+        // W_ih), does not depend on the recurrence: one GEMM over all target rows before the loop,
+        // leaving the per-step GEMMs only the fed-back h̃ₜ₋₁ (and hₜ₋₁). Decoding adds the same
+        // two terms in the same order (per row, or from a per-token table), so its steps reproduce
+        // these numbers.
+        for r in 0..<N { (gp + r * G).update(from: bias.value.data, count: G) }
+        BLAS.gemm(false, true, N, G, E, 1, emb.data, E, weightIH.value.data, I, 1, gp, G)
+        let S1 = Swift.max(Smax, 1)
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: 2 * S1)
         defer { scores.deallocate() }
-        for t in 0..<L.steps {
-            let n = L.batchSizes[t], off = L.offsets[t], poff = t > 0 ? L.offsets[t - 1] : 0
-            // Inputs and previous state; the running rows of step t are ranks 0..<n, a prefix of step t−1's.
-            for i in 0..<n {
-                let r = off + i, b = L.order[i]
-                (xp + r * I).update(from: emb.data + r * E, count: E)
-                if t > 0 {
-                    if inputFeeding { (xp + r * I + E).update(from: atp + (poff + i) * H, count: H) }
-                    (hpp + r * H).update(from: hp + (poff + i) * H, count: H)
-                    (cpp + r * H).update(from: cp + (poff + i) * H, count: H)
-                } else {
-                    if inputFeeding { (xp + r * I + E).update(repeating: 0, count: H) }
-                    if let h0 = initialHidden { (hpp + r * H).update(from: h0.data + b * H, count: H) } else { (hpp + r * H).update(repeating: 0, count: H) }
-                    if let c0 = initialCell { (cpp + r * H).update(from: c0.data + b * H, count: H) } else { (cpp + r * H).update(repeating: 0, count: H) }
+        // The recurrence of a sequence depends only on itself, so the sequences are split in two
+        // halves by rank parity (balanced: ranks are sorted by length), each running the whole time
+        // loop on its own core when threads ≥ 2. Half h's rows of step t are ranks h, h+2, …: every
+        // other packed row, so its GEMMs take a row stride (leading dimension) of two rows. The
+        // halves are computed the same way for any thread count, so the results are too.
+        BLAS.parallelPair { h in
+            let scr = scores + h * S1
+            for t in 0..<L.steps {
+                let n = L.batchSizes[t], off = L.offsets[t], poff = t > 0 ? L.offsets[t - 1] : 0
+                let c = (n - h + 1) / 2, base = off + h
+                if c <= 0 { break }
+                // Inputs and previous state; the running rows of step t are ranks 0..<n, a prefix of step t−1's.
+                for i in stride(from: h, to: n, by: 2) {
+                    let r = off + i, b = L.order[i]
+                    (xp + r * I).update(from: emb.data + r * E, count: E)
+                    if t > 0 {
+                        if inputFeeding { (xp + r * I + E).update(from: atp + (poff + i) * H, count: H) }
+                        (hpp + r * H).update(from: hp + (poff + i) * H, count: H)
+                        (cpp + r * H).update(from: cp + (poff + i) * H, count: H)
+                    } else {
+                        if inputFeeding { (xp + r * I + E).update(repeating: 0, count: H) }
+                        if let h0 = initialHidden { (hpp + r * H).update(from: h0.data + b * H, count: H) } else { (hpp + r * H).update(repeating: 0, count: H) }
+                        if let c0 = initialCell { (cpp + r * H).update(from: c0.data + b * H, count: H) } else { (cpp + r * H).update(repeating: 0, count: H) }
+                    }
                 }
-                (gp + r * G).update(from: bias.value.data, count: G)
-            }
-            BLAS.gemm(false, true, n, G, I, 1, xp + off * I, I, weightIH.value.data, I, 1, gp + off * G, G)
-            BLAS.gemm(false, true, n, G, H, 1, hpp + off * H, H, weightHH.value.data, H, 1, gp + off * G, G)
-            for i in 0..<n {
-                let r = off + i
-                Kernels.gatesForward(gp + r * G, cpp + r * H, cp + r * H, tcp + r * H, hp + r * H, H)
-            }
-            // Queries for the whole step in one GEMM.
-            switch attention {
-            case .dot: break
-            case .general:
-                BLAS.gemm(false, true, n, D, H, 1, hp + off * H, H, attentionWeight!.value.data, H, 0, query.data + off * D, D)
-            case .bahdanau:
-                for i in 0..<n { (query.data + (off + i) * A).update(from: queryBias!.value.data, count: A) }
-                BLAS.gemm(false, true, n, A, H, 1, hp + off * H, H, queryWeight!.value.data, H, 1, query.data + off * A, A)
-            }
-            for i in 0..<n {
-                let r = off + i, b = L.order[i], h = hp + r * H, ctx = cbp + r * C
-                let q: UnsafePointer<Float>? = switch attention {
-                case .dot: nil
-                case .general: UnsafePointer(query.data + r * D)
-                case .bahdanau: UnsafePointer(query.data + r * A)
+                if inputFeeding {
+                    BLAS.gemm(false, true, c, G, H, 1, xp + base * I + E, 2 * I, weightIH.value.data + E, I, 1, gp + base * G, 2 * G)
                 }
-                attendRow(h: h, query: q, source: b, layout: S, memory: mp,
-                          projection: attention == .bahdanau ? UnsafePointer(memoryProjection.data) : nil,
-                          scoreTanh: attention == .bahdanau ? scoreTanh.data + r * Smax * A : nil,
-                          scores: scores, weights: ap + r * Smax, context: ctx)
-                (ctx + D).update(from: h, count: H)
-                (atp + r * H).update(from: combineBias.value.data, count: H)
+                BLAS.gemm(false, true, c, G, H, 1, hpp + base * H, 2 * H, weightHH.value.data, H, 1, gp + base * G, 2 * G)
+                for i in stride(from: h, to: n, by: 2) {
+                    let r = off + i
+                    Kernels.gatesForward(gp + r * G, cpp + r * H, cp + r * H, tcp + r * H, hp + r * H, H)
+                }
+                // Queries for the half's rows of the step in one GEMM.
+                switch attention {
+                case .dot: break
+                case .general:
+                    BLAS.gemm(false, true, c, D, H, 1, hp + base * H, 2 * H, attentionWeight!.value.data, H, 0, qp + base * D, 2 * D)
+                case .bahdanau:
+                    for i in stride(from: h, to: n, by: 2) { (qp + (off + i) * A).update(from: queryBias!.value.data, count: A) }
+                    BLAS.gemm(false, true, c, A, H, 1, hp + base * H, 2 * H, queryWeight!.value.data, H, 1, qp + base * A, 2 * A)
+                }
+                for i in stride(from: h, to: n, by: 2) {
+                    let r = off + i, b = L.order[i], hr = hp + r * H, ctx = cbp + r * C
+                    let q: UnsafePointer<Float>? = switch attention {
+                    case .dot: nil
+                    case .general: UnsafePointer(qp + r * D)
+                    case .bahdanau: UnsafePointer(qp + r * A)
+                    }
+                    attendRow(h: hr, query: q, source: b, layout: S, memory: mp,
+                              projection: attention == .bahdanau ? UnsafePointer(memoryProjection.data) : nil,
+                              scoreTanh: attention == .bahdanau ? scoreTanh.data + r * Smax * A : nil,
+                              scores: scr, weights: ap + r * Smax, context: ctx)
+                    (ctx + D).update(from: hr, count: H)
+                    (atp + r * H).update(from: combineBias.value.data, count: H)
+                }
+                BLAS.gemm(false, true, c, H, C, 1, cbp + base * C, 2 * C, combineWeight.value.data, C, 1, atp + base * H, 2 * H)
+                for i in stride(from: h, to: n, by: 2) {
+                    let row = atp + (off + i) * H
+                    for k in 0..<H { row[k] = Math.fastTanh(row[k]) }
+                }
             }
-            BLAS.gemm(false, true, n, H, C, 1, cbp + off * C, C, combineWeight.value.data, C, 1, atp + off * H, H)
-            for k in (off * H)..<((off + n) * H) { atp[k] = Math.fastTanh(atp[k]) }
         }
         logits.resize([N, V])
         for r in 0..<N { (logits.data + r * V).update(from: outputBias.value.data, count: V) }
@@ -234,7 +257,7 @@ public final class AttentionDecoder: ParameterContainer {
         if !outputBias.frozen { addRows(dl, N, V, into: outputBias.grad.data) }
         dAttentional.resize([N, H])
         BLAS.gemm(false, false, N, H, V, 1, dl, V, outputWeight.value.data, H, 0, dAttentional.data, H)
-        dCombined.resize([N, C]); dHidden.resize([N, H]); dGates.resize([N, G]); dX.resize([N, I])
+        dCombined.resize([N, C]); dHidden.resize([N, H]); dGates.resize([N, G])
         dhCarry.resize([B, H], zero: true); dcCarry.resize([B, H], zero: true); dFeed.resize([B, H], zero: true)
         dMemory.resize([S.tokenCount, D], zero: true)
         switch attention {
@@ -242,69 +265,87 @@ public final class AttentionDecoder: ParameterContainer {
         case .general: dQuery.resize([N, D])
         case .bahdanau: dQuery.resize([N, A]); dMemoryProjection.resize([S.tokenCount, A], zero: true)
         }
-        let dap = dAttentional.data, dcp = dCombined.data, dhp = dHidden.data, dgp = dGates.data, dxp = dX.data
+        let dap = dAttentional.data, dcp = dCombined.data, dhp = dHidden.data, dgp = dGates.data
         let mp = memory.data, dmp = dMemory.data, ap = attentionWeights.data, hp = hidden.data, cbp = combined.data
-        var da = [Float](repeating: 0, count: Smax)
-        for t in stride(from: L.steps - 1, through: 0, by: -1) {
-            let n = L.batchSizes[t], off = L.offsets[t]
-            // dh̃ from the logits and, with input feeding, from step t+1's input; then through the tanh.
-            for i in 0..<n {
-                let r = off + i, d = dap + r * H, y = atp + r * H, f = dFeed.data + i * H
-                for k in 0..<H { d[k] = (d[k] + (inputFeeding ? f[k] : 0)) * (1 - y[k] * y[k]) }
-            }
-            BLAS.gemm(false, false, n, C, H, 1, dap + off * H, H, combineWeight.value.data, C, 0, dcp + off * C, C)
-            for i in 0..<n {
-                let r = off + i, b = L.order[i], len = S.lengths[b]
-                let dctx = dcp + r * C, h = hp + r * H, dh = dhp + r * H, a = ap + r * Smax
-                dh.update(from: dctx + D, count: H)
-                // Softmax backward: ds_j = a_j (da_j − Σ_k a_k da_k).
-                var dot: Float = 0
-                for j in 0..<len {
-                    let m = mp + S.row(batch: b, time: j) * D, dm = dmp + S.row(batch: b, time: j) * D
-                    var s: Float = 0
-                    for k in 0..<D { s += dctx[k] * m[k]; dm[k] += a[j] * dctx[k] }
-                    da[j] = s
-                    dot += a[j] * s
+        let qp = query.data, dqp = dQuery.data, Q = attention == .general ? D : A
+        let dhc = dhCarry.data, dcc = dcCarry.data, dfp = dFeed.data
+        let S1 = Swift.max(Smax, 1)
+        // Per half: the softmax-backward scratch, and (bahdanau) its own ∂v, summed in a fixed order
+        // below. Everything else a half writes is its own rows or its own sources' memory rows.
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * (S1 + A))
+        scratch.initialize(repeating: 0, count: 2 * (S1 + A))
+        defer { scratch.deallocate() }
+        // The same split as `forward`: half h back-propagates ranks h, h+2, … through every step.
+        BLAS.parallelPair { h in
+            let da = scratch + h * (S1 + A), dvHalf = da + S1
+            for t in stride(from: L.steps - 1, through: 0, by: -1) {
+                let n = L.batchSizes[t], off = L.offsets[t]
+                let c = (n - h + 1) / 2, base = off + h
+                if c <= 0 { continue }
+                // dh̃ from the logits and, with input feeding, from step t+1's input; then through the tanh.
+                for i in stride(from: h, to: n, by: 2) {
+                    let r = off + i, d = dap + r * H, y = atp + r * H, f = dfp + i * H
+                    for k in 0..<H { d[k] = (d[k] + (inputFeeding ? f[k] : 0)) * (1 - y[k] * y[k]) }
                 }
-                if attention != .dot { (dQuery.data + r * (attention == .general ? D : A)).update(repeating: 0, count: attention == .general ? D : A) }
-                for j in 0..<len {
-                    let ds = a[j] * (da[j] - dot)
-                    let row = S.row(batch: b, time: j), m = mp + row * D, dm = dmp + row * D
-                    switch attention {
-                    case .dot:
-                        for k in 0..<D { dh[k] += ds * m[k]; dm[k] += ds * h[k] }
-                    case .general:
-                        let q = query.data + r * D, dq = dQuery.data + r * D
-                        for k in 0..<D { dq[k] += ds * m[k]; dm[k] += ds * q[k] }
-                    case .bahdanau:
-                        let th = scoreTanh.data + (r * Smax + j) * A, v = scoreVector!.value.data
-                        let dq = dQuery.data + r * A, du = dMemoryProjection.data + row * A
-                        let dv = scoreVector!.grad.data, trainV = !scoreVector!.frozen
-                        for k in 0..<A {
-                            if trainV { dv[k] += ds * th[k] }
-                            let g = ds * v[k] * (1 - th[k] * th[k])
-                            dq[k] += g; du[k] += g
+                BLAS.gemm(false, false, c, C, H, 1, dap + base * H, 2 * H, combineWeight.value.data, C, 0, dcp + base * C, 2 * C)
+                for i in stride(from: h, to: n, by: 2) {
+                    let r = off + i, b = L.order[i], len = S.lengths[b]
+                    let dctx = dcp + r * C, hr = hp + r * H, dh = dhp + r * H, a = ap + r * Smax
+                    dh.update(from: dctx + D, count: H)
+                    // Softmax backward: ds_j = a_j (da_j − Σ_k a_k da_k).
+                    var dot: Float = 0
+                    for j in 0..<len {
+                        let m = mp + S.row(batch: b, time: j) * D, dm = dmp + S.row(batch: b, time: j) * D
+                        var s: Float = 0
+                        for k in 0..<D { s += dctx[k] * m[k]; dm[k] += a[j] * dctx[k] }
+                        da[j] = s
+                        dot += a[j] * s
+                    }
+                    if attention != .dot { (dqp + r * Q).update(repeating: 0, count: Q) }
+                    for j in 0..<len {
+                        let ds = a[j] * (da[j] - dot)
+                        let row = S.row(batch: b, time: j), m = mp + row * D, dm = dmp + row * D
+                        switch attention {
+                        case .dot:
+                            for k in 0..<D { dh[k] += ds * m[k]; dm[k] += ds * hr[k] }
+                        case .general:
+                            let q = qp + r * D, dq = dqp + r * D
+                            for k in 0..<D { dq[k] += ds * m[k]; dm[k] += ds * q[k] }
+                        case .bahdanau:
+                            let th = scoreTanh.data + (r * Smax + j) * A, v = scoreVector!.value.data
+                            let dq = dqp + r * A, du = dMemoryProjection.data + row * A
+                            let trainV = !scoreVector!.frozen
+                            for k in 0..<A {
+                                if trainV { dvHalf[k] += ds * th[k] }
+                                let g = ds * v[k] * (1 - th[k] * th[k])
+                                dq[k] += g; du[k] += g
+                            }
                         }
                     }
                 }
+                switch attention {
+                case .dot: break
+                case .general:
+                    BLAS.gemm(false, false, c, H, D, 1, dqp + base * D, 2 * D, attentionWeight!.value.data, H, 1, dhp + base * H, 2 * H)
+                case .bahdanau:
+                    BLAS.gemm(false, false, c, H, A, 1, dqp + base * A, 2 * A, queryWeight!.value.data, H, 1, dhp + base * H, 2 * H)
+                }
+                for i in stride(from: h, to: n, by: 2) {
+                    let r = off + i
+                    Kernels.gatesBackward(gates.data + r * G, cPrev.data + r * H, tanhCell.data + r * H,
+                                          dhp + r * H, dhc + i * H, dcc + i * H, dgp + r * G, H)
+                }
+                BLAS.gemm(false, false, c, H, G, 1, dgp + base * G, 2 * G, weightHH.value.data, H, 0, dhc + h * H, 2 * H)
+                // Only the fed-back part of ∂x is needed within the loop; the embedding's part is one
+                // GEMM over all rows after it.
+                if inputFeeding {
+                    BLAS.gemm(false, false, c, H, G, 1, dgp + base * G, 2 * G, weightIH.value.data + E, I, 0, dfp + h * H, 2 * H)
+                }
             }
-            switch attention {
-            case .dot: break
-            case .general:
-                BLAS.gemm(false, false, n, H, D, 1, dQuery.data + off * D, D, attentionWeight!.value.data, H, 1, dhp + off * H, H)
-            case .bahdanau:
-                BLAS.gemm(false, false, n, H, A, 1, dQuery.data + off * A, A, queryWeight!.value.data, H, 1, dhp + off * H, H)
-            }
-            for i in 0..<n {
-                let r = off + i
-                Kernels.gatesBackward(gates.data + r * G, cPrev.data + r * H, tanhCell.data + r * H,
-                                      dhp + r * H, dhCarry.data + i * H, dcCarry.data + i * H, dgp + r * G, H)
-            }
-            BLAS.gemm(false, false, n, H, G, 1, dgp + off * G, G, weightHH.value.data, H, 0, dhCarry.data, H)
-            BLAS.gemm(false, false, n, I, G, 1, dgp + off * G, G, weightIH.value.data, I, 0, dxp + off * I, I)
-            if inputFeeding {
-                for i in 0..<n { (dFeed.data + i * H).update(from: dxp + (off + i) * I + E, count: H) }
-            }
+        }
+        if attention == .bahdanau && !scoreVector!.frozen {
+            let dv = scoreVector!.grad.data
+            for h in 0..<2 { let part = scratch + h * (S1 + A) + S1; for k in 0..<A { dv[k] += part[k] } }
         }
         // Weight gradients over all steps in a few large GEMMs.
         if !weightIH.frozen { BLAS.gemm(true, false, G, I, N, 1, dgp, G, x.data, I, 1, weightIH.grad.data, I) }
@@ -325,7 +366,7 @@ public final class AttentionDecoder: ParameterContainer {
             BLAS.gemm(false, false, Ns, D, A, 1, dMemoryProjection.data, A, wk.value.data, D, 1, dmp, D)
         }
         dEmbedding.resize([N, E])
-        for r in 0..<N { (dEmbedding.data + r * E).update(from: dxp + r * I, count: E) }
+        BLAS.gemm(false, false, N, E, G, 1, dgp, G, weightIH.value.data, I, 0, dEmbedding.data, E)
         try embedding.backward(dEmbedding)
         dHidden0.resize([B, H]); dCell0.resize([B, H])
         for i in 0..<B {

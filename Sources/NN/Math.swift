@@ -63,12 +63,18 @@ public enum Math {
 /// Thin wrappers over OpenBLAS and the process-wide compute settings.
 public enum BLAS {
     /// Sets the thread count used for the core's parallel parts (default 1). With ≥ 2, the two
-    /// directions of a BiLSTM run on two threads with single-threaded BLAS each, and other matrix
-    /// products of at least `multithreadFlops` use that many OpenBLAS threads.
+    /// directions of a BiLSTM (and the two halves of a decoder's batch) run on two threads with
+    /// single-threaded BLAS each, and other matrix products of at least `multithreadFlops` are split
+    /// in two halves on the same two threads (exactly 2) or use that many OpenBLAS threads (≥ 3).
+    ///
+    /// Why not OpenBLAS's own threads at 2: its idle workers spin (sched_yield) for a long while after
+    /// each threaded call, and on two cores they then compete with the two threads of the next
+    /// `parallelPair`; the persistent pair thread sleeps instead. Splitting C by rows or columns does
+    /// not change any element's arithmetic, so the results are the same as unsplit.
     public static func setThreads(_ n: Int) {
         settings.threads = Swift.max(1, n)
         settings.limit = settings.threads
-        setBLASThreads(settings.threads)
+        setBLASThreads(settings.threads == 2 ? 1 : settings.threads)
     }
 
     /// Products below this many flops run single-threaded: splitting them costs more than it gains
@@ -114,7 +120,34 @@ public enum BLAS {
                      _ b: UnsafePointer<Float>, _ ldb: Int,
                      _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
         if m == 0 || n == 0 { return }
-        setBLASThreads(settings.limit > 1 && 2 * m * n * k >= multithreadFlops ? settings.limit : 1)
+        let big = settings.limit > 1 && 2 * m * n * k >= multithreadFlops
+        if big && settings.limit == 2 {
+            // Halve the larger operand: each half packs half of it and all of the smaller one.
+            if m >= n {
+                let m0 = m / 2
+                parallelPair { h in
+                    let i = h == 0 ? 0 : m0, rows = h == 0 ? m0 : m - m0
+                    call(transA, transB, rows, n, k, alpha, transA ? a + i : a + i * lda, lda, b, ldb, beta, c + i * ldc, ldc)
+                }
+            } else {
+                let n0 = n / 2
+                parallelPair { h in
+                    let j = h == 0 ? 0 : n0, cols = h == 0 ? n0 : n - n0
+                    call(transA, transB, m, cols, k, alpha, a, lda, transB ? b + j * ldb : b + j, ldb, beta, c + j, ldc)
+                }
+            }
+            return
+        }
+        setBLASThreads(big ? settings.limit : 1)
+        call(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+
+    /// One sgemm call with the current OpenBLAS setting.
+    private static func call(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
+                             _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
+                             _ b: UnsafePointer<Float>, _ ldb: Int,
+                             _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        if m == 0 || n == 0 { return }
         if k == 0 {
             if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
             else if beta != 1 { for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } } }
@@ -127,7 +160,9 @@ public enum BLAS {
     /// Runs `body(0)` and `body(1)` concurrently when threads ≥ 2 (BLAS single-threaded meanwhile),
     /// else one after the other. Results do not depend on the schedule.
     static func parallelPair(_ body: (Int) -> Void) {
-        if settings.threads >= 2 {
+        // Within a half (a product split inside a pair's half, or a caller on another thread
+        // resetting `limit` meanwhile) the halves run in turn: a nested pair would wait for itself.
+        if settings.threads >= 2 && settings.limit > 1 && !Pair.isInside() {
             setBLASThreads(1)
             settings.limit = 1
             withoutActuallyEscaping(body) { b in

@@ -92,6 +92,12 @@ public final class Adam: Optimizer {
         stepCount += 1
         let lr = lrOverride ?? learningRate
         let b1 = beta1, b2 = beta2, eps = epsilon
+        // The bookkeeping first, in parameter order; then the element-wise update, which is
+        // independent per element, as two halves of every parameter (on two cores when threads ≥ 2;
+        // the same arithmetic per element either way, so the result does not depend on it).
+        struct Update { let w, g, m, v: UnsafeMutablePointer<Float>; let n: Int; let stepSize, invSqrtBc2, shrink, l2: Float }
+        var work: [Update] = []
+        work.reserveCapacity(parameters.count)
         for p in parameters where !p.frozen {
             // Bias correction counts this parameter's own updates (PyTorch keeps a step per
             // parameter): a task head updated only on its task's batches is corrected as such.
@@ -99,18 +105,26 @@ public final class Adam: Optimizer {
             updates[p.name] = updateCount
             let t = Float(updateCount)
             let bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t)
-            let stepSize = lr / bc1, invSqrtBc2 = 1 / bc2.squareRoot()
             let (mt, vt) = slots(p)
-            let w = p.value.data, g = p.grad.data, mp = mt.data, vp = vt.data, n = p.value.count
             let wd = p.decays ? weightDecay : 0
-            if decoupled && wd != 0 { let f = 1 - lr * wd; for i in 0..<n { w[i] *= f } }
-            let l2 = decoupled ? 0 : wd
-            for i in 0..<n {
-                let gi = g[i] + l2 * w[i]
-                let mi = b1 * mp[i] + (1 - b1) * gi
-                let vi = b2 * vp[i] + (1 - b2) * gi * gi
-                mp[i] = mi; vp[i] = vi
-                w[i] -= stepSize * mi / ((vi.squareRoot() * invSqrtBc2) + eps)
+            work.append(Update(w: p.value.data, g: p.grad.data, m: mt.data, v: vt.data, n: p.value.count,
+                               stepSize: lr / bc1, invSqrtBc2: 1 / bc2.squareRoot(),
+                               shrink: decoupled && wd != 0 ? 1 - lr * wd : 1, l2: decoupled ? 0 : wd))
+        }
+        work.withUnsafeBufferPointer { work in
+            BLAS.parallelPair { h in
+                for u in work {
+                    let half = u.n / 2, lo = h == 0 ? 0 : half, hi = h == 0 ? half : u.n
+                    let w = u.w, g = u.g, mp = u.m, vp = u.v, stepSize = u.stepSize, invSqrtBc2 = u.invSqrtBc2, l2 = u.l2
+                    if u.shrink != 1 { let f = u.shrink; for i in lo..<hi { w[i] *= f } }
+                    for i in lo..<hi {
+                        let gi = g[i] + l2 * w[i]
+                        let mi = b1 * mp[i] + (1 - b1) * gi
+                        let vi = b2 * vp[i] + (1 - b2) * gi * gi
+                        mp[i] = mi; vp[i] = vi
+                        w[i] -= stepSize * mi / ((vi.squareRoot() * invSqrtBc2) + eps)
+                    }
+                }
             }
         }
     }

@@ -14,6 +14,8 @@ enum Pair {
         var generation = 0
         var done = 0
         var thread: pthread_t?
+        /// The thread inside `run` (holding `lock`), for `isInside`.
+        var owner: pthread_t?
         init() {
             pthread_mutex_init(&mutex, nil)
             pthread_cond_init(&cond, nil)
@@ -46,9 +48,20 @@ enum Pair {
     }()
     static let lock = PairLock()
 
+    /// Whether the calling thread is running one of the halves of a `run` (the caller's or the
+    /// helper's). A nested `run` would wait for itself, so callers run such halves in turn.
+    static func isInside() -> Bool {
+        let s = state, me = pthread_self()
+        if let t = s.thread, pthread_equal(t, me) != 0 { return true }
+        if let o = s.owner, pthread_equal(o, me) != 0 { return true }
+        return false
+    }
+
     static func run(_ body: @escaping @Sendable (Int) -> Void) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
         let s = state
+        s.owner = pthread_self()
+        defer { s.owner = nil; lock.unlock() }
         pthread_mutex_lock(&s.mutex)
         s.job = body
         s.generation += 1

@@ -32,6 +32,9 @@ struct Seq2SeqBench: ParsableCommand {
     @Option(help: "Python with torch installed; when given, seq2seq_torch.py runs in the same run.") var torchPython: String?
     @Option(help: "Path of seq2seq_torch.py (default: ../shared/bench/seq2seq_torch.py).") var torchScript = "../shared/bench/seq2seq_torch.py"
     @Option(help: "Learning rate (Adam).") var lr: Float = 1e-3
+    @Flag(name: .customLong("decode-sources-only"),
+          help: "Decode from batches without targets, so the timed forward before decoding runs the encoder but not the teacher-forced decoder (the reference's decoding runs no teacher-forced pass). Default: batches with targets, as before.")
+    var decodeSourcesOnly = false
 
     func run() throws {
         TrainStepBench.reexecWithSkylakeXIfNeeded(nil)
@@ -83,7 +86,7 @@ struct Seq2SeqBench: ParsableCommand {
             let t0 = Clock.now()
             for i in stride(from: 0, to: test.count, by: batch) {
                 let rows = Array(test[i..<min(i + batch, test.count)])
-                let b = parts.batch(rows)
+                let b = parts.batch(rows, withTargets: !decodeSourcesOnly)
                 let input = try ModelInput(batch: b)
                 let outputs = try model.forward(input, training: false, allHeads: true)
                 guard let out = outputs[0] else { continue }
@@ -188,12 +191,14 @@ struct CMUdictSplit {
     }
 
     /// A batch of pairs: source ids padded with 0, the decoder ids as the seq2seq targets.
-    func batch(_ rows: [Pair]) -> Batch {
+    /// Without targets (`withTargets` false) every row's target is masked out: the model then
+    /// decodes one masked step per row in its forward instead of the teacher-forced target.
+    func batch(_ rows: [Pair], withTargets: Bool = true) -> Batch {
         let sources = rows.map { $0.source.isEmpty ? [Int32(1)] : $0.source }
         let T = sources.map(\.count).max() ?? 1
         var ids = [Int32](repeating: 0, count: rows.count * T)
         for (r, s) in sources.enumerated() { for (k, v) in s.enumerated() { ids[r * T + k] = v } }
-        var target = TaskTargets(task: "g2p", kind: .seq2seq, mask: rows.map { !$0.target.isEmpty }, labelCount: targetNames.count)
+        var target = TaskTargets(task: "g2p", kind: .seq2seq, mask: rows.map { withTargets && !$0.target.isEmpty }, labelCount: targetNames.count)
         target.sequences = rows.map(\.target)
         return Batch(size: rows.count, paddedLength: T, tokenIDs: ids, lengths: sources.map { Int32($0.count) },
                      exampleIDs: [Int64](repeating: 0, count: rows.count), drawnFor: [Int32](repeating: 0, count: rows.count), targets: [target])

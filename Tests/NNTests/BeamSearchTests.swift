@@ -239,6 +239,27 @@ extension NNTests {
         }
     }
 
+    /// (e′) Greedy and beam decoding split the batch in two halves, decoded on two cores with two
+    /// threads: the hypotheses are the same bits with one thread or two, for odd and even batches.
+    @Test(arguments: AttentionDecoder.Attention.allCases)
+    func decodingGivesTheSameBitsWithOneOrTwoThreads(attention: AttentionDecoder.Attention) throws {
+        let s = Self.decodingSizes
+        let dec = try makeDecodingDecoder(attention, seed: 41)
+        for lengths in [DecodingFixture.sourceLengths, [2, 6, 3], [4]] as [[Int32]] {
+            let f = try DecodingFixture(D: s.D, H: s.H, lengths: lengths, seed: 43)
+            let options = DecodingOptions(beamSize: 4, nBest: 3, lengthPenalty: .average(1))
+            func run(threads: Int) throws -> ([Hypothesis], [[Hypothesis]]) {
+                BLAS.setThreads(threads)
+                defer { BLAS.setThreads(1) }
+                return (try f.greedy(dec, options), try f.beam(dec, options))
+            }
+            let one = try run(threads: 1), two = try run(threads: 2)
+            #expect(one.0 == two.0)
+            #expect(one.1 == two.1)
+            #expect(one.0.count == lengths.count && one.1.count == lengths.count)
+        }
+    }
+
     /// (f) The n-best lists are sorted by penalised score, distinct, of size N, and each score is the
     /// penalised log-probability.
     @Test(arguments: [LengthPenalty.none, .average(0.8), .gnmt(1)])

@@ -181,6 +181,28 @@ extension NNTests {
         }
     }
 
+    /// The forward and backward split the sequences in two halves that run on two cores with two
+    /// threads: one and two threads give the same bits, and the gradients stay right with two.
+    @Test(arguments: AttentionDecoder.Attention.allCases)
+    func decoderGivesTheSameBitsWithOneOrTwoThreads(attention: AttentionDecoder.Attention) throws {
+        let s = Self.decoderSizes
+        func run(threads: Int) throws -> [[Float]] {
+            BLAS.setThreads(threads)
+            defer { BLAS.setThreads(1) }
+            let dec = try makeDecoder(attention, seed: 77)
+            let batch = try DecoderBatch(D: s.D, H: s.H, V: s.V, seed: 78)
+            let logits = try batch.forward(dec)
+            dec.zeroGrad()
+            let g = try dec.backward(logits)
+            return [logits.toArray(), dec.attentionWeights.toArray(), g.memory.toArray(), g.hidden.toArray(), g.cell.toArray()]
+                + dec.parameters.map { $0.grad.toArray() }
+        }
+        #expect(try run(threads: 1) == run(threads: 2))
+        BLAS.setThreads(2)
+        defer { BLAS.setThreads(1) }
+        try checkDecoderGradients(try makeDecoder(attention))
+    }
+
     @Test(arguments: AttentionDecoder.Attention.allCases)
     func decoderIsDeterministic(attention: AttentionDecoder.Attention) throws {
         let s = Self.decoderSizes
@@ -253,5 +275,29 @@ extension NNTests {
         let fresh = try make()
         try Checkpoint.load(parameters: fresh.parameters, from: path)
         #expect(try batch.forward(fresh).toArray() == batch.forward(dec).toArray())
+    }
+}
+
+extension NNTests {
+    /// With two threads, products of at least `BLAS.multithreadFlops` are split in two halves (by
+    /// rows or columns of C) on two cores; every element must come out as the unsplit product's.
+    @Test func splitProductsEqualUnsplitOnes() throws {
+        var rng = SplitMix64(seed: 90)
+        // (m, n, k): split by rows (m ≥ n) and by columns (m < n), odd sizes for uneven halves.
+        for (m, n, k) in [(515, 257, 131), (97, 1031, 173)] {
+            #expect(2 * m * n * k >= BLAS.multithreadFlops)
+            for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                let a = randomTensor(ta ? [k, m] : [m, k], &rng), b = randomTensor(tb ? [n, k] : [k, n], &rng)
+                let c0 = randomTensor([m, n], &rng)
+                func product(threads: Int) -> [Float] {
+                    BLAS.setThreads(threads)
+                    defer { BLAS.setThreads(1) }
+                    let c = c0.copy()
+                    BLAS.gemm(ta, tb, m, n, k, 0.5, a.data, ta ? m : k, b.data, tb ? k : n, 1, c.data, n)
+                    return c.toArray()
+                }
+                #expect(product(threads: 1) == product(threads: 2), "\(m)×\(n)×\(k) transA \(ta) transB \(tb)")
+            }
+        }
     }
 }
