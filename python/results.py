@@ -105,7 +105,7 @@ for p in pipelines:
         elif "spans" in rep or t["kind"] == "spans":
             baseline = "0 (no spans)"
         torch = torch_acc.get(t["task"])
-        rows.append((name, t["task"], t["kind"], part, t["examples"], t["mainMetric"], f"{t['main']:.4f}", baseline,
+        rows.append((name, t["task"], t["kind"], part, t["examples"], t["mainMetric"], f"{t['metrics'].get(t['mainMetric'], 0):.4f}", baseline,
                      f"{torch[0]:.4f} ({torch[1]:.0f} s)" if torch else "", f"{t_prep:.0f} s + {t_train:.0f} s"))
     print(f"{name}: done ({t_prep:.0f} s data, {t_train:.0f} s training)", file=sys.stderr)
 

@@ -87,7 +87,7 @@ import Text
         func err(_ yaml: String) -> String? {
             do { _ = try yamlMapping(yaml).validate(origin: "test.yaml"); return nil } catch { return "\(error)" }
         }
-        #expect(err("format: csv\ntext: t\ntasks: {a: {kind: span, field: x}}") == "test.yaml: tasks.a.kind: unknown task kind 'span' (expected classification, multilabel, tagging, spans)")
+        #expect(err("format: csv\ntext: t\ntasks: {a: {kind: span, field: x}}") == "test.yaml: tasks.a.kind: unknown task kind 'span' (expected classification, multilabel, tagging, spans, seq2seq, regression)")
         #expect(err("format: csv\ntext: t\ntasks: {a: {kind: classification, feild: x}}")?.hasPrefix("test.yaml: tasks.a.feild: unknown key") == true)
         #expect(err("format: cvs\ntext: t")?.hasPrefix("test.yaml: format: unknown format 'cvs'") == true)
         #expect(err("format: csv\ntasks: {}") == "test.yaml: text: no text field given (required for csv)")
