@@ -10,10 +10,34 @@ enum MappingYAML {
                                         "target", "max_length", "too_long", "count"]
     static let pipelineKeys: Set<String> = ["normalize", "tokenize", "locale"]
 
+    /// The line of the first mapping key anywhere in `node` that is not a scalar.
+    static func firstNonScalarKey(_ node: Node) -> Int? {
+        switch node {
+        case .mapping(let m):
+            for (k, v) in m {
+                if k.scalar == nil { return k.mark?.line ?? 0 }
+                if let l = firstNonScalarKey(v) { return l }
+            }
+        case .sequence(let q):
+            for v in q { if let l = firstNonScalarKey(v) { return l } }
+        default: break
+        }
+        return nil
+    }
+
     static func decode(_ text: String, origin: String) throws(ImportError) -> Mapping {
         func bad(_ message: String) -> ImportError { ImportError(.invalidMapping, RecordLocator(file: origin), message) }
         let tree: Any?
-        do { tree = try Yams.load(yaml: text) } catch {
+        do {
+            // Yams's constructor force-unwraps a key that is not a scalar (`{a: 1}: x`), a crash the
+            // fuzzing harness found: such keys are refused here, on the composed nodes, first.
+            if let node = try Yams.compose(yaml: text), let line = firstNonScalarKey(node) {
+                throw bad("line \(line): a key must be a plain name, not a list or a mapping")
+            }
+            tree = try Yams.load(yaml: text)
+        } catch let e as ImportError {
+            throw e
+        } catch {
             throw bad("not valid YAML: \(error)")
         }
         guard let top = tree as? [String: Any] else { throw bad("the mapping must be a YAML mapping (key: value)") }

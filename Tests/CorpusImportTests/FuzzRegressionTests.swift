@@ -34,4 +34,16 @@ struct FuzzRegressionTests {
         #expect(records + errors.count >= 1)
         #expect(errors.allSatisfy { $0.locator.file == "conllu-invalid-utf8-text" }, "\(errors)")
     }
+
+    /// A mapping whose key is itself a mapping (`{kind: …}` as a key): Yams's constructor crashed on it.
+    @Test func mappingKeyThatIsAMapping() throws {
+        let text = try String(contentsOfFile: Self.findings + "/mapping-key-is-a-mapping", encoding: .utf8)
+        do {
+            _ = try Mapping.decode(yaml: text, origin: "m.yaml")
+            Issue.record("accepted")
+        } catch {
+            #expect(error.kind == .invalidMapping && error.message.contains("a key must be a plain name"), "\(error)")
+        }
+        #expect(throws: ImportError.self) { try Mapping.decode(yaml: "? [a, b]\n: 1\n", origin: "m.yaml") }
+    }
 }
