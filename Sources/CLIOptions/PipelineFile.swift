@@ -151,6 +151,13 @@ public struct PipelineFile: Sendable {
         return out
     }
 
+    /// Where a parser's error about `section`'s arguments points: `file:line:column: name.key` of the
+    /// key its message names (`'--epochs <epochs>'`), else of the section.
+    public func location(of message: String, in section: FlagSection, name: String) -> String {
+        let entry = section.entries.first { message.contains("'--\($0.key)") || message.contains("--\($0.key) ") || message.hasSuffix("--\($0.key)") }
+        return "\(path):\(entry?.line ?? section.line):\(entry?.column ?? section.column): \(name)\(entry.map { ".\($0.key)" } ?? "")"
+    }
+
     /// The section as command-line arguments for a command whose options are `options` (long name →
     /// takes a value), checked key by key: an unknown key names the nearest known one, and a flag
     /// (no value) only takes `true`/`false`.

@@ -52,8 +52,8 @@ struct RunPipeline: ParsableCommand {
         if file.sources.isEmpty { throw CLIError("\(file.path): no sources: nothing to import") }
         var textArgs: [String] = []
         for (k, v) in file.text.sorted(by: { $0.key < $1.key }) { textArgs += ["--" + (k == "tokenize" ? "tokenizer" : k), v] }
-        let split: Split? = file.split.isEmpty ? nil : try parse(Split.self, file.split, "split", storePath)
-        let vocab: VocabBuild? = file.vocab.isEmpty ? nil : try parse(VocabBuild.self, file.vocab, "vocab", storePath)
+        let split: Split? = file.split.isEmpty ? nil : try parse(Split.self, file, file.split, "split", storePath)
+        let vocab: VocabBuild? = file.vocab.isEmpty ? nil : try parse(VocabBuild.self, file, file.vocab, "vocab", storePath)
         let splitSpec = try split?.spec()
         if split != nil && splitSpec == nil { throw CLIError("\(file.path): split: give ratios or kfold") }
         let vocabSpec = try vocab?.spec()
@@ -115,8 +115,8 @@ struct RunPipeline: ParsableCommand {
     }
 
     /// Parses a section as the command's own arguments (its validation runs here, before any work).
-    private func parse<C: ParsableCommand>(_ type: C.Type, _ section: PipelineFile.FlagSection, _ name: String, _ store: String) throws -> C {
-        let file = try PipelineFile(path: pipeline!)
+    private func parse<C: ParsableCommand>(_ type: C.Type, _ file: PipelineFile, _ section: PipelineFile.FlagSection,
+                                           _ name: String, _ store: String) throws -> C {
         let options = PipelineFile.options(help: C.helpMessage())
         do {
             let args = try file.arguments(section, name: name, options: options, reserved: ["store", "json", "replace"])
@@ -124,10 +124,8 @@ struct RunPipeline: ParsableCommand {
         } catch let p as PipelineFile.Problem {
             throw CLIError(p.description)
         } catch {
-            // Point at the key the parser's message names, else at the section.
             let message = C.message(for: error)
-            let entry = section.entries.first { message.contains("'--\($0.key)") || message.contains("--\($0.key) ") || message.hasSuffix("--\($0.key)") }
-            throw CLIError("\(file.path):\(entry?.line ?? section.line):\(entry?.column ?? section.column): \(name)\(entry.map { ".\($0.key)" } ?? ""): \(message)")
+            throw CLIError("\(file.location(of: message, in: section, name: name)): \(message)")
         }
     }
 

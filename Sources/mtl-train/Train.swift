@@ -166,9 +166,7 @@ struct MtlTrain: ParsableCommand {
         let command: MtlTrain
         do { command = try MtlTrain.parse(args + given) } catch {
             let message = MtlTrain.message(for: error)
-            let entry = file.train.entries.first { message.contains("'--\($0.key)") || message.contains("--\($0.key) ") }
-            let at = entry.map { ":\($0.line):\($0.column): train.\($0.key)" } ?? ":\(file.train.line):\(file.train.column): train"
-            throw TrainingError(.configuration, "\(path)\(at): \(message)")
+            throw TrainingError(.configuration, "\(file.location(of: message, in: file.train, name: "train")): \(message)")
         }
         try command.run()
         // The pipeline is part of the run's record.
