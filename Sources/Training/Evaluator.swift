@@ -91,7 +91,7 @@ public enum Evaluator {
                     let decoded = try model.predictedSequences(task: t, output)
                     let names = spec.labels
                     for (i, r) in input.encodedRows.enumerated() where target.mask[r] {
-                        let reference = spec.targetIDs.map { map in target.sequences[r].map { Int(map[Int($0)]) } } ?? target.sequences[r].map(Int.init)
+                        let reference = spec.decoderIDs(target.sequences[r]).map(Int.init)
                         let hypothesis = decoded[i].first?.tokens ?? []
                         sequences[t].add(hypothesis: hypothesis.map { names[Int($0)] }, reference: reference.map { names[$0] })
                     }

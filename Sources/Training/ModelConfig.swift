@@ -41,6 +41,12 @@ public struct TaskSpec: Sendable, Codable, Equatable {
     public static let targetSpecials = ["<pad>", "<unk>", "<bos>", "<eos>"]
     public static let targetPad: Int32 = 0, targetUnknown: Int32 = 1, targetBOS: Int32 = 2, targetEOS: Int32 = 3
 
+    /// The decoder ids of a target given as store label ids (types unseen in training → `<unk>`).
+    public func decoderIDs(_ labelIDs: [Int32]) -> [Int32] {
+        guard let map = targetIDs else { return labelIDs }
+        return labelIDs.map { $0 >= 0 && Int($0) < map.count ? map[Int($0)] : TaskSpec.targetUnknown }
+    }
+
     /// A seq2seq task's decoder vocabulary: the specials, then the target token types seen in
     /// the training part (`counts[labelID] > 0`) in label-id order; unseen types map to `<unk>`.
     public static func seq2seq(name: String, labels: [String], trainingCounts counts: [Int64]) -> TaskSpec {

@@ -14,6 +14,8 @@ final class Seq2SeqHead {
     let bridge: Pooling?
     /// ∂loss/∂logits of the last `loss` call, `[N_target, V]`.
     let dLogits = Tensor(shape: [0])
+    /// ∂/∂states `backward` returns (reused from step to step).
+    private let dStates = Tensor(shape: [0])
 
     /// What the last forward decoded: the target layout, the gold next ids per packed target
     /// row, and which packed rows count in the loss.
@@ -39,12 +41,6 @@ final class Seq2SeqHead {
         bridge = d.initFromEncoder ? Pooling(.last(directions: config.bidirectional ? 2 : 1), inputSize: config.encodedSize, rng: &rng) : nil
     }
 
-    /// The decoder ids of a target given as store label ids (unseen types → `<unk>`).
-    func decoderIDs(_ labelIDs: [Int32]) -> [Int32] {
-        guard let map = spec.targetIDs else { return labelIDs }
-        return labelIDs.map { $0 >= 0 && Int($0) < map.count ? map[Int($0)] : TaskSpec.targetUnknown }
-    }
-
     /// The initial state `[B, H]` from the encoder's states, or nil (zeros).
     func initialState(states: Tensor, layout: PackedLayout) throws -> Tensor? {
         guard let bridge else { return nil }
@@ -59,7 +55,7 @@ final class Seq2SeqHead {
         var sequences: [[Int32]] = Array(repeating: [], count: B)
         for (i, t) in targets.enumerated() {
             guard let t, !t.isEmpty else { continue }
-            sequences[i] = decoderIDs(t)
+            sequences[i] = spec.decoderIDs(t)
             lengths[i] = Int32(t.count + 1)
         }
         let T = Int(lengths.max() ?? 1)
@@ -118,8 +114,8 @@ final class Seq2SeqHead {
         let g = try decoder.backward(dLogits)
         guard let bridge else { return g.memory }
         let dh = try bridge.backward(g.hidden)
-        let out = Tensor(shape: g.memory.shape)
-        for i in 0..<out.count { out.data[i] = g.memory.data[i] + dh.data[i] }
-        return out
+        dStates.resize(g.memory.shape)
+        for i in 0..<dStates.count { dStates.data[i] = g.memory.data[i] + dh.data[i] }
+        return dStates
     }
 }
