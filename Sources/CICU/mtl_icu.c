@@ -10,6 +10,7 @@
  * which is what keeps the common case at memcpy speed.
  */
 #include "mtl_icu.h"
+#include "mtl_error.h"
 #include "mtl_cjk.h"
 
 #include <pthread.h>
@@ -32,7 +33,7 @@
 
 /* ------------------------------------------------------------------ errors */
 
-static void set_error(MTLError *error, int32_t code, int32_t offset, const char *format, ...) {
+void mtl_set_error(MTLError *error, int32_t code, int32_t offset, const char *format, ...) {
     if (!error) return;
     error->code = code;
     error->offset = offset;
@@ -43,12 +44,12 @@ static void set_error(MTLError *error, int32_t code, int32_t offset, const char 
 }
 
 static int32_t icu_error(MTLError *error, UErrorCode status, const char *what) {
-    set_error(error, MTL_ERR_ICU, -1, "%s: %s", what, u_errorName(status));
+    mtl_set_error(error, MTL_ERR_ICU, -1, "%s: %s", what, u_errorName(status));
     return MTL_ERR_ICU;
 }
 
 static int32_t no_memory(MTLError *error) {
-    set_error(error, MTL_ERR_NO_MEMORY, -1, "out of memory");
+    mtl_set_error(error, MTL_ERR_NO_MEMORY, -1, "out of memory");
     return MTL_ERR_NO_MEMORY;
 }
 
@@ -157,7 +158,7 @@ int32_t mtl_decode_utf8(const uint8_t *src, int32_t length, int32_t replace,
         if (c < 0) {
             if (!replace) {
                 out->length = n;
-                set_error(error, MTL_ERR_INVALID_UTF8, begin, "invalid UTF-8 at byte %d", begin);
+                mtl_set_error(error, MTL_ERR_INVALID_UTF8, begin, "invalid UTF-8 at byte %d", begin);
                 return MTL_ERR_INVALID_UTF8;
             }
             c = 0xFFFD;
@@ -254,7 +255,7 @@ static int32_t to_uchars(const char *utf8, UChar **out, int32_t *length, MTLErro
     if (U_FAILURE(status)) {
         free(*out);
         *out = NULL;
-        set_error(error, MTL_ERR_BAD_ARGUMENT, -1, "argument is not valid UTF-8");
+        mtl_set_error(error, MTL_ERR_BAD_ARGUMENT, -1, "argument is not valid UTF-8");
         return MTL_ERR_BAD_ARGUMENT;
     }
     return MTL_OK;
@@ -311,7 +312,7 @@ MTLStage *mtl_stage_open(int32_t kind, const char *argument, MTLError *error) {
         st->transliterator = utrans_openU(id, id_length, UTRANS_FORWARD, NULL, 0, &parse, &status);
         free(id);
         if (U_FAILURE(status)) {
-            set_error(error, MTL_ERR_BAD_ARGUMENT, parse.offset, "unknown or invalid transform ID '%s' (%s)",
+            mtl_set_error(error, MTL_ERR_BAD_ARGUMENT, parse.offset, "unknown or invalid transform ID '%s' (%s)",
                       argument, u_errorName(status));
             free(st);
             return NULL;
@@ -336,7 +337,7 @@ MTLStage *mtl_stage_open(int32_t kind, const char *argument, MTLError *error) {
         st->set = uset_openPattern(pattern, pattern_length, &status);
         free(pattern);
         if (U_FAILURE(status)) {
-            set_error(error, MTL_ERR_BAD_ARGUMENT, -1, "invalid Unicode set '%s' (%s)", argument, u_errorName(status));
+            mtl_set_error(error, MTL_ERR_BAD_ARGUMENT, -1, "invalid Unicode set '%s' (%s)", argument, u_errorName(status));
             free(st);
             return NULL;
         }
@@ -345,7 +346,7 @@ MTLStage *mtl_stage_open(int32_t kind, const char *argument, MTLError *error) {
         break;
     }
     default:
-        set_error(error, MTL_ERR_BAD_ARGUMENT, -1, "unknown stage kind %d", kind);
+        mtl_set_error(error, MTL_ERR_BAD_ARGUMENT, -1, "unknown stage kind %d", kind);
         free(st);
         return NULL;
     }
@@ -928,7 +929,7 @@ MTLSegmenter *mtl_segmenter_open(int32_t kind, const char *argument, MTLError *e
         /* A pathological pattern must fail on a line, not hang a worker (units: match steps, ~ms). */
         if (U_SUCCESS(status)) uregex_setTimeLimit(sg->regex, 2000, &status);
         if (U_FAILURE(status)) {
-            set_error(error, MTL_ERR_BAD_ARGUMENT, parse.offset, "invalid regular expression '%s' at offset %d (%s)",
+            mtl_set_error(error, MTL_ERR_BAD_ARGUMENT, parse.offset, "invalid regular expression '%s' at offset %d (%s)",
                       argument, parse.offset, u_errorName(status));
             free(sg);
             return NULL;
@@ -936,7 +937,7 @@ MTLSegmenter *mtl_segmenter_open(int32_t kind, const char *argument, MTLError *e
         break;
     }
     default:
-        set_error(error, MTL_ERR_BAD_ARGUMENT, -1, "unknown segmenter kind %d", kind);
+        mtl_set_error(error, MTL_ERR_BAD_ARGUMENT, -1, "unknown segmenter kind %d", kind);
         free(sg);
         return NULL;
     }
@@ -1156,7 +1157,7 @@ int32_t mtl_segment(MTLSegmenter *sg, const uint16_t *text, int32_t length, MTLS
         uregex_setText(sg->regex, (const UChar *)u"", 0, &reset);
         if (rc) return no_memory(error);
         if (status == U_REGEX_TIME_OUT || status == U_REGEX_STACK_OVERFLOW) {
-            set_error(error, MTL_ERR_BAD_ARGUMENT, -1,
+            mtl_set_error(error, MTL_ERR_BAD_ARGUMENT, -1,
                       "the regular expression gave up on this text (%s): it backtracks too much; simplify the pattern",
                       u_errorName(status));
             return MTL_ERR_BAD_ARGUMENT;

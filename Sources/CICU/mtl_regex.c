@@ -8,6 +8,7 @@
  * native indexes of that UText, i.e. byte offsets into the UTF-8 line.
  */
 #include "mtl_regex.h"
+#include "mtl_error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,22 +26,13 @@ struct MTLRegex {
     int32_t groups;
 };
 
-static void regex_error(MTLError *error, int32_t code, int32_t offset, const char *format, ...) {
-    if (!error) return;
-    error->code = code;
-    error->offset = offset;
-    va_list args;
-    va_start(args, format);
-    vsnprintf(error->message, sizeof error->message, format, args);
-    va_end(args);
-}
 
 MTLRegex *mtl_regex_open(const uint8_t *pattern, int32_t length, uint32_t flags,
                          MTLRegexParseError *parse, MTLError *error) {
     if (parse) { parse->line = -1; parse->offset = -1; parse->near[0] = 0; }
     if (error) { error->code = MTL_OK; error->offset = -1; error->message[0] = 0; }
     MTLRegex *r = calloc(1, sizeof *r);
-    if (!r) { regex_error(error, MTL_ERR_NO_MEMORY, -1, "out of memory"); return NULL; }
+    if (!r) { mtl_set_error(error, MTL_ERR_NO_MEMORY, -1, "out of memory"); return NULL; }
     UErrorCode status = U_ZERO_ERROR;
     UText patternText = UTEXT_INITIALIZER;
     utext_openUTF8(&patternText, (const char *)pattern, length, &status);
@@ -50,9 +42,9 @@ MTLRegex *mtl_regex_open(const uint8_t *pattern, int32_t length, uint32_t flags,
     utext_close(&patternText);   /* the compiled pattern keeps its own copy */
     if (U_FAILURE(status)) {
         if (status == U_MEMORY_ALLOCATION_ERROR) {
-            regex_error(error, MTL_ERR_NO_MEMORY, -1, "out of memory");
+            mtl_set_error(error, MTL_ERR_NO_MEMORY, -1, "out of memory");
         } else {
-            regex_error(error, MTL_ERR_BAD_ARGUMENT, pe.offset, "%s", u_errorName(status));
+            mtl_set_error(error, MTL_ERR_BAD_ARGUMENT, pe.offset, "%s", u_errorName(status));
             if (parse) {
                 parse->line = pe.line;
                 parse->offset = pe.offset;
@@ -68,7 +60,7 @@ MTLRegex *mtl_regex_open(const uint8_t *pattern, int32_t length, uint32_t flags,
     }
     r->groups = uregex_groupCount(r->regex, &status);
     if (U_FAILURE(status)) {
-        regex_error(error, MTL_ERR_ICU, -1, "uregex_groupCount: %s", u_errorName(status));
+        mtl_set_error(error, MTL_ERR_ICU, -1, "uregex_groupCount: %s", u_errorName(status));
         uregex_close(r->regex);
         free(r);
         return NULL;
@@ -101,12 +93,12 @@ int32_t mtl_regex_match(MTLRegex *r, const uint8_t *subject, int64_t length,
     utext_openUTF8(&r->subject, subject ? (const char *)subject : empty, subject ? length : 0, &status);
     if (U_SUCCESS(status)) uregex_setUText(r->regex, &r->subject, &status);
     if (U_FAILURE(status)) {
-        regex_error(error, MTL_ERR_ICU, -1, "uregex_setUText: %s", u_errorName(status));
+        mtl_set_error(error, MTL_ERR_ICU, -1, "uregex_setUText: %s", u_errorName(status));
         return -1;
     }
     UBool matched = uregex_matches64(r->regex, -1, &status);
     if (U_FAILURE(status)) {
-        regex_error(error, MTL_ERR_ICU, -1, "uregex_matches: %s", u_errorName(status));
+        mtl_set_error(error, MTL_ERR_ICU, -1, "uregex_matches: %s", u_errorName(status));
         return -1;
     }
     if (!matched) return 0;
@@ -114,7 +106,7 @@ int32_t mtl_regex_match(MTLRegex *r, const uint8_t *subject, int64_t length,
         int64_t s = uregex_start64(r->regex, groups[k], &status);
         int64_t e = uregex_end64(r->regex, groups[k], &status);
         if (U_FAILURE(status)) {
-            regex_error(error, MTL_ERR_ICU, -1, "uregex_start64(group %d): %s", (int)groups[k], u_errorName(status));
+            mtl_set_error(error, MTL_ERR_ICU, -1, "uregex_start64(group %d): %s", (int)groups[k], u_errorName(status));
             return -1;
         }
         ranges[2 * k] = s < 0 ? -1 : s;
