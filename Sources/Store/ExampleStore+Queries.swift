@@ -29,12 +29,12 @@ public struct ExampleDetail: Sendable, Hashable {
         /// The label names of `value.ids`, in the same order.
         public var names: [String]
         /// seq2seq: the target text as read and its tokens (offsets into that text).
-        public var target: (text: String, tokens: DecodedTokens)? {
-            get { targetText.map { ($0, targetTokens!) } }
-            set { targetText = newValue?.text; targetTokens = newValue?.tokens }
-        }
-        var targetText: String?
-        var targetTokens: DecodedTokens?
+        public var target: Target?
+    }
+    /// A seq2seq annotation's target.
+    public struct Target: Sendable, Hashable {
+        public var text: String
+        public var tokens: DecodedTokens
     }
     public var example: ExampleRecord
     public var source: SourceRecord
@@ -175,7 +175,7 @@ extension ExampleStore {
                 try tg.bind([.integer(id), .integer(task.id)])
                 if try tg.step() {
                     let text = tg.string(0) ?? ""
-                    a.target = (text, try TokenBlob.decode(tg.blob(1) ?? [], text: text))
+                    a.target = ExampleDetail.Target(text: text, tokens: try TokenBlob.decode(tg.blob(1) ?? [], text: text))
                 }
                 tg.reset()
             }

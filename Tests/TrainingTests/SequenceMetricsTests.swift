@@ -1,4 +1,5 @@
 import Foundation
+import NN
 import TestSupport
 import XCTest
 @testable import Training
@@ -45,16 +46,14 @@ private struct ExpectedCase: Decodable {
     var edit_distance, reference_units: Int?
 }
 
-/// python/check_sacrebleu.py's SplitMix64.
+/// python/check_sacrebleu.py's SplitMix64: the classic stream (state advanced by the golden
+/// gamma, then mixed), whose mixing is NN's `SplitMix64.mix` of the state before the advance.
 private struct Mix64 {
     var state: UInt64
     init(_ seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        defer { state &+= 0x9E37_79B9_7F4A_7C15 }
+        return SplitMix64.mix(state)
     }
 }
 
