@@ -40,6 +40,9 @@ public struct PipelineFile: Sendable {
         public var mappingYAML: String
         public var mappingLine: Int
         public var onError: String?
+        /// `max-record-bytes`, `max-text-node-bytes`, `max-depth`, `max-tokens-per-example`:
+        /// import's flags of the same names, as written.
+        public var limits: [(flag: String, value: String)] = []
     }
 
     /// A section of command-line flags (`split`, `vocab`, `train`) with each key's position.
@@ -55,7 +58,9 @@ public struct PipelineFile: Sendable {
     }
 
     public static let topKeys = ["store", "text", "sources", "split", "vocab", "train"]
-    public static let sourceKeys = ["file", "part", "mapping", "on-error"]
+    public static let sourceKeys = ["file", "part", "mapping", "on-error"] + limitKeys
+    /// The import limits a source may set (`mtl-prep import`'s flags of the same names).
+    public static let limitKeys = ["max-record-bytes", "max-text-node-bytes", "max-depth", "max-tokens-per-example"]
     public static let textKeys = ["normalize", "tokenize", "locale"]
 
     public let path: String
@@ -112,6 +117,7 @@ public struct PipelineFile: Sendable {
     private func source(_ node: Node) throws -> Source {
         guard let m = node.mapping else { throw problem(node, "a source is a mapping: {file: …, mapping: {…}}") }
         var file: String?, part: String?, onError: String?, mapping: Node?
+        var limits: [(flag: String, value: String)] = []
         for (k, v) in m {
             let key = Self.canonical(k.string ?? "")
             switch key {
@@ -119,6 +125,9 @@ public struct PipelineFile: Sendable {
             case "part": part = v.string
             case "on-error": onError = v.string
             case "mapping": mapping = v
+            case _ where Self.limitKeys.contains(key):
+                guard let value = v.string else { throw problem(v, "\(key): expected a number (bytes may take K, M, G)") }
+                limits.append(("--" + key, value))
             default: throw unknown(k, key, among: Self.sourceKeys, in: "a source")
             }
         }
@@ -126,7 +135,7 @@ public struct PipelineFile: Sendable {
         guard let mapping, mapping.mapping != nil else { throw problem(node, "source \(file) needs mapping: (the --mapping section: format, text, tasks, …)") }
         let yaml: String
         do { yaml = try Yams.serialize(node: mapping) } catch { throw problem(mapping, "mapping: \(error)") }
-        return Source(file: file, part: part, mappingYAML: yaml, mappingLine: mapping.mark?.line ?? 0, onError: onError)
+        return Source(file: file, part: part, mappingYAML: yaml, mappingLine: mapping.mark?.line ?? 0, onError: onError, limits: limits)
     }
 
     private func flags(_ node: Node, _ section: String) throws -> FlagSection {

@@ -124,6 +124,12 @@ public final class CSVReader: RecordReader {
             let recordLine = scanner.line
             guard try scanner.scanRecord(source) else { return nil }
             let count = scanner.starts.count
+            if scanner.pos - scanner.recordStart > options.maxRecordBytes {
+                var limits = ReaderLimits()
+                limits.recordBytes = options.maxRecordBytes
+                throw limits.recordTooLong("record", bytes: scanner.pos - scanner.recordStart,
+                                           RecordLocator(file: source.displayName, line: recordLine))
+            }
             if options.skipEmptyLines, count == 1, scanner.isEmptyUnquoted(0) { continue }
             let loc = RecordLocator(file: source.displayName, line: recordLine)
             if let n = expectedFields {
@@ -201,8 +207,9 @@ struct CSVScanner {
         }
         if end == capacity {
             guard capacity < options.maxRecordBytes else {
-                throw ImportError(.recordTooLong, RecordLocator(file: file, line: line),
-                                  "record longer than \(options.maxRecordBytes) bytes (an unterminated quote?)")
+                var limits = ReaderLimits()
+                limits.recordBytes = options.maxRecordBytes
+                throw limits.recordTooLong("record", hint: "an unterminated quote?", RecordLocator(file: file, line: line))
             }
             let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: min(capacity * 2, options.maxRecordBytes))
             bigger.update(from: buf, count: end)

@@ -48,14 +48,18 @@ public final class CoNLLReader: RecordReader {
     private let fields: [CoNLLField]
     private let maxColumn: Int
     private let wantedColumns: [Int]
+    private let limits: ReaderLimits
     /// Sentences, words, multiword ranges and empty nodes read so far.
     public private(set) var sentences = 0, words = 0, multiwordRanges = 0, emptyNodes = 0
 
     public init(path: String, fields: [CoNLLField], options: CoNLLOptions = .conll,
-                displayName: String? = nil, hashing: Bool = false, blockSize: Int = 1 << 20) throws(ImportError) {
+                displayName: String? = nil, hashing: Bool = false, blockSize: Int = 1 << 20,
+                limits: ReaderLimits = ReaderLimits()) throws(ImportError) {
         self.options = options
         self.fields = fields
-        lines = LineReader(source: try ByteSource(path: path, displayName: displayName, hashing: hashing), blockSize: blockSize)
+        self.limits = limits
+        lines = LineReader(source: try ByteSource(path: path, displayName: displayName, hashing: hashing), blockSize: blockSize,
+                           maxLineBytes: limits.recordBytes)
         maxColumn = fields.reduce(options.dialect == .conllu ? 1 : 0) { m, f in
             if case .column(let i) = f { return max(m, i) }; return m
         }
@@ -113,6 +117,7 @@ public final class CoNLLReader: RecordReader {
         var forms: [String] = []      // surface forms
         var rangeEnd = 0              // last word id covered by the current multiword range
         var wordCount = 0
+        var sentenceBytes = 0
         let conllu = options.dialect == .conllu
         while let line = try lines.nextLine() {
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
@@ -120,6 +125,11 @@ public final class CoNLLReader: RecordReader {
                 break
             }
             if firstLine == nil { firstLine = lines.lineNumber }
+            // A sentence is the record: a file without blank lines must not grow one without bound.
+            sentenceBytes += line.count + 1
+            if sentenceBytes > limits.recordBytes {
+                throw limits.recordTooLong("sentence", RecordLocator(file: lines.source.displayName, line: firstLine))
+            }
             if UTF8Check.firstInvalid(line) != line.count { _ = try lines.decode(line) } // throws with the exact position
             if conllu, line[0] == UInt8(ascii: "#") {
                 let text = try lines.decode(line)

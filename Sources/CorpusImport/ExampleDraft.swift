@@ -90,8 +90,12 @@ final class DraftBuilder {
     private let targetProcessors: [TextProcessor?]
     private var truncated: [Bool] = []
 
-    init(plan: ReaderPlan, pipeline: TextPipeline) throws {
+    /// `ReaderLimits.tokensPerExample` (the limit) and the whole set (for its error).
+    private let limits: ReaderLimits
+
+    init(plan: ReaderPlan, pipeline: TextPipeline, limits: ReaderLimits = ReaderLimits()) throws {
         self.plan = plan
+        self.limits = limits
         processor = try pipeline.makeProcessor()
         fixedLabels = plan.tasks.map { $0.mapping.labels.map(Set.init) }
         labelsNeedTokens = plan.tasks.contains { $0.mapping.kind == .tagging || $0.mapping.kind == .spans }
@@ -151,6 +155,7 @@ final class DraftBuilder {
                 try text.withUTF8 { utf8 in
                     try processor.withTokens(utf8: utf8) { view in
                         if view.isEmpty && !allowsEmptyText { throw emptyText(loc) }
+                        if view.count > limits.tokensPerExample { throw limits.tooManyTokens(view.count, loc) }
                         blobRange = appendBlob(view, to: &out.bytes)
                         normHash = StableHash.fnv1a64(view.normalizedUTF8)
                         if labelsNeedTokens {
@@ -172,6 +177,7 @@ final class DraftBuilder {
                 }
             } catch { throw Self.importError(error, loc) }
             if t.tokens.isEmpty && !allowsEmptyText { throw emptyText(loc) }
+            if t.tokens.count > limits.tokensPerExample { throw limits.tooManyTokens(t.tokens.count, loc) }
             out.bytes.append(contentsOf: t.original.utf8)
             blob.reset()
             var normalized = t.normalized

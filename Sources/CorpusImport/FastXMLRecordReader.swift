@@ -83,8 +83,10 @@ final class FastXMLRecordReader: RecordReader {
     func next() throws(ImportError) -> RawRecord? {
         if let fallback { return try fallback.next() }
         while true {
+            let start = parser.pos
+            let record: RawRecord?
             do throws(XMLScanStop) {
-                return try parser.next(buffer, end: count, atEOF: atEOF)
+                record = try parser.next(buffer, end: count, atEOF: atEOF)
             } catch {
                 switch error {
                 case .needMore where !atEOF:
@@ -94,7 +96,14 @@ final class FastXMLRecordReader: RecordReader {
                 case .unsupported(let reason):
                     return try handOver(reason)
                 }
+                continue
             }
+            // The bytes parsed for it bound the record element's size from above: when they pass
+            // the limit, libxml2 measures the record and reports it if it is too long.
+            if record != nil, parser.pos - start > options.limits.recordBytes {
+                return try handOver("a record of up to \(parser.pos - start) bytes, over the record limit", skipping: parser.records - 1)
+            }
+            return record
         }
     }
 
@@ -123,7 +132,7 @@ final class FastXMLRecordReader: RecordReader {
     }
 
     /// libxml2 reads the file from the start; the records the subset parser returned are skipped.
-    private func handOver(_ reason: String) throws(ImportError) -> RawRecord? {
+    private func handOver(_ reason: String, skipping: Int? = nil) throws(ImportError) -> RawRecord? {
         handOverReason = reason
         source = nil
         buffer.deallocate()
@@ -131,10 +140,11 @@ final class FastXMLRecordReader: RecordReader {
         capacity = 0
         count = 0
         let reader = try XMLRecordReader(path: path, fields: fields, options: options, displayName: displayName, hashing: hashing)
-        for _ in 0..<parser.records {
+        let done = skipping ?? parser.records
+        for _ in 0..<done {
             guard try reader.next() != nil else {
                 throw ImportError(.notWellFormedXML, RecordLocator(file: parser.file),
-                                  "libxml2 finds fewer records than the \(parser.records) read before (\(reason))")
+                                  "libxml2 finds fewer records than the \(done) read before (\(reason))")
             }
         }
         fallback = reader

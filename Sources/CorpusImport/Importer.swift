@@ -30,6 +30,8 @@ public struct ImportOptions: Sendable {
     /// queue to the workers and the chunks being worked on are bounded by
     /// `max(2, threads) × chunkBytes` each, so that memory follows bytes, not record counts.
     public var chunkBytes = 4 << 20
+    /// Record bytes, XML text nodes and nesting, JSON nesting, tokens per example.
+    public var limits = ReaderLimits()
     /// Import a non-empty file that yields no record as an empty source (default: an error).
     public var allowEmpty = false
     /// The file name used in locators (default: the path's last component).
@@ -125,8 +127,9 @@ public final class Importer {
         let mapping = options.mapping
         try mapping.validate(origin: "mapping")
         let plan = ReaderPlan(mapping: mapping)
-        let reader = try plan.makeReader(path: path, displayName: display, xml: options.xmlReading)
         let storeLoc = RecordLocator(file: display)
+        if let problem = options.limits.problem() { throw ImportError(.invalidMapping, storeLoc, problem) }
+        let reader = try plan.makeReader(path: path, displayName: display, xml: options.xmlReading, limits: options.limits)
         func storeError(_ error: any Error) -> ImportError {
             if let e = error as? ImportError { return e }
             return ImportError(.store, storeLoc, "store: \(error)")
@@ -207,11 +210,11 @@ public final class Importer {
         var spans = [SpanCounts](repeating: SpanCounts(), count: plan.tasks.count)
         var truncatedTargets = [Int64](repeating: 0, count: plan.tasks.count)
         var lastReport = 0.0
-        let pipeline = options.pipeline
+        let pipeline = options.pipeline, limits = options.limits
         do {
             try OrderedParallelMap.run(
                 threads: max(1, options.threads),
-                makeWorker: { try DraftBuilder(plan: plan, pipeline: pipeline) },
+                makeWorker: { try DraftBuilder(plan: plan, pipeline: pipeline, limits: limits) },
                 next: { queue.pop() },
                 transform: { builder, chunk in builder.pack(chunk) },
                 consume: { output in

@@ -10,11 +10,15 @@ import Foundation
 public final class JSONLReader: RecordReader {
     private let lines: LineReader
     private let paths: [[String]]
+    private let limits: ReaderLimits
 
     /// - Parameters:
     ///   - fields: key paths, in the order `RawRecord.fields` will hold them.
-    public init(path: String, fields: [String], displayName: String? = nil, hashing: Bool = false, blockSize: Int = 1 << 20) throws(ImportError) {
-        lines = LineReader(source: try ByteSource(path: path, displayName: displayName, hashing: hashing), blockSize: blockSize)
+    public init(path: String, fields: [String], displayName: String? = nil, hashing: Bool = false, blockSize: Int = 1 << 20,
+                limits: ReaderLimits = ReaderLimits()) throws(ImportError) {
+        self.limits = limits
+        lines = LineReader(source: try ByteSource(path: path, displayName: displayName, hashing: hashing), blockSize: blockSize,
+                           maxLineBytes: limits.recordBytes)
         paths = fields.map { $0.split(separator: ".", omittingEmptySubsequences: false).map(String.init) }
     }
 
@@ -28,6 +32,9 @@ public final class JSONLReader: RecordReader {
         while let line = try lines.nextLine() {
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
             _ = try lines.decode(line) // exact invalid-UTF-8 position before JSON parsing
+            if jsonNestingDepth(line, stopAbove: limits.depth) > limits.depth {
+                throw limits.tooDeep("JSON arrays and objects", lines.locator())
+            }
             let object: Any
             do {
                 object = try JSONSerialization.jsonObject(with: Data(line), options: [])

@@ -4,7 +4,7 @@ final class LineReader {
     let source: ByteSource
     private var buf: UnsafeMutablePointer<UInt8>
     private var capacity: Int
-    private let maxLineBytes: Int
+    let maxLineBytes: Int
     private var pos = 0, end = 0
     private var started = false
     /// 1-based number of the line last returned.
@@ -12,6 +12,13 @@ final class LineReader {
     /// File offset of the line last returned.
     private(set) var lineOffset: Int64 = 0
     private var base: Int64 = 0
+
+    /// A line over `limit` bytes: the limit and the flag that raises it.
+    static func tooLong(_ limit: Int, _ bytes: Int?, _ locator: RecordLocator) -> ImportError {
+        var limits = ReaderLimits()
+        limits.recordBytes = limit
+        return limits.recordTooLong("line", bytes: bytes, locator)
+    }
 
     init(source: ByteSource, blockSize: Int = 1 << 20, maxLineBytes: Int = 64 << 20) {
         self.source = source
@@ -30,8 +37,7 @@ final class LineReader {
         }
         if end == capacity {
             guard capacity < maxLineBytes else {
-                throw ImportError(.recordTooLong, RecordLocator(file: source.displayName, line: lineNumber + 1),
-                                  "line longer than \(maxLineBytes) bytes")
+                throw Self.tooLong(maxLineBytes, nil, RecordLocator(file: source.displayName, line: lineNumber + 1))
             }
             let c = min(capacity * 2, maxLineBytes)
             let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
@@ -58,6 +64,7 @@ final class LineReader {
                 let line = UnsafeRawBufferPointer(start: buf + pos, count: e - pos)
                 lineNumber += 1; lineOffset = base + Int64(pos)
                 pos = nl + 1
+                if line.count > maxLineBytes { throw Self.tooLong(maxLineBytes, line.count, locator()) }
                 return line
             }
             let consumedBefore = end - pos
@@ -68,6 +75,7 @@ final class LineReader {
                 let line = UnsafeRawBufferPointer(start: buf + pos, count: e - pos)
                 lineNumber += 1; lineOffset = base + Int64(pos)
                 pos = end
+                if line.count > maxLineBytes { throw Self.tooLong(maxLineBytes, line.count, locator()) }
                 return line
             }
             scanFrom = pos + consumedBefore

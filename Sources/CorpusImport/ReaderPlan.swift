@@ -47,7 +47,8 @@ struct ReaderPlan: Sendable {
     }
 
     /// Opens the reader for `path` (hashing on, for the store's content hash).
-    func makeReader(path: String, displayName: String?, xml: XMLReading = XMLReading()) throws(ImportError) -> any RecordReader {
+    func makeReader(path: String, displayName: String?, xml: XMLReading = XMLReading(),
+                    limits: ReaderLimits = ReaderLimits()) throws(ImportError) -> any RecordReader {
         let m = mapping
         switch m.format {
         case .csv, .tsv:
@@ -55,24 +56,29 @@ struct ReaderPlan: Sendable {
             if let d = m.delimiter?.utf8.first { options.delimiter = d }
             if let q = m.quote { options.quote = q == "none" ? nil : q.utf8.first }
             if let columns = m.columns { options.header = .columns(columns) } else if m.header == false { options.header = .none }
+            options.maxRecordBytes = limits.recordBytes
             let refs = fields.map { f -> ColumnRef in
                 if f.hasPrefix("#"), let i = Int(f.dropFirst()) { return .index(i) }
                 return .name(f)
             }
             return try CSVReader(path: path, columns: refs, options: options, displayName: displayName, hashing: true)
         case .jsonl:
-            return try JSONLReader(path: path, fields: fields, displayName: displayName, hashing: true)
+            return try JSONLReader(path: path, fields: fields, displayName: displayName, hashing: true, limits: limits)
         case .regex:
             var options = RegexLineOptions(skipBlankLines: true, commentPrefix: m.comment)
             options.patternOrigin = "pattern"
+            options.maxLineBytes = limits.recordBytes
             return try RegexLineReader(path: path, pattern: m.pattern ?? "", fields: fields, options: options,
                                        displayName: displayName, hashing: true)
         case .parallel:
-            return try ParallelLineReader(sourcePath: path, targetPath: m.targetFile ?? "", fields: fields,
+            var options = ParallelLineOptions()
+            options.maxLineBytes = limits.recordBytes
+            return try ParallelLineReader(sourcePath: path, targetPath: m.targetFile ?? "", fields: fields, options: options,
                                           sourceDisplayName: displayName, hashing: true)
         case .xml:
             return try xml.makeReader(path: path, fields: fields,
-                                      options: XMLOptions(recordElement: m.record ?? "", namespaceURI: m.namespace, namespaces: m.namespaces ?? [:]),
+                                      options: XMLOptions(recordElement: m.record ?? "", namespaceURI: m.namespace, namespaces: m.namespaces ?? [:],
+                                                          limits: limits),
                                       displayName: displayName, hashing: true)
         case .conll, .conllu:
             var refs: [CoNLLField] = []
@@ -95,7 +101,7 @@ struct ReaderPlan: Sendable {
             let options = m.format == .conll ? CoNLLOptions.conll
                 : CoNLLOptions(dialect: .conllu, sentenceFor: textRef == .column(1) || textRef == .surfaceForms ? textRef : nil)
             return try CoNLLReader(path: path, fields: refs, options: options,
-                                   displayName: displayName, hashing: true)
+                                   displayName: displayName, hashing: true, limits: limits)
         }
     }
 }

@@ -111,6 +111,9 @@ public struct ImportError: Error, Sendable, Hashable, CustomStringConvertible {
         /// A non-empty file without a single record (a misspelled `--record`, a wrong
         /// `--namespace`, a CSV with only its header); `--allow-empty` accepts it.
         case noRecords
+        /// A size beyond one of the `ReaderLimits` (XML nesting or text node, JSON nesting,
+        /// tokens per example): the record is a bad record, the reader goes on.
+        case limitExceeded
     }
     public var kind: Kind
     public var locator: RecordLocator
@@ -129,7 +132,7 @@ extension ImportError.Kind {
     /// Any other error thrown by `next()` stopped the reader for good.
     public var readerContinues: Bool {
         switch self {
-        case .raggedRow, .invalidUTF8, .invalidJSON, .patternMismatch: return true
+        case .raggedRow, .invalidUTF8, .invalidJSON, .patternMismatch, .limitExceeded: return true
         default: return false
         }
     }

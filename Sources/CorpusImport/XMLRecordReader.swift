@@ -9,9 +9,13 @@ public struct XMLOptions: Sendable, Hashable {
     /// Extra prefix → URI bindings usable in the XPath expressions (the document's own
     /// prefixed namespaces in scope on the record are registered automatically).
     public var namespaces: [String: String]
+    /// Record bytes, text node bytes and nesting depth (`tokensPerExample` is not the reader's).
+    public var limits: ReaderLimits
 
-    public init(recordElement: String, namespaceURI: String? = nil, namespaces: [String: String] = [:]) {
+    public init(recordElement: String, namespaceURI: String? = nil, namespaces: [String: String] = [:],
+                limits: ReaderLimits = ReaderLimits()) {
         self.recordElement = recordElement; self.namespaceURI = namespaceURI; self.namespaces = namespaces
+        self.limits = limits
     }
 }
 
@@ -76,8 +80,11 @@ public final class XMLRecordReader: RecordReader {
             }
             compiled.append(c)
         }
+        // HUGE only when the user raised a limit past libxml2's defaults; the limits given are
+        // then checked on each record element (`checkLimits`).
         let opts = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue
-                         | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_NOCDATA.rawValue | XML_PARSE_COMPACT.rawValue)
+                         | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_NOCDATA.rawValue | XML_PARSE_COMPACT.rawValue
+                         | (options.limits.needsHugeXML ? XML_PARSE_HUGE.rawValue : 0))
         let me = Unmanaged.passUnretained(self).toOpaque()
         reader = xmlReaderForIO({ ctx, buffer, len in
             let me = Unmanaged<XMLRecordReader>.fromOpaque(ctx!).takeUnretainedValue()
@@ -102,9 +109,16 @@ public final class XMLRecordReader: RecordReader {
                     "entity expansion refused: \(msg) (an entity-expansion bomb?)")
                 return
             }
-            me.parseError = ImportError(.notWellFormedXML,
-                RecordLocator(file: me.source.displayName, line: line > 0 ? line : nil, column: line > 0 && col > 0 ? col : nil),
-                "not well-formed XML: \(msg)")
+            let loc = RecordLocator(file: me.source.displayName, line: line > 0 ? line : nil, column: line > 0 && col > 0 ? col : nil)
+            // libxml2's own size limits, in the words of ours (the reader cannot go on after them).
+            let limits = me.options.limits
+            if msg.contains("Excessive depth") {
+                me.parseError = ImportError(.unsafeXML, loc, limits.tooDeep("XML elements", loc).message)
+            } else if msg.contains("huge text node") || msg.contains("AttValue length too long") || msg.contains("too big found") {
+                me.parseError = ImportError(.unsafeXML, loc, limits.textNodeTooLong("an XML text node, attribute value, CDATA section or comment", bytes: nil, loc).message)
+            } else {
+                me.parseError = ImportError(.notWellFormedXML, loc, "not well-formed XML: \(msg)")
+            }
         }, me)
     }
 
@@ -159,6 +173,8 @@ public final class XMLRecordReader: RecordReader {
                 let ns = xmlTextReaderConstNamespaceUri(reader).map { String(cString: $0) } ?? ""
                 if ns != uri { continue }
             }
+            let depth = Int(xmlTextReaderDepth(reader)) + 1
+            let consumedBefore = Int(xmlTextReaderByteConsumed(reader))
             guard let node = xmlTextReaderExpand(reader) else { throw failure("cannot expand record element") }
             if mtl_xml_doc_declares_entities(node.pointee.doc) != 0 {
                 throw ImportError(.unsafeXML, RecordLocator(file: source.displayName, line: Int(xmlGetLineNo(node))),
@@ -168,7 +184,44 @@ public final class XMLRecordReader: RecordReader {
             skipCurrent = true
             let locator = RecordLocator(file: source.displayName, line: Int(xmlGetLineNo(node)),
                                         recordIndex: records, elementPath: Self.path(of: node))
+            // The parser's position moves by input chunks: the record's size is known to within
+            // a few KB, enough for a limit in megabytes (the fast path measures it exactly).
+            let bytes = Int(xmlTextReaderByteConsumed(reader)) - consumedBefore
+            if bytes > options.limits.recordBytes {
+                throw ImportError(.unsafeXML, locator, options.limits.recordTooLong("record element", bytes: bytes, locator).message)
+            }
+            try Self.checkLimits(node, depth: depth, options.limits, locator)
             return RawRecord(locator: locator, fields: try evaluate(on: node, locator: locator))
+        }
+    }
+
+    /// Nesting and text sizes of a record element at `depth` (the root is 1) against the limits
+    /// (libxml2 checks its own defaults while parsing; limits below them or raised past them
+    /// with XML_PARSE_HUGE are checked here). The reader has consumed the record: it goes on.
+    static func checkLimits(_ record: xmlNodePtr, depth: Int, _ limits: ReaderLimits, _ locator: RecordLocator) throws(ImportError) {
+        var stack: [(xmlNodePtr, Int)] = [(record, depth)]
+        while let (n, d) = stack.popLast() {
+            if d > limits.depth { throw limits.tooDeep("XML elements", locator) }
+            var a = n.pointee.properties
+            while let attr = a {
+                var c = attr.pointee.children
+                var length = 0
+                while let t = c { length += t.pointee.content.map { Int(xmlStrlen($0)) } ?? 0; c = t.pointee.next }
+                if length > limits.textNodeBytes { throw limits.textNodeTooLong("an attribute value", bytes: length, locator) }
+                a = attr.pointee.next
+            }
+            var c = n.pointee.children
+            var run = 0   // adjacent text and CDATA nodes are one text node to a reader of the record
+            while let child = c {
+                switch child.pointee.type {
+                case XML_ELEMENT_NODE: stack.append((child, d + 1)); run = 0
+                case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
+                    run += child.pointee.content.map { Int(xmlStrlen($0)) } ?? 0
+                    if run > limits.textNodeBytes { throw limits.textNodeTooLong("an XML text node", bytes: run, locator) }
+                default: run = 0
+                }
+                c = child.pointee.next
+            }
         }
     }
 

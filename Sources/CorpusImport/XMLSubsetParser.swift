@@ -39,8 +39,11 @@ enum XMLScanStop: Error, Equatable {
 struct XMLSubsetParser {
     static let padding = 16
     /// Limits well inside libxml2's own (depth 256, 10^7-byte text nodes and attribute values,
-    /// 50,000-byte names, without XML_PARSE_HUGE), so that nothing libxml2 refuses gets through.
-    static let maxDepth = 200, maxRun = 1_000_000, maxName = 1_000
+    /// 50,000-byte names, without XML_PARSE_HUGE), so that nothing libxml2 refuses gets through;
+    /// lower still when the import's `ReaderLimits` are: libxml2 then takes over and reports a
+    /// limit exceeded exactly where it is.
+    static let maxName = 1_000
+    private let maxDepth: Int, maxRun: Int
     static let xmlNamespace = Array("http://www.w3.org/XML/1998/namespace".utf8)
     static let xmlnsNamespace = Array("http://www.w3.org/2000/xmlns/".utf8)
 
@@ -130,6 +133,8 @@ struct XMLSubsetParser {
         recordPathName = options.recordElement
         recordURI = options.namespaceURI.map { Array($0.utf8) }
         self.file = file
+        maxDepth = min(200, options.limits.depth)
+        maxRun = min(1_000_000, options.limits.textNodeBytes)
         matched = Array(repeating: 0, count: fields.count)
         collectFrom = Array(repeating: -1, count: fields.count)
         values = Array(repeating: [], count: fields.count)
@@ -173,7 +178,7 @@ struct XMLSubsetParser {
             if phase == .content {
                 i = try text(i, keep: false)
                 textNode += i - pos
-                if textNode > Self.maxRun { throw .unsupported("text node too long") }
+                if textNode > maxRun { throw .unsupported("text node too long") }
             } else {
                 i = try spaces(i)
                 if i < end && p[i] != lt { throw .unsupported("text outside the root element") }
@@ -193,7 +198,7 @@ struct XMLSubsetParser {
                 let s = i
                 i = try cdata(i, keep: false)
                 textNode += i - s
-                if textNode > Self.maxRun { throw .unsupported("text node too long") }
+                if textNode > maxRun { throw .unsupported("text node too long") }
             } else {
                 throw .unsupported("DOCTYPE or other declaration")
             }
@@ -215,7 +220,7 @@ struct XMLSubsetParser {
                 unbind(to: tag.bindings)
                 if ancestors.isEmpty { phase = .epilog }
             } else {
-                guard ancestors.count < Self.maxDepth else { throw .unsupported("too deep") }
+                guard ancestors.count < maxDepth else { throw .unsupported("too deep") }
                 ancestors.append(Ancestor(qname: Array(UnsafeBufferPointer(start: p + tag.name.lowerBound, count: tag.name.count)),
                                           localStart: tag.colon < 0 ? 0 : tag.colon + 1 - tag.name.lowerBound, bindings: tag.bindings))
                 cachedPath = nil
@@ -296,7 +301,7 @@ struct XMLSubsetParser {
         openFields(depth: 0, tag)
         var i = tag.next
         if !tag.selfClosing {
-            guard ancestors.count < Self.maxDepth else { throw .unsupported("too deep") }
+            guard ancestors.count < maxDepth else { throw .unsupported("too deep") }
             elements.removeAll(keepingCapacity: true)
             elements.append(Open(name: tag.name, bindings: tag.bindings))
             i = try content(i)
@@ -325,7 +330,7 @@ struct XMLSubsetParser {
                 let s = i
                 i = try text(i, keep: collecting > 0)
                 node += i - s
-                if node > Self.maxRun { throw .unsupported("text node too long") }
+                if node > maxRun { throw .unsupported("text node too long") }
                 continue
             }
             switch p[i + 1] {
@@ -347,7 +352,7 @@ struct XMLSubsetParser {
                     let s = i
                     i = try cdata(i, keep: collecting > 0)
                     node += i - s
-                    if node > Self.maxRun { throw .unsupported("text node too long") }
+                    if node > maxRun { throw .unsupported("text node too long") }
                 } else {
                     throw .unsupported("declaration in content")
                 }
@@ -357,7 +362,7 @@ struct XMLSubsetParser {
             default:
                 let tag = try startTag(i)
                 let depth = elements.count
-                guard ancestors.count + depth < Self.maxDepth else { throw .unsupported("too deep") }
+                guard ancestors.count + depth < maxDepth else { throw .unsupported("too deep") }
                 openFields(depth: depth, tag)
                 if tag.selfClosing {
                     closeFields(depth: depth)
@@ -496,7 +501,7 @@ struct XMLSubsetParser {
             default: throw i >= end ? .needMore : .unsupported("control character in an attribute value")
             }
         }
-        if i - valueStart > Self.maxRun { throw .unsupported("attribute value too long") }
+        if i - valueStart > maxRun { throw .unsupported("attribute value too long") }
         let declaration = colon < 0 ? equal(start..<nameEnd, "xmlns") : equal(start..<colon, "xmlns")
         attributes.append(Attribute(name: start..<nameEnd, colon: colon, value: valueStart..<i, plain: plain, declaration: declaration))
         return i + 1
@@ -675,7 +680,7 @@ struct XMLSubsetParser {
             case 0x80...: i += try utf8(i)
             default: throw i >= end ? .needMore : .unsupported("control character in CDATA")
             }
-            if i - start > Self.maxRun { throw .unsupported("CDATA section too long") }
+            if i - start > maxRun { throw .unsupported("CDATA section too long") }
         }
     }
 
@@ -698,7 +703,7 @@ struct XMLSubsetParser {
             case 0x80...: i += try utf8(i)
             default: throw i >= end ? .needMore : .unsupported("control character in a comment")
             }
-            if i - start > Self.maxRun { throw .unsupported("comment too long") }
+            if i - start > maxRun { throw .unsupported("comment too long") }
         }
     }
 
@@ -722,7 +727,7 @@ struct XMLSubsetParser {
             case 0x80...: i += try utf8(i)
             default: throw i >= end ? .needMore : .unsupported("control character in a processing instruction")
             }
-            if i - start > Self.maxRun { throw .unsupported("processing instruction too long") }
+            if i - start > maxRun { throw .unsupported("processing instruction too long") }
         }
     }
 

@@ -94,7 +94,7 @@ public enum BLAS {
 
     /// Whether this CPU supports AVX-512F (Linux: /proc/cpuinfo). OpenBLAS 0.3.21 may not detect
     /// newer AVX-512 CPUs and fall back to Haswell kernels; `OPENBLAS_CORETYPE=SkylakeX` must then be
-    /// set in the environment before the library loads (see README, "Neural-network core").
+    /// set in the environment before the library loads (see docs/nn.md, "OpenBLAS kernels").
     public static var cpuHasAVX512F: Bool {
         guard let f = fopen("/proc/cpuinfo", "r") else { return false }
         defer { fclose(f) }

@@ -157,6 +157,19 @@ struct Import: ParsableCommand {
     @Flag(name: .customLong("allow-empty"), help: "Import a non-empty file without a single record as an empty source (default: an error).")
     var allowEmpty = false
 
+    @Option(name: .customLong("max-record-bytes"),
+            help: "Longest record: a CSV/TSV record, a JSONL, regex or parallel line, a CoNLL sentence, an XML record element (bytes; K, M, G suffixes; default 64M).")
+    var maxRecordBytes: String?
+
+    @Option(name: .customLong("max-text-node-bytes"), help: "Longest XML text node or attribute value (bytes; K, M, G suffixes; default 10000000, libxml2's).")
+    var maxTextNodeBytes: String?
+
+    @Option(name: .customLong("max-depth"), help: "Deepest nesting of XML elements, or of JSON arrays and objects in a JSONL line (default 256, at most 2048).")
+    var maxDepth: Int?
+
+    @Option(name: .customLong("max-tokens-per-example"), help: "Most tokens in one example's text; more is a bad record (default 1048576).")
+    var maxTokensPerExample: Int?
+
     @Flag(help: "Import again even if the same content, mapping and pipeline (or the same path) is in the store.")
     var replace = false
 
@@ -174,8 +187,25 @@ struct Import: ParsableCommand {
         return s.unicodeScalars.allSatisfy { $0 == "_" || $0 == "-" || $0 == "." || $0.properties.isAlphabetic || $0.properties.numericType != nil }
     }
 
+    /// The limits the flags give (defaults for the rest).
+    func readerLimits() throws -> ReaderLimits {
+        var limits = ReaderLimits()
+        func bytes(_ text: String?, _ flag: String) throws -> Int? {
+            guard let text else { return nil }
+            guard let n = ReaderLimits.bytes(text) else { throw ValidationError("\(flag): '\(text)' is not a byte count (e.g. 1000000, 64M, 1G)") }
+            return n
+        }
+        if let n = try bytes(maxRecordBytes, ReaderLimits.Flag.recordBytes) { limits.recordBytes = n }
+        if let n = try bytes(maxTextNodeBytes, ReaderLimits.Flag.textNodeBytes) { limits.textNodeBytes = n }
+        if let maxDepth { limits.depth = maxDepth }
+        if let maxTokensPerExample { limits.tokensPerExample = maxTokensPerExample }
+        if let problem = limits.problem() { throw ValidationError(problem) }
+        return limits
+    }
+
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        _ = try readerLimits()
         if files.isEmpty && parallel.isEmpty { throw ValidationError("give at least one file to import (or --parallel SOURCE TARGET)") }
         if !parallel.isEmpty {
             if parallel.count != 2 { throw ValidationError("--parallel takes two files, SOURCE TARGET (got \(parallel.count))") }
@@ -210,6 +240,7 @@ struct Import: ParsableCommand {
             options.onError = onError
             options.threads = threads
             options.allowEmpty = allowEmpty
+            options.limits = try readerLimits()
             let summary = try wrap {
                 try Importer(store: db, options: options).importFile(file, progress: progress.map { line in { line.update($0) } })
             }

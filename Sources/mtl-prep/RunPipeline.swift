@@ -77,7 +77,8 @@ struct RunPipeline: ParsableCommand {
             var args = [s.file, "--store", storePath, "--mapping", mappingFile] + textArgs
             if let part = s.part { args += ["--part", part] }
             if let e = s.onError { args += ["--on-error", e] }
-            var command = try Import.parse(args)
+            for (flag, value) in s.limits { args += [flag, value] }
+            let command = try Import.parse(args)
             try command.run()
         }
 

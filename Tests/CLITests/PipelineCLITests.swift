@@ -80,6 +80,23 @@ struct PipelineCLITests {
         #expect(r.status != 0 && r.err.contains(":17:") && r.err.contains("did you mean 'epochs'?"), "\(r.err)")
     }
 
+    @Test func aSourceCarriesImportLimits() throws {
+        let dir = TempDir()
+        // Every review has more than 3 tokens: the first is a bad record naming the limit's flag.
+        let p = try Self.reviewsPipeline(dir) { $0.replacingOccurrences(of: "  - file: ", with: "  - max-tokens-per-example: 3\n    file: ") }
+        var r = try run("mtl-prep", ["run", p])
+        #expect(r.status != 0 && r.err.contains("reviews.csv:2: text of ") && r.err.contains("--max-tokens-per-example raises it"), "\(r.err)")
+        #expect(!FileManager.default.fileExists(atPath: dir.path("reviews.sqlite")))
+        r = try run("mtl-prep", ["import", Self.repo + "/Corpora/reviews.csv", "--store", dir.path("x.sqlite"), "--text", "review",
+                                 "--max-record-bytes", "12x"])
+        #expect(r.status != 0 && r.err.contains("--max-record-bytes: '12x' is not a byte count"), "\(r.err)")
+        r = try run("mtl-prep", ["import", Self.repo + "/Corpora/reviews.csv", "--store", dir.path("x.sqlite"), "--text", "review", "--max-depth", "0"])
+        #expect(r.status != 0 && r.err.contains("--max-depth must be between 1 and 2048, not 0"), "\(r.err)")
+        r = try run("mtl-prep", ["import", Self.repo + "/Corpora/reviews.csv", "--store", dir.path("x.sqlite"), "--text", "review",
+                                 "--max-record-bytes", "1K", "--max-tokens-per-example", "1000"])
+        #expect(r.status == 0, "\(r.err)")
+    }
+
     @Test func theKeyReferenceComesFromTheCommands() throws {
         let r = try run("mtl-prep", ["run", "--keys"])
         #expect(r.status == 0)

@@ -72,7 +72,7 @@ import Store
         var o = CSVOptions.csv; o.blockSize = 64; o.maxRecordBytes = 1024
         let p = f.file("long.csv", "a\n\"" + String(repeating: "x", count: 5000) + "\n")
         #expect(firstError { try CSVReader(path: p, columns: [.index(0)], options: o) }?.description
-                == "long.csv:2: record longer than 1024 bytes (an unterminated quote?)")
+                == "long.csv:2: record longer than the limit of 1024 bytes (an unterminated quote? --max-record-bytes raises it)")
     }
 
     @Test func hashingWhileReadingMatchesSHA256OfTheFile() throws {

@@ -13,7 +13,7 @@ extension Fixture {
 @discardableResult
 func importFile(_ path: String, into storePath: String, _ mapping: Mapping, pipeline: TextPipeline? = nil,
                 threads: Int = 2, chunkSize: Int = 1024, onError: ErrorPolicy = .fail, replace: Bool = false,
-                part: String? = nil, xml: XMLReading = XMLReading()) throws -> ImportSummary {
+                part: String? = nil, xml: XMLReading = XMLReading(), limits: ReaderLimits = ReaderLimits()) throws -> ImportSummary {
     let store = try ExampleStore(path: storePath)
     var options = ImportOptions(mapping: mapping, pipeline: try pipeline ?? TextPipeline())
     options.threads = threads
@@ -22,6 +22,7 @@ func importFile(_ path: String, into storePath: String, _ mapping: Mapping, pipe
     options.replace = replace
     options.part = part
     options.xmlReading = xml
+    options.limits = limits
     return try Importer(store: store, options: options).importFile(path)
 }
 
