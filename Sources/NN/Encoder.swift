@@ -67,8 +67,21 @@ public final class LSTMEncoder: ParameterContainer {
         return cur
     }
 
-    /// Back-propagates `dOut` (`[N, outputSize]`); returns the input gradient `[N, inputSize]`.
-    public func backward(_ dOut: Tensor) throws(NNError) -> Tensor {
+    /// The last layer's cell states `[N, outputSize]` of the last forward, forward direction first
+    /// (a decoder starts from the final ones, as `h_n`/`c_n` do in PyTorch).
+    public func topCells(into out: Tensor) throws(NNError) {
+        let dirs = layers[layerCount - 1]
+        if dirs.count == 1 {
+            out.resize(dirs[0].cellStates.shape)
+            out.data.update(from: dirs[0].cellStates.data, count: out.count)
+        } else {
+            try concat(dirs[0].cellStates, dirs[1].cellStates, into: out)
+        }
+    }
+
+    /// Back-propagates `dOut` (`[N, outputSize]`) and, when given, `dTopCells` (`[N, outputSize]`,
+    /// the gradient w.r.t. `topCells`); returns the input gradient `[N, inputSize]`.
+    public func backward(_ dOut: Tensor, dTopCells: Tensor? = nil) throws(NNError) -> Tensor {
         guard let L = layout else { throw .invalidArgument(where: "LSTMEncoder.backward", message: "backward before forward") }
         let N = L.tokenCount
         guard dOut.shape == [N, outputSize] else {
@@ -78,14 +91,27 @@ public final class LSTMEncoder: ParameterContainer {
         for k in stride(from: layerCount - 1, through: 0, by: -1) {
             if k < layerCount - 1 { d = try interLayerDropout[k].backward(d) }
             let dirs = layers[k]
+            let dCells = k == layerCount - 1 ? dTopCells : nil
+            if let dCells, dCells.shape != [N, outputSize] {
+                throw .shapeMismatch(where: "LSTMEncoder.backward (cells)", expected: [N, outputSize], got: dCells.shape)
+            }
             if dirs.count == 1 {
-                d = try dirs[0].backward(d)
+                d = try dirs[0].backward(d, dCell: dCells)
             } else {
                 split(d, H: hiddenSize)
                 let parts = dSplit
+                var cellParts: [Tensor?] = [nil, nil]
+                if let dCells {
+                    cellParts = [Tensor(shape: [N, hiddenSize]), Tensor(shape: [N, hiddenSize])]
+                    for r in 0..<N {
+                        (cellParts[0]!.data + r * hiddenSize).update(from: dCells.data + r * 2 * hiddenSize, count: hiddenSize)
+                        (cellParts[1]!.data + r * hiddenSize).update(from: dCells.data + r * 2 * hiddenSize + hiddenSize, count: hiddenSize)
+                    }
+                }
+                let cells = cellParts
                 nonisolated(unsafe) var err: NNError?
                 BLAS.parallelPair { i in
-                    do throws(NNError) { _ = try dirs[i].backward(parts[i]) } catch { err = error }
+                    do throws(NNError) { _ = try dirs[i].backward(parts[i], dCell: cells[i]) } catch { err = error }
                 }
                 if let err { throw err }
                 let a = dirs[0].dInput, b = dirs[1].dInput

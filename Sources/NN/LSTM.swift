@@ -77,12 +77,19 @@ public final class LSTMDirection: ParameterContainer {
         return output
     }
 
-    /// Back-propagates `dOut` (`[N, H]`, gradient w.r.t. every hidden state of the last forward):
-    /// accumulates parameter gradients and returns the input gradient `[N, I]` (owned by the layer).
-    public func backward(_ dOut: Tensor) throws(NNError) -> Tensor {
+    /// Cell states `[N, H]` of the last forward (a decoder starts from the final ones).
+    public var cellStates: Tensor { cell }
+
+    /// Back-propagates `dOut` (`[N, H]`, gradient w.r.t. every hidden state of the last forward)
+    /// and, when given, `dCell` (`[N, H]`, gradient w.r.t. cell states used elsewhere, such as
+    /// the final ones a decoder starts from): accumulates parameter gradients and returns the
+    /// input gradient `[N, I]` (owned by the layer).
+    public func backward(_ dOut: Tensor, dCell: Tensor? = nil) throws(NNError) -> Tensor {
         guard let L = layout, let x = input else { throw .invalidArgument(where: "LSTM.backward", message: "backward before forward") }
         let N = L.tokenCount, H = hiddenSize, I = inputSize, G = 4 * H, B = L.batch
         guard dOut.shape == [N, H] else { throw .shapeMismatch(where: "LSTM.backward", expected: [N, H], got: dOut.shape) }
+        if let dCell, dCell.shape != [N, H] { throw .shapeMismatch(where: "LSTM.backward (cell)", expected: [N, H], got: dCell.shape) }
+        let dcExternal = dCell?.data
         dGates.resize([N, G]); dInput.resize([N, I]); dhCarry.resize([B, H], zero: true); dcCarry.resize([B, H], zero: true)
         let gp = gates.data, cp = cell.data, tcp = tanhCell.data, dgp = dGates.data
         let dhc = dhCarry.data, dcc = dcCarry.data, dop = dOut.data, whh = weightHH.value.data
@@ -94,6 +101,8 @@ public final class LSTMDirection: ParameterContainer {
             let poff = L.offsets[pt]
             for i in 0..<n {
                 let r = off + i
+                // The carry is ∂L/∂c_t from later steps; a use of c_t outside the recurrence adds to it.
+                if let dcExternal { let src = dcExternal + r * H, dst = dcc + i * H; for j in 0..<H { dst[j] += src[j] } }
                 Kernels.gatesBackward(gp + r * G, i < np ? cp + (poff + i) * H : nil, tcp + r * H,
                                       dop + r * H, dhc + i * H, dcc + i * H, dgp + r * G, H)
             }

@@ -182,8 +182,8 @@ public struct DecoderConfig: Sendable, Codable, Equatable {
     public var inputFeeding = true
     /// The output projection is the target embedding table (embedding size = hidden size).
     public var tieEmbeddings = false
-    /// The decoder's initial hidden state is the encoder's final state of each direction (as
-    /// `seq2seq_torch.py` does, cell state zero); otherwise zeros.
+    /// The decoder's initial hidden and cell states are the encoder's final ones of each
+    /// direction (PyTorch's `h_n`, `c_n`, as `seq2seq_torch.py` starts its decoder); otherwise zeros.
     public var initFromEncoder = true
     /// Decoding stops after `ratio × source length + offset` tokens (OpenNMT's and fairseq's
     /// max_len_a·len + max_len_b; `seq2seq_torch.py` uses 2·len + 10).

@@ -26,6 +26,10 @@ public final class MultiTaskModel {
 
     private let pooled = Tensor(shape: [0])
     private let dPooled = Tensor(shape: [0]), dPooledEncoded = Tensor(shape: [0]), dStates = Tensor(shape: [0])
+    /// The encoder's last-layer cell states of the last forward (seq2seq decoders start from the
+    /// final ones) and their gradient.
+    private let cells = Tensor(shape: [0]), dCells = Tensor(shape: [0])
+    private var cellsValid = false
     private var input: ModelInput?
     private var states: Tensor?
 
@@ -106,6 +110,10 @@ public final class MultiTaskModel {
             x = try embeddingDropout.forward(x, training: training)
             let e = try encoder.forward(x, layout: layout, training: training)
             h = try encoderDropout.forward(e, training: training)
+            cellsValid = heads.contains { $0.seq2seq?.cellBridge != nil }
+            if cellsValid { try encoder.topCells(into: cells) }
+        } else {
+            cellsValid = false
         }
         states = h
         let needsPooling = heads.indices.contains { heads[$0].spec.readsPooled && (allHeads || input.targets[$0].isPresent) }
@@ -125,7 +133,8 @@ public final class MultiTaskModel {
                 if case let .sequences(q, mask) = input.targets[t] {
                     for (i, r) in input.encodedRows.enumerated() where mask[r] { targets[i] = q[r] }
                 }
-                out.append(.sequence(try s2s.forward(states: h, sourceLayout: layout, targets: targets), states: h, layout: layout))
+                out.append(.sequence(try s2s.forward(states: h, cells: cellsValid ? cells : nil, sourceLayout: layout, targets: targets),
+                                     states: h, layout: layout))
             } else if head.spec.isTokenLevel {
                 guard let h, let layout = input.layout else { out.append(nil); continue }
                 out.append(.tokens(try head.net!.forward(h, training: training), layout: layout))
@@ -181,10 +190,20 @@ public final class MultiTaskModel {
     public func backward(tasks: [Int]) throws {
         guard let input else { return }
         let B = input.size, D = config.encodedSize
-        var pooledUsed = false, statesUsed = false
+        var pooledUsed = false, statesUsed = false, cellsUsed = false
         for t in tasks {
             let head = heads[t]
-            let d = try head.seq2seq?.backward() ?? head.net!.backward(head.dLogits)
+            let d: Tensor
+            if let s2s = head.seq2seq {
+                let g = try s2s.backward()
+                d = g.states
+                if let dc = g.cells {
+                    if !cellsUsed { dCells.resize(dc.shape, zero: true); cellsUsed = true }
+                    for i in 0..<dc.count { dCells.data[i] += dc.data[i] }
+                }
+            } else {
+                d = try head.net!.backward(head.dLogits)
+            }
             if !head.spec.readsPooled {
                 if !statesUsed { dStates.resize(d.shape, zero: true); statesUsed = true }
                 for i in 0..<d.count { dStates.data[i] += d.data[i] }
@@ -206,7 +225,7 @@ public final class MultiTaskModel {
             }
         }
         let dEncoded = try encoderDropout.backward(dStates)
-        let dx = try encoder.backward(dEncoded)
+        let dx = try encoder.backward(dEncoded, dTopCells: cellsUsed ? dCells : nil)
         try embedding.backward(embeddingDropout.backward(dx))
     }
 
@@ -235,7 +254,7 @@ public final class MultiTaskModel {
     public func predictedSequences(task t: Int, _ output: HeadOutput, beam: Int? = nil, nBest: Int = 1) throws -> [[Hypothesis]] {
         guard case let .sequence(_, states, layout) = output, let head = heads[t].seq2seq else { return [] }
         let d = config.decoderSettings
-        return try head.decode(states: states, layout: layout, settings: d, beam: beam ?? d.beamSize, nBest: nBest)
+        return try head.decode(states: states, cells: cellsValid ? cells : nil, layout: layout, settings: d, beam: beam ?? d.beamSize, nBest: nBest)
     }
 
     /// Predicted tags per non-empty row (`input.encodedRows` order): Viterbi under the CRF, else

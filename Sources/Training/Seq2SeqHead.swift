@@ -2,7 +2,8 @@ import NN
 import Store
 
 /// A seq2seq task's layers: an attention decoder over the shared encoder's states, started
-/// from the encoder's final state of each direction (or zeros).
+/// from the encoder's final hidden and cell states of each direction (PyTorch's `h_n`, `c_n`;
+/// or zeros).
 ///
 /// Every encoded row of a batch goes through the decoder so that the memory's and the
 /// target's layouts describe the same rows; rows without a target for this task decode one
@@ -12,6 +13,10 @@ final class Seq2SeqHead {
     let decoder: AttentionDecoder
     /// Picks the final state of each direction from the encoder's packed states (`h_n`).
     let bridge: Pooling?
+    /// The same for the cell states (`c_n`).
+    let cellBridge: Pooling?
+    /// ∂/∂cells `backward` returns (reused from step to step).
+    private let dCells = Tensor(shape: [0])
     /// ∂loss/∂logits of the last `loss` call, `[N_target, V]`.
     let dLogits = Tensor(shape: [0])
     /// ∂/∂states `backward` returns (reused from step to step).
@@ -22,6 +27,8 @@ final class Seq2SeqHead {
     private(set) var targetOut: [Int32] = []
     private(set) var rowMask: [Bool] = []
     private(set) var layout: PackedLayout?
+    /// Whether the last teacher-forced forward started from the encoder's cells.
+    private var usedCells = false
 
     var parameters: [Parameter] { decoder.parameters }
 
@@ -39,17 +46,21 @@ final class Seq2SeqHead {
         }
         decoder.rename(prefix: "decoder.\(spec.name)")
         bridge = d.initFromEncoder ? Pooling(.last(directions: config.bidirectional ? 2 : 1), inputSize: config.encodedSize, rng: &rng) : nil
+        cellBridge = d.initFromEncoder ? Pooling(.last(directions: config.bidirectional ? 2 : 1), inputSize: config.encodedSize, rng: &rng) : nil
     }
 
-    /// The initial state `[B, H]` from the encoder's states, or nil (zeros).
-    func initialState(states: Tensor, layout: PackedLayout) throws -> Tensor? {
-        guard let bridge else { return nil }
-        return try bridge.forward(states, layout: layout)
+    /// The initial hidden and cell states `[B, H]` from the encoder's states and cells (the
+    /// encoder's last layer, packed like the states), or nil (zeros).
+    func initialState(states: Tensor, cells: Tensor?, layout: PackedLayout) throws -> (hidden: Tensor?, cell: Tensor?) {
+        guard let bridge else { return (nil, nil) }
+        let h = try bridge.forward(states, layout: layout)
+        guard let cells, let cellBridge else { return (h, nil) }
+        return (h, try cellBridge.forward(cells, layout: layout))
     }
 
     /// Teacher-forced forward over every encoded row: `targets[i]` (store label ids, nil
     /// without a target) for sequence i of `sourceLayout`. Returns the logits.
-    func forward(states: Tensor, sourceLayout: PackedLayout, targets: [[Int32]?]) throws -> Tensor {
+    func forward(states: Tensor, cells: Tensor?, sourceLayout: PackedLayout, targets: [[Int32]?]) throws -> Tensor {
         let B = sourceLayout.batch
         var lengths = [Int32](repeating: 1, count: B)
         var sequences: [[Int32]] = Array(repeating: [], count: B)
@@ -74,9 +85,10 @@ final class Seq2SeqHead {
         layout = L
         targetOut = try L.pack(out)
         rowMask = L.perRow(present)
-        let h0 = try initialState(states: states, layout: sourceLayout)
+        let start = try initialState(states: states, cells: cells, layout: sourceLayout)
+        usedCells = start.cell != nil
         return try decoder.forward(memory: states, sourceLayout: sourceLayout, targetIn: targetIn, targetLayout: L,
-                                   initialHidden: h0, initialCell: nil)
+                                   initialHidden: start.hidden, initialCell: start.cell)
     }
 
     /// The masked mean cross-entropy of the last forward (per target token, `<eos>` included),
@@ -90,7 +102,7 @@ final class Seq2SeqHead {
     /// Decodes every sequence of `layout` from the encoder's states: greedy for beam 1, else
     /// beam search; `nBest` hypotheses each (decoder ids, without `<bos>`/`<eos>`). Decoding
     /// never emits `<pad>`, `<bos>` or `<unk>` and stops at the configured maximum length.
-    func decode(states: Tensor, layout: PackedLayout, settings d: DecoderConfig, beam: Int, nBest: Int = 1) throws -> [[Hypothesis]] {
+    func decode(states: Tensor, cells: Tensor?, layout: PackedLayout, settings d: DecoderConfig, beam: Int, nBest: Int = 1) throws -> [[Hypothesis]] {
         let penalty: LengthPenalty = switch d.lengthPenalty {
         case "average": .average(d.lengthPenaltyAlpha)
         case "gnmt": .gnmt(d.lengthPenaltyAlpha)
@@ -99,23 +111,28 @@ final class Seq2SeqHead {
         let options = DecodingOptions(beamSize: max(beam, 1), nBest: min(max(nBest, 1), max(beam, 1)), lengthPenalty: penalty,
                                       maxLengthRatio: d.maxLengthRatio, maxLengthOffset: d.maxLengthOffset,
                                       forbiddenTokens: [TaskSpec.targetUnknown])
-        let h0 = try initialState(states: states, layout: layout)
+        let start = try initialState(states: states, cells: cells, layout: layout)
         if beam <= 1 {
-            return try decoder.greedy(memory: states, sourceLayout: layout, initialHidden: h0, initialCell: nil,
+            return try decoder.greedy(memory: states, sourceLayout: layout, initialHidden: start.hidden, initialCell: start.cell,
                                       bos: TaskSpec.targetBOS, eos: TaskSpec.targetEOS, options: options).map { [$0] }
         }
-        return try decoder.beamSearch(memory: states, sourceLayout: layout, initialHidden: h0, initialCell: nil,
+        return try decoder.beamSearch(memory: states, sourceLayout: layout, initialHidden: start.hidden, initialCell: start.cell,
                                       bos: TaskSpec.targetBOS, eos: TaskSpec.targetEOS, options: options)
     }
 
     /// Back-propagates `dLogits`; returns ∂/∂states (the memory's gradient plus the initial
-    /// state's, routed to the final positions).
-    func backward() throws -> Tensor {
+    /// hidden state's, routed to the final positions) and ∂/∂cells (the initial cell state's, at
+    /// the final positions; nil when the decoder did not start from the encoder's cells).
+    func backward() throws -> (states: Tensor, cells: Tensor?) {
         let g = try decoder.backward(dLogits)
-        guard let bridge else { return g.memory }
+        guard let bridge else { return (g.memory, nil) }
         let dh = try bridge.backward(g.hidden)
         dStates.resize(g.memory.shape)
         for i in 0..<dStates.count { dStates.data[i] = g.memory.data[i] + dh.data[i] }
-        return dStates
+        guard let cellBridge, usedCells else { return (dStates, nil) }
+        let dc = try cellBridge.backward(g.cell)
+        dCells.resize(dc.shape)
+        dCells.data.update(from: dc.data, count: dc.count)
+        return (dStates, dCells)
     }
 }

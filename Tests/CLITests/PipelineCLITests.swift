@@ -80,6 +80,31 @@ struct PipelineCLITests {
         #expect(r.status != 0 && r.err.contains(":17:") && r.err.contains("did you mean 'epochs'?"), "\(r.err)")
     }
 
+    /// The README's first command after its install and build steps: every task kind of the sample
+    /// corpus trained, evaluated and used for prediction, as a new user sees it.
+    @Test func theQuickStartRunsAsTheREADMEShowsIt() throws {
+        let dir = TempDir()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [Self.repo + "/scripts/demo", dir.path("demo")]
+        process.environment = ProcessInfo.processInfo.environment.merging(["MTL_DEMO_BIN": productsDirectory.path]) { $1 }
+        let out = dir.path("out"), err = dir.path("err")
+        FileManager.default.createFile(atPath: out, contents: nil)
+        FileManager.default.createFile(atPath: err, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
+        try process.run()
+        process.waitUntilExit()
+        let stdout = try String(contentsOfFile: out, encoding: .utf8), stderr = try String(contentsOfFile: err, encoding: .utf8)
+        try #require(process.terminationStatus == 0, "\(stderr)")
+        // Metrics for every task of the sample pipeline, then one prediction per raw line.
+        for task in ["topic", "sentiment", "ner", "types", "digits", "number"] { #expect(stdout.contains(task), "\(task): \(stdout)") }
+        #expect(stderr.contains("done in") && stderr.contains("report.html"), "\(stderr)")
+        for file in ["demo/runs/first/report.html", "demo/model", "demo/sample.sqlite"] {
+            #expect(FileManager.default.fileExists(atPath: dir.path(file)), "\(file)")
+        }
+    }
+
     @Test func aSourceCarriesImportLimits() throws {
         let dir = TempDir()
         // Every review has more than 3 tokens: the first is a bad record naming the limit's flag.

@@ -82,6 +82,37 @@ extension NNTests {
         BLAS.setThreads(1)
     }
 
+    /// A decoder starts from the encoder's final cell states (PyTorch's `c_n`): their gradient
+    /// enters the recurrence at those positions, through both directions and the layer below.
+    @Test(arguments: [false, true])
+    func encoderCellStateGradients(bidirectional: Bool) throws {
+        var rng = SplitMix64(seed: 5)
+        let L = try PackedLayout(lengths: Self.lengths, paddedLength: 6)
+        let enc = LSTMEncoder(inputSize: 3, hiddenSize: 4, layers: 2, bidirectional: bidirectional, rng: &rng)
+        let D = enc.outputSize
+        let x = randomTensor([L.tokenCount, 3], &rng), r = randomTensor([L.tokenCount, D], &rng)
+        let rc = randomTensor([L.tokenCount, D], &rng), cells = Tensor(shape: [0])
+        _ = try enc.forward(x, layout: L)
+        enc.zeroGrad()
+        let dx = try enc.backward(r, dTopCells: rc).toArray()
+        // A smaller step than the default: cell states are not squashed by tanh, so the central
+        // difference's truncation error at h = 1e-2 is ~1e-3 here (a wrong path is off by ~1).
+        let errs = try GradCheck(h: 4e-3).run(paramTargets(enc.parameters) + [("x", x, dx)]) {
+            let h = probe(try enc.forward(x, layout: L), r)
+            try enc.topCells(into: cells)
+            return h + probe(cells, rc)
+        }
+        expectSmall(errs)
+        // Without a cell gradient the result is the hidden-only one (the carry starts at zero).
+        _ = try enc.forward(x, layout: L)
+        enc.zeroGrad()
+        let plain = try enc.backward(r).toArray()
+        _ = try enc.forward(x, layout: L)
+        let zero = try enc.backward(r, dTopCells: Tensor(shape: [L.tokenCount, D])).toArray()
+        #expect(plain == zero)
+        #expect(plain != dx)
+    }
+
     @Test(arguments: ["last1", "last2", "mean", "max", "attention"])
     func poolingGradients(kind: String) throws {
         var rng = SplitMix64(seed: 4)
