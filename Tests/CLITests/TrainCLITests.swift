@@ -252,6 +252,38 @@ struct TrainCLITests {
         #expect(leftovers.isEmpty, "partial checkpoints left behind: \(leftovers); \(why)")
     }
 
+    /// The same for a run with an attention decoder beside a classifier (`Corpora/numbers.csv`:
+    /// number names → digits, and the digit count): its checkpoints carry the decoder too.
+    @Test func aKilledSeq2seqRunResumesToTheSameWeights() throws {
+        let seed = ProcessInfo.processInfo.environment["MTL_TRAIN_KILL_SEED"].flatMap { UInt64($0) } ?? UInt64(Date().timeIntervalSince1970 * 1000)
+        var rng = SplitMix64(state: seed)
+        let k = 8 + Int(rng.next() % 28)   // 8...35
+        let why: Comment = "kill at step ≥ \(k) (MTL_TRAIN_KILL_SEED=\(seed))"
+        let f = try Fixture(split: false, vocab: false)
+        let numbers = Self.repository.appendingPathComponent("Corpora/numbers.csv").path
+        let store = f.path("n.sqlite")
+        for step in [["import", numbers, "--store", store, "--text", "source", "--seq2seq", "number=target", "--label", "digits=digits"],
+                     ["split", "--store", store, "--name", "main", "--ratios", "0.8,0.2,0", "--seed", "1"],
+                     ["vocab", "--store", store, "--name", "main", "--split", "main"]] {
+            let r = try run("mtl-prep", step)
+            try #require(r.status == 0, "mtl-prep \(step[0]): \(r.err)")
+        }
+        let args = ["--steps", "40", "--eval-every", "5", "--seed", "4", "--decoder-hidden", "32"]
+        let a = try f.train(["--store", store, "--run", "A"] + Self.tiny + args)
+        try #require(a.status == 0, "run A: \(a.err)")
+        let (seen, status) = try Self.killTrain(["--store", store, "--run", "B", "--runs-dir", f.runs] + Self.tiny + args,
+                                                whenStepIn: f.runPath("B") + "/log.jsonl", reaches: k)
+        try #require(status == nil, "run B ended (status \(status ?? 0)) before it could be killed; \(why)")
+        #expect(seen >= k && seen < 40, why)
+        let resumed = try f.train(["--run", "B", "--resume"])
+        #expect(resumed.status == 0, "\(why): \(resumed.err)")
+        let modelA = f.checkpoint("A", 40) + "/model.safetensors", modelB = f.checkpoint("B", 40) + "/model.safetensors"
+        try #require(FileManager.default.fileExists(atPath: modelB), "\(why): no checkpoint-40 in run B")
+        #expect(try Self.sha256(modelA) == Self.sha256(modelB), "model.safetensors differs; \(why)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: f.checkpoint("A", 40) + "/metrics.json")) ==
+                Data(contentsOf: URL(fileURLWithPath: f.checkpoint("B", 40) + "/metrics.json")), why)
+    }
+
     /// A resume cuts the log back to its checkpoint, but the checkpoint's own `checkpoint` event
     /// stays: the resumed log reads like the uninterrupted one, plus a `resume` line.
     @Test func resumedLogKeepsTheResumedCheckpointsEvent() throws {

@@ -95,14 +95,15 @@ extension NNTests {
         _ = try enc.forward(x, layout: L)
         enc.zeroGrad()
         let dx = try enc.backward(r, dTopCells: rc).toArray()
-        // A smaller step than the default: cell states are not squashed by tanh, so the central
-        // difference's truncation error at h = 1e-2 is ~1e-3 here (a wrong path is off by ~1).
-        let errs = try GradCheck(h: 4e-3).run(paramTargets(enc.parameters) + [("x", x, dx)]) {
+        // The probe of every cell state adds Float round-off to the loss differences: 1.2e-3 at
+        // h = 1e-2 and 2.9e-3 at h = 4e-3 here (it grows as h shrinks), hence a tolerance of 3e-3
+        // instead of 1e-3; a missing or misplaced cell gradient is off by 0.1 to 1.
+        let errs = try GradCheck().run(paramTargets(enc.parameters) + [("x", x, dx)]) {
             let h = probe(try enc.forward(x, layout: L), r)
             try enc.topCells(into: cells)
             return h + probe(cells, rc)
         }
-        expectSmall(errs)
+        expectSmall(errs, 3e-3)
         // Without a cell gradient the result is the hidden-only one (the carry starts at zero).
         _ = try enc.forward(x, layout: L)
         enc.zeroGrad()
