@@ -32,9 +32,9 @@ struct Seq2SeqBench: ParsableCommand {
     @Option(help: "Python with torch installed; when given, seq2seq_torch.py runs in the same run.") var torchPython: String?
     @Option(help: "Path of seq2seq_torch.py (default: ../shared/bench/seq2seq_torch.py).") var torchScript = "../shared/bench/seq2seq_torch.py"
     @Option(help: "Learning rate (Adam).") var lr: Float = 1e-3
-    @Flag(name: .customLong("decode-sources-only"),
-          help: "Decode from batches without targets, so the timed forward before decoding runs the encoder but not the teacher-forced decoder (the reference's decoding runs no teacher-forced pass). Default: batches with targets, as before.")
-    var decodeSourcesOnly = false
+    @Flag(name: .customLong("decode-with-targets"),
+          help: "Decode from batches with targets, so the timed forward before decoding also runs the teacher-forced decoder (the loss an evaluation reports). Default: sources only, as the reference's decoding loop (no teacher-forced pass).")
+    var decodeWithTargets = false
 
     func run() throws {
         TrainStepBench.reexecWithSkylakeXIfNeeded(nil)
@@ -86,7 +86,7 @@ struct Seq2SeqBench: ParsableCommand {
             let t0 = Clock.now()
             for i in stride(from: 0, to: test.count, by: batch) {
                 let rows = Array(test[i..<min(i + batch, test.count)])
-                let b = parts.batch(rows, withTargets: !decodeSourcesOnly)
+                let b = parts.batch(rows, withTargets: decodeWithTargets)
                 let input = try ModelInput(batch: b)
                 let outputs = try model.forward(input, training: false, allHeads: true)
                 guard let out = outputs[0] else { continue }
