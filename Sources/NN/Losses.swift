@@ -63,6 +63,28 @@ public struct SoftmaxCrossEntropy: Sendable {
     }
 }
 
+// MARK: - Mean squared error
+
+/// Regression loss: the mean of (prediction − target)² over the rows `mask` keeps, of a
+/// single-column `[B, 1]` prediction.
+public struct MeanSquaredError: Sendable {
+    public init() {}
+
+    /// Writes ∂loss/∂prediction × `scale` into `gradient` (zero on rows left out); nil without a kept row.
+    public func callAsFunction(predictions: Tensor, targets: [Float], mask: [Bool], gradient: Tensor, scale: Float = 1) -> Float? {
+        let n = mask.reduce(0) { $0 + ($1 ? 1 : 0) }
+        guard n > 0 else { return nil }
+        gradient.resize(predictions.shape, zero: true)
+        var loss: Float = 0
+        for r in 0..<min(predictions.rows, mask.count) where mask[r] {
+            let d = predictions.data[r] - targets[r]
+            loss += d * d
+            gradient.data[r] = 2 * d / Float(n) * scale
+        }
+        return loss / Float(n)
+    }
+}
+
 // MARK: - Sigmoid binary cross-entropy
 
 /// Multilabel loss: per element ℓ = −w_l [y log σ(z) + (1 − y) log(1 − σ(z))] · (focal factor

@@ -164,7 +164,7 @@ public final class MultiTaskModel {
         let head = heads[t]
         switch (input.targets[t], output) {
         case let (.values(y, mask), .rows(predictions)):
-            return meanSquaredError(predictions: predictions, targets: y, mask: mask, gradient: head.dLogits, scale: scale)
+            return MeanSquaredError()(predictions: predictions, targets: y, mask: mask, gradient: head.dLogits, scale: scale)
         case let (.sequences, .sequence(logits, _, _)):
             return try head.seq2seq?.loss(logits: logits, spec: spec, scale: scale)
         case let (.classes(y, mask), .rows(logits)):

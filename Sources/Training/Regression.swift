@@ -60,18 +60,3 @@ public struct RegressionMetrics: Sendable {
         return r
     }
 }
-
-/// Mean squared error over the rows `mask` keeps, of the single-column `predictions` `[B, 1]`;
-/// writes ∂loss/∂prediction × `scale` into `gradient`. Nil without a kept row.
-func meanSquaredError(predictions: Tensor, targets: [Float], mask: [Bool], gradient: Tensor, scale: Float) -> Float? {
-    let n = mask.reduce(0) { $0 + ($1 ? 1 : 0) }
-    guard n > 0 else { return nil }
-    gradient.resize(predictions.shape, zero: true)
-    var loss: Float = 0
-    for r in 0..<min(predictions.rows, mask.count) where mask[r] {
-        let d = predictions.data[r] - targets[r]
-        loss += d * d
-        gradient.data[r] = 2 * d / Float(n) * scale
-    }
-    return loss / Float(n)
-}

@@ -55,6 +55,20 @@ extension NNTests {
         #expect(abs(try SigmoidBinaryCrossEntropy()(logits: z, targets: [1], gradient: g) - Float(log(2.0))) < 1e-6)
     }
 
+    @Test func meanSquaredErrorValueAndGradient() throws {
+        let p = try Tensor(shape: [3, 1], values: [1, -2, 0.5])
+        let g = Tensor(shape: [0])
+        let mse = MeanSquaredError()
+        // Rows 0 and 2 kept: ((1 − 3)² + (0.5 − 0)²) / 2
+        #expect(mse(predictions: p, targets: [3, 7, 0], mask: [true, false, true], gradient: g, scale: 2) == 2.125)
+        #expect(g.toArray() == [-4, 0, 1])   // 2·d/n × scale
+        #expect(mse(predictions: p, targets: [0, 0, 0], mask: [false, false, false], gradient: g) == nil)
+        let errs = GradCheck(h: 1e-3).run([("predictions", p, { _ = mse(predictions: p, targets: [3, 7, 0], mask: [true, false, true], gradient: g); return g.toArray() }())]) {
+            Double(mse(predictions: p, targets: [3, 7, 0], mask: [true, false, true], gradient: Tensor(shape: [0]))!)
+        }
+        expectSmall(errs)
+    }
+
     @Test func uncertaintyWeightingGradient() throws {
         let w = UncertaintyTaskWeighting(taskCount: 3)
         w.logVariance.value.data[0] = 0.3; w.logVariance.value.data[1] = -0.2
