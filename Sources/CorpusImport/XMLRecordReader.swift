@@ -185,11 +185,10 @@ public final class XMLRecordReader: RecordReader {
             let locator = RecordLocator(file: source.displayName, line: Int(xmlGetLineNo(node)),
                                         recordIndex: records, elementPath: Self.path(of: node))
             // The parser's position moves by input chunks: the record's size is known to within
-            // a few KB, enough for a limit in megabytes (the fast path measures it exactly).
+            // a few KB, enough for a limit in megabytes (the subset parser hands a record that
+            // may pass the limit to this reader, which decides).
             let bytes = Int(xmlTextReaderByteConsumed(reader)) - consumedBefore
-            if bytes > options.limits.recordBytes {
-                throw ImportError(.unsafeXML, locator, options.limits.recordTooLong("record element", bytes: bytes, locator).message)
-            }
+            if bytes > options.limits.recordBytes { throw options.limits.recordTooLong("record element", bytes: bytes, locator) }
             try Self.checkLimits(node, depth: depth, options.limits, locator)
             return RawRecord(locator: locator, fields: try evaluate(on: node, locator: locator))
         }

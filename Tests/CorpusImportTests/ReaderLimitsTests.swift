@@ -159,7 +159,7 @@ struct ReaderLimitsTests {
             try importFile(path, into: fx.storePath(), Self.xmlMapping(), onError: .skip, xml: XMLReading(subsetParser: subset),
                            limits: Self.limits(record: 4000))
         }
-        #expect(e?.kind == .unsafeXML)
+        #expect(e?.kind == .recordTooLong)
         #expect(e?.description.hasPrefix("a.xml:6 (record 4, /doc/r): record element longer than the limit of 4000 bytes (") == true,
                 "\(String(describing: e))")
         #expect(e?.message.hasSuffix("bytes, --max-record-bytes raises it)") == true)
