@@ -25,14 +25,35 @@ enum MappingYAML {
         return nil
     }
 
+    /// The line of the first scalar that YAML 1.1 reads as a base-60 number (`1:30`, `-3:25:45`)
+    /// anywhere in `node`: Yams's constructor overflows (a crash) on long ones, which the fuzzing
+    /// harness found; no mapping value is such a number, so they are refused before construction.
+    static func firstSexagesimal(_ node: Node) -> Int? {
+        switch node {
+        case .scalar(let s):
+            // The tag the constructor will resolve (a composed plain scalar's own tag is implicit).
+            let tag = Resolver.default.resolveTag(of: node)
+            return (tag == .int || tag == .float) && s.string.contains(":") ? (node.mark?.line ?? 0) : nil
+        case .mapping(let m):
+            for (k, v) in m { if let l = firstSexagesimal(k) ?? firstSexagesimal(v) { return l } }
+        case .sequence(let q):
+            for v in q { if let l = firstSexagesimal(v) { return l } }
+        default: break
+        }
+        return nil
+    }
+
     static func decode(_ text: String, origin: String) throws(ImportError) -> Mapping {
         func bad(_ message: String) -> ImportError { ImportError(.invalidMapping, RecordLocator(file: origin), message) }
         let tree: Any?
         do {
             // Yams's constructor force-unwraps a key that is not a scalar (`{a: 1}: x`), a crash the
             // fuzzing harness found: such keys are refused here, on the composed nodes, first.
-            if let node = try Yams.compose(yaml: text), let line = firstNonScalarKey(node) {
-                throw bad("line \(line): a key must be a plain name, not a list or a mapping")
+            if let node = try Yams.compose(yaml: text) {
+                if let line = firstNonScalarKey(node) { throw bad("line \(line): a key must be a plain name, not a list or a mapping") }
+                if let line = firstSexagesimal(node) {
+                    throw bad("line \(line): a base-60 number (digits with ':', YAML 1.1) is not a mapping value; quote it if it is a name")
+                }
             }
             tree = try Yams.load(yaml: text)
         } catch let e as ImportError {

@@ -46,4 +46,20 @@ struct FuzzRegressionTests {
         }
         #expect(throws: ImportError.self) { try Mapping.decode(yaml: "? [a, b]\n: 1\n", origin: "m.yaml") }
     }
+
+    /// A base-60 number (`-1111111111110111111:0`, YAML 1.1's sexagesimal): Yams's constructor
+    /// overflowed (a crash) converting it (fuzzing, mapping target).
+    @Test func mappingSexagesimalNumber() throws {
+        let text = try String(contentsOfFile: Self.findings + "/mapping-sexagesimal-overflow", encoding: .utf8)
+        for yaml in [text, "format: csv\ntext: t\ntasks:\n  a: {kind: seq2seq, field: x, max_length: -99999999999999999999:10}\n"] {
+            do {
+                _ = try Mapping.decode(yaml: yaml, origin: "m.yaml")
+                Issue.record("accepted: \(yaml)")
+            } catch {
+                #expect(error.kind == .invalidMapping && error.message.contains("base-60 number"), "\(error)")
+            }
+        }
+        // A quoted one is a string, and a time-like label still imports as text.
+        #expect(try Mapping.decode(yaml: "format: csv\ntext: t\ntasks:\n  a: {kind: classification, field: \"1:30\"}\n", origin: "m.yaml").tasks["a"]?.field == "1:30")
+    }
 }
