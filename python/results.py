@@ -16,7 +16,8 @@ A pipeline without one (a k-fold split, or ratios without a test share): mean ±
 split settings (stratify, group, seed; no held-out test), one vocabulary per fold (`cvK-f0` …) with the
 file's vocab settings, and `mtl-train cv` with the file's train: section given as options (mtl-train cv
 does not read --pipeline). Each fold is scored on its own held-out part with the checkpoint that part
-selected (mtl-train cv's definition), so the figure is optimistic by the choice of epoch. Where the
+selected (mtl-train cv's definition), so the figure is optimistic by the choice of epoch; the notes give
+each fold's last checkpoint too (no selection, as train_torch.py scores). Where the
 file's grouping leaves a fold empty, the split is made without it (said in the notes).
 
 Majority baseline: the most frequent label of the training part (the vocabulary's label counts), scored on
@@ -295,6 +296,12 @@ def cross_validated(p, name, store, text, db, t_prep, notes):
                 r["baselines"].append(b)
             if t["kind"] == "seq2seq":
                 notes.append(seq2seq_note(f"{name} fold {f['fold']}", t))
+    # The last epoch's checkpoint of each fold on its fold, as train_torch.py scores (no selection): in the notes.
+    last = {}
+    for f in result["folds"]:
+        out, _ = tool("mtl-train", "eval", "--run", f"{run}/{f['run']}", "--runs-dir", RUNS, "--checkpoint", "latest", "--part", "dev", "--json")
+        for t in json.loads(out)["tasks"]:
+            last.setdefault(t["task"], []).append(t["metrics"][t["mainMetric"]])
     t_torch = 0.0
     classification = [task for task, r in per_task.items() if r["kind"] == "classification"]
     tok = torch_tokens(section(text, "text"))
@@ -316,7 +323,8 @@ def cross_validated(p, name, store, text, db, t_prep, notes):
                      fmt(r["baselines"]) if len(r["baselines"]) == n else ("0 (no spans)" if r["kind"] == "spans" else ""),
                      f"{fmt(r['torch'])} ({t_torch:.0f} s)" if len(r["torch"]) == n else "", f"{t_prep:.0f} s + {t_train:.0f} s"])
     notes.append(f"{name}: {n}-fold CV on split '{cv}' (mtl-train cv; per fold the checkpoint its own held-out fold selected); "
-                 f"per fold {', '.join(f'{t}: ' + ', '.join(f'{v:.4f}' for v in r['values']) for t, r in per_task.items())}")
+                 f"per fold {', '.join(f'{t}: ' + ', '.join(f'{v:.4f}' for v in r['values']) for t, r in per_task.items())}; "
+                 f"the last epoch's checkpoint instead (no selection, as train_torch.py): {', '.join(f'{t} {fmt(v)}' for t, v in last.items())}")
     return rows, t_train, t_torch
 
 
