@@ -240,8 +240,8 @@ def with_test(p, name, store, text, db, split_id, t_prep, notes):
     rows = []
     for t in ev["tasks"]:
         b = baseline(db, vid, t)
-        if b is None and t["kind"] == "spans":
-            b = "0 (no spans)"
+        if b is None and (t["kind"] == "spans" or "spans" in t["report"]):
+            b = "0 (no spans)"   # span F1 of the majority tag (O): no spans predicted
         if t["kind"] == "seq2seq":
             notes.append(seq2seq_note(name, t))
         rows.append([name, t["task"], t["kind"], "test", str(t["examples"]), t["mainMetric"], fmt([t["metrics"].get(t["mainMetric"], 0)]),
@@ -288,7 +288,8 @@ def cross_validated(p, name, store, text, db, t_prep, notes):
         vid = db.execute("SELECT id FROM vocabularies WHERE name = ?", (config["training"]["vocabulary"],)).fetchone()[0]
         folds.append((f["fold"], config))
         for t in ev["tasks"]:
-            r = per_task.setdefault(t["task"], dict(kind=t["kind"], metric=t["mainMetric"], values=[], baselines=[], examples=0, torch=[]))
+            r = per_task.setdefault(t["task"], dict(kind=t["kind"], metric=t["mainMetric"], values=[], baselines=[], examples=0, torch=[],
+                                                    spans=t["kind"] == "spans" or "spans" in t["report"]))
             r["values"].append(f["metrics"][t["task"]][t["mainMetric"]])
             r["examples"] += t["examples"]
             b = baseline(db, vid, t)
@@ -320,7 +321,7 @@ def cross_validated(p, name, store, text, db, t_prep, notes):
     for task, r in per_task.items():
         n = len(r["values"])
         rows.append([name, task, r["kind"], f"{n}-fold CV", f"{r['examples']} in {n} folds", r["metric"], fmt(r["values"]),
-                     fmt(r["baselines"]) if len(r["baselines"]) == n else ("0 (no spans)" if r["kind"] == "spans" else ""),
+                     fmt(r["baselines"]) if len(r["baselines"]) == n else ("0 (no spans)" if r["spans"] else ""),
                      f"{fmt(r['torch'])} ({t_torch:.0f} s)" if len(r["torch"]) == n else "", f"{t_prep:.0f} s + {t_train:.0f} s"])
     notes.append(f"{name}: {n}-fold CV on split '{cv}' (mtl-train cv; per fold the checkpoint its own held-out fold selected); "
                  f"per fold {', '.join(f'{t}: ' + ', '.join(f'{v:.4f}' for v in r['values']) for t, r in per_task.items())}; "
